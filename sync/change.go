@@ -1,0 +1,102 @@
+package sync
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+)
+
+// Op says what a change does to its record.
+type Op string
+
+// Change operations.
+const (
+	OpCreate  Op = "create"  // a new record: every base is ""
+	OpUpdate  Op = "update"  // sets fields of an existing record
+	OpDelete  Op = "delete"  // sets the tombstone
+	OpRestore Op = "restore" // clears the tombstone (a coordinator's decision)
+)
+
+// Change is one immutable entry of a device's change log.
+type Change struct {
+	ID       string `json:"id"`     // made on the device, time-ordered (UUIDv7)
+	Device   string `json:"device"` // device that made it
+	Counter  uint64 `json:"n"`      // per-device counter; only grows
+	Record   string `json:"record"`
+	Type     string `json:"type"`
+	District string `json:"district"`
+	Op       Op     `json:"op"`
+	// Set holds the fields the change writes.
+	Set map[string]json.RawMessage `json:"set,omitempty"`
+	// Base holds, for every field the change writes (and, for a delete, every
+	// field the author saw), the version the author last saw; "" if none.
+	// Updates also carry the base of FieldDeleted.
+	Base map[string]string `json:"base,omitempty"`
+	HLC  HLC               `json:"hlc"`
+	// Author is the user the server authenticated for the push; a device's
+	// own value is ignored.
+	Author string `json:"author,omitempty"`
+}
+
+var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+const maxIDLen = 64
+
+// Validate checks a change's shape, not its fields' meaning.
+func (ch *Change) Validate() error {
+	switch {
+	case ch.ID == "" || len(ch.ID) > maxIDLen:
+		return fmt.Errorf("%w: change id", ErrInvalidChange)
+	case ch.Device == "" || len(ch.Device) > maxIDLen:
+		return fmt.Errorf("%w: device", ErrInvalidChange)
+	case ch.Record == "" || len(ch.Record) > maxIDLen:
+		return fmt.Errorf("%w: record id", ErrInvalidChange)
+	case ch.Type == "" || ch.District == "" || len(ch.District) > maxIDLen:
+		return fmt.Errorf("%w: type and district are required", ErrInvalidChange)
+	case ch.Counter == 0:
+		return fmt.Errorf("%w: counter starts at 1", ErrInvalidChange)
+	}
+	for k, v := range ch.Set {
+		if k == FieldDeleted {
+			continue
+		}
+		if !fieldName.MatchString(k) {
+			return fmt.Errorf("%w: field name %q", ErrInvalidChange, k)
+		}
+		if !json.Valid(v) {
+			return fmt.Errorf("%w: field %q is not JSON", ErrInvalidChange, k)
+		}
+	}
+	return ch.validateOp()
+}
+
+func (ch *Change) validateOp() error {
+	del, setsDel := ch.Set[FieldDeleted]
+	switch ch.Op {
+	case OpCreate, OpUpdate:
+		if setsDel {
+			return fmt.Errorf("%w: %s may not set %s", ErrInvalidChange, ch.Op, FieldDeleted)
+		}
+		if len(ch.Set) == 0 {
+			return fmt.Errorf("%w: %s sets no field", ErrInvalidChange, ch.Op)
+		}
+	case OpDelete, OpRestore:
+		want := jsonTrue
+		if ch.Op == OpRestore {
+			want = jsonFalse
+		}
+		if !setsDel || string(del) != string(want) || (ch.Op == OpDelete && len(ch.Set) != 1) {
+			return fmt.Errorf("%w: %s must set %s to %s", ErrInvalidChange, ch.Op, FieldDeleted, want)
+		}
+	default:
+		return fmt.Errorf("%w: unknown op %q", ErrInvalidChange, ch.Op)
+	}
+	if ch.Op == OpCreate {
+		for k, b := range ch.Base {
+			if b != "" {
+				return fmt.Errorf("%w: create with base for %q", ErrInvalidChange, k)
+			}
+		}
+	}
+	return nil
+}
