@@ -1,0 +1,428 @@
+// Package boltstore is the embedded bbolt backend of store.Store: one file in
+// the data directory, the default for a county server.
+package boltstore
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "dengji.db"
+
+// Store is a bbolt-backed store.Store.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("boltstore: create data dir: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{
+		Timeout:        time.Second,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, store.ErrBusy
+	}
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open: %w", err)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	return s.db.Update(func(btx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("boltstore: create bucket %s: %w", b, err)
+			}
+		}
+		meta := btx.Bucket(bucketMeta)
+		v := meta.Get([]byte("schema"))
+		switch {
+		case v == nil:
+			return meta.Put([]byte("schema"), u64(schemaVersion))
+		case binary.BigEndian.Uint64(v) > schemaVersion:
+			return fmt.Errorf("boltstore: data written by a newer Dengji (schema %d > %d)",
+				binary.BigEndian.Uint64(v), schemaVersion)
+		}
+		return nil
+	})
+}
+
+// Close closes the database file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Update runs fn in a read-write transaction.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(btx *bolt.Tx) error { return fn(&tx{btx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&tx{btx}) })
+}
+
+type tx struct{ btx *bolt.Tx }
+
+func (t *tx) b(name []byte) *bolt.Bucket { return t.btx.Bucket(name) }
+
+func (t *tx) getJSON(bucket []byte, key string, v any) error {
+	data := t.b(bucket).Get([]byte(key))
+	if data == nil {
+		return store.ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}
+
+func (t *tx) putJSON(bucket []byte, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.b(bucket).Put([]byte(key), data)
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func feedKey(district string, seq uint64) []byte {
+	k := make([]byte, 0, len(district)+9)
+	k = append(k, district...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// --- records, change log, results ---
+
+func (t *tx) Record(id string) (*dsync.Record, error) {
+	var r dsync.Record
+	if err := t.getJSON(bucketRecords, id, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (t *tx) PutRecord(rec *dsync.Record, prevSeq uint64) error {
+	feed := t.b(bucketFeed)
+	if prevSeq != 0 {
+		if err := feed.Delete(feedKey(rec.District, prevSeq)); err != nil {
+			return err
+		}
+	}
+	if err := feed.Put(feedKey(rec.District, rec.Seq), []byte(rec.ID)); err != nil {
+		return err
+	}
+	return t.putJSON(bucketRecords, rec.ID, rec)
+}
+
+func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence() }
+
+func (t *tx) HighSeq() (uint64, error) { return t.b(bucketChanges).Sequence(), nil }
+
+func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
+	data, err := json.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	return t.b(bucketChanges).Put(u64(seq), data)
+}
+
+func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
+	data := t.b(bucketChanges).Get(u64(seq))
+	if data == nil {
+		return nil, store.ErrNotFound
+	}
+	var ch dsync.Change
+	return &ch, json.Unmarshal(data, &ch)
+}
+
+func (t *tx) Result(changeID string) (*dsync.Result, error) {
+	var r dsync.Result
+	if err := t.getJSON(bucketResults, changeID, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func (t *tx) PutResult(r *dsync.Result) error { return t.putJSON(bucketResults, r.Change, r) }
+
+func (t *tx) DeviceCounter(device string) (uint64, error) {
+	v := t.b(bucketCounters).Get([]byte(device))
+	if v == nil {
+		return 0, nil
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (t *tx) SetDeviceCounter(device string, n uint64) error {
+	return t.b(bucketCounters).Put([]byte(device), u64(n))
+}
+
+// --- conflicts ---
+
+func (t *tx) Conflict(id string) (*dsync.Conflict, error) {
+	var c dsync.Conflict
+	if err := t.getJSON(bucketConflicts, id, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (t *tx) PutConflict(c *dsync.Conflict) error {
+	k := append(append([]byte(c.District), 0), c.ID...)
+	if err := t.b(bucketConflictIdx).Put(k, nil); err != nil {
+		return err
+	}
+	return t.putJSON(bucketConflicts, c.ID, c)
+}
+
+func (t *tx) Conflicts(q store.ConflictQuery) ([]dsync.Conflict, error) {
+	var out []dsync.Conflict
+	keep := func(c *dsync.Conflict) bool {
+		return (q.Status == "" || c.Status == q.Status) && c.ID > q.After
+	}
+	full := func() bool { return q.Limit > 0 && len(out) >= q.Limit }
+	if q.Districts == nil {
+		err := t.b(bucketConflicts).ForEach(func(k, v []byte) error {
+			return collectConflict(v, keep, &out)
+		})
+		return truncate(out, q.Limit), err
+	}
+	for _, d := range q.Districts {
+		prefix := append([]byte(d), 0)
+		cur := t.b(bucketConflictIdx).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = cur.Next() {
+			v := t.b(bucketConflicts).Get(k[len(prefix):])
+			if err := collectConflict(v, keep, &out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return truncate(out, q.Limit), nil
+}
+
+func collectConflict(v []byte, keep func(*dsync.Conflict) bool, out *[]dsync.Conflict) error {
+	var c dsync.Conflict
+	if err := json.Unmarshal(v, &c); err != nil {
+		return err
+	}
+	if keep(&c) {
+		*out = append(*out, c)
+	}
+	return nil
+}
+
+func truncate(cs []dsync.Conflict, limit int) []dsync.Conflict {
+	if limit > 0 && len(cs) > limit {
+		return cs[:limit]
+	}
+	return cs
+}
+
+// --- the feed ---
+
+// Feed merges one cursor per district by sequence number.
+func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record, bool, error) {
+	if districts == nil {
+		districts = t.allDistricts()
+	}
+	h := &feedHeap{}
+	for _, d := range districts {
+		it := feedIter{c: t.b(bucketFeed).Cursor(), prefix: append([]byte(d), 0)}
+		if it.seek(cursor + 1) {
+			*h = append(*h, it)
+		}
+	}
+	heap.Init(h)
+	recs := make([]dsync.Record, 0, min(limit, 256))
+	for h.Len() > 0 && len(recs) < limit {
+		it := &(*h)[0]
+		rec, err := t.Record(string(it.id))
+		if err != nil {
+			return nil, false, fmt.Errorf("feed %s: %w", it.id, err)
+		}
+		recs = append(recs, *rec)
+		if it.next() {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	return recs, h.Len() > 0, nil
+}
+
+// allDistricts lists the districts in the feed by skipping from one prefix to
+// the next.
+func (t *tx) allDistricts() []string {
+	var ds []string
+	c := t.b(bucketFeed).Cursor()
+	for k, _ := c.First(); k != nil; {
+		i := bytes.IndexByte(k, 0)
+		ds = append(ds, string(k[:i]))
+		k, _ = c.Seek(append(append([]byte{}, k[:i]...), 1))
+	}
+	return ds
+}
+
+type feedIter struct {
+	c      *bolt.Cursor
+	prefix []byte
+	seq    uint64
+	id     []byte
+}
+
+func (it *feedIter) seek(seq uint64) bool {
+	k, v := it.c.Seek(binary.BigEndian.AppendUint64(append([]byte{}, it.prefix...), seq))
+	return it.load(k, v)
+}
+
+func (it *feedIter) next() bool { return it.load(it.c.Next()) }
+
+func (it *feedIter) load(k, v []byte) bool {
+	if k == nil || !bytes.HasPrefix(k, it.prefix) {
+		return false
+	}
+	it.seq, it.id = binary.BigEndian.Uint64(k[len(it.prefix):]), v
+	return true
+}
+
+type feedHeap []feedIter
+
+func (h feedHeap) Len() int           { return len(h) }
+func (h feedHeap) Less(i, j int) bool { return h[i].seq < h[j].seq }
+func (h feedHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *feedHeap) Push(x any)        { *h = append(*h, x.(feedIter)) }
+func (h *feedHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// --- accounts ---
+
+func (t *tx) User(name string) (*store.User, error) {
+	var u store.User
+	if err := t.getJSON(bucketUsers, name, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func (t *tx) PutUser(u *store.User) error { return t.putJSON(bucketUsers, u.Name, u) }
+
+func (t *tx) Users() ([]store.User, error) {
+	var out []store.User
+	err := t.b(bucketUsers).ForEach(func(_, v []byte) error {
+		var u store.User
+		if err := json.Unmarshal(v, &u); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) Device(id string) (*store.Device, error) {
+	var d store.Device
+	if err := t.getJSON(bucketDevices, id, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (t *tx) PutDevice(d *store.Device) error { return t.putJSON(bucketDevices, d.ID, d) }
+
+func (t *tx) Devices() ([]store.Device, error) {
+	var out []store.Device
+	err := t.b(bucketDevices).ForEach(func(_, v []byte) error {
+		var d store.Device
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+func (t *tx) RefreshToken(hash string) (*store.RefreshToken, error) {
+	var rt store.RefreshToken
+	if err := t.getJSON(bucketRefresh, hash, &rt); err != nil {
+		return nil, err
+	}
+	return &rt, nil
+}
+
+func (t *tx) PutRefreshToken(rt *store.RefreshToken) error {
+	return t.putJSON(bucketRefresh, rt.Hash, rt)
+}
+
+func (t *tx) DeleteRefreshToken(hash string) error {
+	return t.b(bucketRefresh).Delete([]byte(hash))
+}
+
+func (t *tx) DeleteRefreshTokens(device string) error {
+	b := t.b(bucketRefresh)
+	var doomed [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var rt store.RefreshToken
+		if err := json.Unmarshal(v, &rt); err != nil {
+			return err
+		}
+		if rt.Device == device {
+			doomed = append(doomed, append([]byte{}, k...))
+		}
+		return nil
+	})
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (t *tx) Setting(key string) ([]byte, error) {
+	v := t.b(bucketSettings).Get([]byte(key))
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	return append([]byte{}, v...), nil
+}
+
+func (t *tx) PutSetting(key string, value []byte) error {
+	return t.b(bucketSettings).Put([]byte(key), value)
+}

@@ -1,0 +1,27 @@
+package boltstore
+
+// Every bucket, declared once. Keys that sort use fixed-width big-endian
+// integers (u64), so bbolt's order is sequence order.
+var (
+	bucketMeta        = []byte("meta")         // "schema" → version
+	bucketRecords     = []byte("records")      // record ID → dsync.Record JSON
+	bucketFeed        = []byte("feed")         // district 0x00 u64(seq) → record ID
+	bucketChanges     = []byte("changes")      // u64(seq) → dsync.Change JSON (the sequence lives here)
+	bucketResults     = []byte("results")      // change ID → dsync.Result JSON
+	bucketCounters    = []byte("counters")     // device ID → u64 highest counter
+	bucketConflicts   = []byte("conflicts")    // conflict ID → dsync.Conflict JSON
+	bucketConflictIdx = []byte("conflict_idx") // district 0x00 conflict ID → nil
+	bucketUsers       = []byte("users")        // user name → store.User JSON
+	bucketDevices     = []byte("devices")      // device ID → store.Device JSON
+	bucketRefresh     = []byte("refresh")      // token hash → store.RefreshToken JSON
+	bucketSettings    = []byte("settings")     // key → value
+)
+
+var allBuckets = [][]byte{
+	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
+	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
+}
+
+// schemaVersion is the layout this code reads and writes. Open refuses a file
+// written by a newer layout and migrates an older one (there is none yet).
+const schemaVersion = 1

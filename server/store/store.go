@@ -1,0 +1,145 @@
+// Package store is the server's storage contract and the sync operations
+// written once over it: Push (exactly-once merge of device changes), Pull
+// (paged change feed per district) and conflict resolution. Backends (bbolt in
+// boltstore, PostgreSQL to follow) implement Store and pass the conformance
+// suite in storetest; they hold no merge logic of their own.
+package store
+
+import (
+	"context"
+	"time"
+
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// Store is a transactional key space. Update runs fn in one read-write
+// transaction: everything fn wrote commits together, or nothing does.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Getters return ErrNotFound for a missing key.
+type Tx interface {
+	SyncTx
+	AuthTx
+}
+
+// SyncTx holds records, the change log and conflicts.
+type SyncTx interface {
+	Record(id string) (*dsync.Record, error)
+	// PutRecord stores rec and moves it in the feed from prevSeq (0 if new)
+	// to rec.Seq.
+	PutRecord(rec *dsync.Record, prevSeq uint64) error
+	// NextSeq reserves the next sequence number of the change feed.
+	NextSeq() (uint64, error)
+	AppendChange(seq uint64, ch *dsync.Change) error
+	ChangeBySeq(seq uint64) (*dsync.Change, error)
+	// Result is what a change, by ID, was answered the first time.
+	Result(changeID string) (*dsync.Result, error)
+	PutResult(r *dsync.Result) error
+	// DeviceCounter is the highest change counter seen from a device (0 if none).
+	DeviceCounter(device string) (uint64, error)
+	SetDeviceCounter(device string, n uint64) error
+	Conflict(id string) (*dsync.Conflict, error)
+	PutConflict(c *dsync.Conflict) error
+	Conflicts(q ConflictQuery) ([]dsync.Conflict, error)
+	// Feed returns up to limit records of the given districts (nil: all)
+	// whose Seq is above cursor, in Seq order, and whether more follow.
+	Feed(districts []string, cursor uint64, limit int) (recs []dsync.Record, more bool, err error)
+	// HighSeq is the highest sequence number given out.
+	HighSeq() (uint64, error)
+}
+
+// ConflictQuery selects conflicts; zero fields select everything.
+type ConflictQuery struct {
+	Districts []string // nil: all districts
+	Status    dsync.ConflictStatus
+	After     string // conflict ID to continue after
+	Limit     int
+}
+
+// AuthTx holds accounts, enrolled devices, refresh tokens and settings.
+type AuthTx interface {
+	User(name string) (*User, error)
+	PutUser(u *User) error
+	Users() ([]User, error)
+	Device(id string) (*Device, error)
+	PutDevice(d *Device) error
+	Devices() ([]Device, error)
+	RefreshToken(hash string) (*RefreshToken, error)
+	PutRefreshToken(t *RefreshToken) error
+	DeleteRefreshToken(hash string) error
+	// DeleteRefreshTokens removes every refresh token of a device.
+	DeleteRefreshTokens(device string) error
+	Setting(key string) ([]byte, error)
+	PutSetting(key string, value []byte) error
+}
+
+// Role is what a user may do.
+type Role string
+
+// Roles.
+const (
+	RoleRegistrar   Role = "registrar"   // registers voters in their districts from a device
+	RoleCoordinator Role = "coordinator" // reviews conflicts and duplicates in their districts
+	RoleAdmin       Role = "admin"       // manages users and devices; every district
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleRegistrar || r == RoleCoordinator || r == RoleAdmin
+}
+
+// User is an account.
+type User struct {
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	Districts    []string  `json:"districts,omitempty"` // scope (分片包干); admins have all
+	PasswordHash []byte    `json:"password_hash"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	Created      time.Time `json:"created"`
+}
+
+// InScope reports whether the user may read and write records of district.
+func (u *User) InScope(district string) bool {
+	if u.Role == RoleAdmin {
+		return true
+	}
+	for _, d := range u.Districts {
+		if d == district {
+			return true
+		}
+	}
+	return false
+}
+
+// Scope is the district filter for the user's reads: nil means all.
+func (u *User) Scope() []string {
+	if u.Role == RoleAdmin {
+		return nil
+	}
+	return u.Districts
+}
+
+// Device is a phone or tablet enrolled to a user.
+type Device struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Name     string    `json:"name,omitempty"`
+	Enrolled time.Time `json:"enrolled"`
+	LastSeen time.Time `json:"last_seen,omitempty"`
+	Revoked  time.Time `json:"revoked,omitzero"`
+}
+
+// IsRevoked reports whether the device's tokens have been withdrawn.
+func (d *Device) IsRevoked() bool { return !d.Revoked.IsZero() }
+
+// RefreshToken is a long-lived credential, stored by the hash of its secret.
+type RefreshToken struct {
+	Hash    string    `json:"hash"`
+	User    string    `json:"user"`
+	Device  string    `json:"device,omitempty"`
+	Expires time.Time `json:"expires"`
+}

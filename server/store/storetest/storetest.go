@@ -1,0 +1,338 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass: Run it from the backend's own tests with a function that opens a
+// fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// Opener returns a new empty store; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs every conformance test against stores from open.
+func Run(t *testing.T, open Opener) {
+	tests := map[string]func(*testing.T, store.Store){
+		"PushApplies":               testPushApplies,
+		"PushTwiceAppliesOnce":      testPushTwiceAppliesOnce,
+		"CounterReuseRejected":      testCounterReuseRejected,
+		"ConflictStoredWithBase":    testConflictStoredWithBase,
+		"ResolveFlowsThroughFeed":   testResolveFlowsThroughFeed,
+		"FeedPagesByDistrict":       testFeedPagesByDistrict,
+		"SnapshotSkipsTombstones":   testSnapshotSkipsTombstones,
+		"ValidatorRejects":          testValidatorRejects,
+		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
+		"Accounts":                  testAccounts,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+// dev makes changes like a device: counters grow, bases come from what it saw.
+type dev struct {
+	id string
+	n  uint64
+}
+
+func (d *dev) change(op dsync.Op, seen *dsync.Record, rec, district string, set map[string]string) dsync.Change {
+	d.n++
+	ch := dsync.Change{ID: fmt.Sprintf("%s-%04d", d.id, d.n), Device: d.id, Counter: d.n, Record: rec,
+		Type: "registration", District: district, Op: op, HLC: dsync.MakeHLC(1700000000000, uint16(d.n)),
+		Set: map[string]json.RawMessage{}, Base: map[string]string{}}
+	for k, v := range set {
+		ch.Set[k] = json.RawMessage(v)
+		if seen != nil {
+			ch.Base[k] = seen.Version(k)
+		}
+	}
+	if seen != nil {
+		ch.Base[dsync.FieldDeleted] = seen.Version(dsync.FieldDeleted)
+		if op == dsync.OpDelete {
+			for k, f := range seen.Fields {
+				ch.Base[k] = f.Version
+			}
+		}
+	}
+	return ch
+}
+
+func push(t *testing.T, s store.Store, d *dev, chs ...dsync.Change) []dsync.Result {
+	t.Helper()
+	rs, err := store.Push(ctx, s, store.PushRequest{Device: d.id, Author: "u-" + d.id, Changes: chs})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	return rs
+}
+
+func record(t *testing.T, s store.Store, id string) *dsync.Record {
+	t.Helper()
+	var rec *dsync.Record
+	err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		rec, err = tx.Record(id)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("record %s: %v", id, err)
+	}
+	return rec
+}
+
+func wantStatus(t *testing.T, rs []dsync.Result, want ...dsync.Status) {
+	t.Helper()
+	for i, r := range rs {
+		if r.Status != want[i] {
+			t.Fatalf("result %d: %s (%s %s), want %s", i, r.Status, r.Code, r.Reason, want[i])
+		}
+	}
+}
+
+func testPushApplies(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	rs := push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"张伟"`}))
+	wantStatus(t, rs, dsync.StatusApplied)
+	rec := record(t, s, "r1")
+	if string(rec.Fields["name"].Value) != `"张伟"` || rec.Seq != rs[0].Seq || rec.Writers[rs[0].Change].Author != "u-A" {
+		t.Fatalf("stored record %+v, result %+v", rec, rs[0])
+	}
+}
+
+func testPushTwiceAppliesOnce(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	create := a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"张伟"`})
+	first := push(t, s, a, create)
+	seen := record(t, s, "r1")
+	upd := a.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"phone": `"13800000000"`})
+	// The same batch twice in one request, then again in a retry.
+	rs := push(t, s, a, create, upd, upd)
+	wantStatus(t, rs, dsync.StatusDuplicate, dsync.StatusApplied, dsync.StatusDuplicate)
+	again := push(t, s, a, create, upd)
+	wantStatus(t, again, dsync.StatusDuplicate, dsync.StatusDuplicate)
+	if again[0].Seq != first[0].Seq || again[1].Seq != rs[1].Seq {
+		t.Fatal("a duplicate must answer with the first result's sequence")
+	}
+	var high uint64
+	s.View(ctx, func(tx store.Tx) error { high, _ = tx.HighSeq(); return nil })
+	if high != 2 {
+		t.Fatalf("two distinct changes must use two sequence numbers, used %d", high)
+	}
+}
+
+func testCounterReuseRejected(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`}))
+	restored := &dev{id: "A"} // restored from a backup: counter starts over
+	reused := restored.change(dsync.OpCreate, nil, "r2", "d1", map[string]string{"name": `"b"`})
+	reused.ID = "A-restored-0001" // a new change under a counter already used
+	rs := push(t, s, restored, reused)
+	if rs[0].Status != dsync.StatusRejected || rs[0].Code != dsync.CodeCounterReused {
+		t.Fatalf("result %+v", rs[0])
+	}
+	wrong := &dev{id: "B"}
+	rs, _ = store.Push(ctx, s, store.PushRequest{Device: "A", Changes: []dsync.Change{
+		wrong.change(dsync.OpCreate, nil, "r3", "d1", map[string]string{"name": `"c"`})}})
+	if rs[0].Code != dsync.CodeWrongDevice {
+		t.Fatalf("a change of another device: %+v", rs[0])
+	}
+}
+
+func testConflictStoredWithBase(t *testing.T, s store.Store) {
+	a, b := &dev{id: "A"}, &dev{id: "B"}
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"王雄"`}))
+	seen := record(t, s, "r1")
+	push(t, s, a, a.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"name": `"王熊"`}))
+	rs := push(t, s, b, b.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"name": `"汪雄"`}))
+	wantStatus(t, rs, dsync.StatusConflict)
+	var cs []dsync.Conflict
+	s.View(ctx, func(tx store.Tx) error {
+		var err error
+		cs, err = tx.Conflicts(store.ConflictQuery{Districts: []string{"d1"}, Status: dsync.ConflictOpen})
+		return err
+	})
+	if len(cs) != 1 {
+		t.Fatalf("want one open conflict, got %d", len(cs))
+	}
+	c := cs[0]
+	if string(c.Base.Value) != `"王雄"` || string(c.Kept.Value) != `"王熊"` || string(c.Other.Value) != `"汪雄"` ||
+		c.Kept.Author != "u-A" || c.Other.Author != "u-B" || c.Other.Device != "B" {
+		t.Fatalf("conflict must hold base, both values and both authors: %+v", c)
+	}
+	var none []dsync.Conflict
+	s.View(ctx, func(tx store.Tx) error {
+		none, _ = tx.Conflicts(store.ConflictQuery{Districts: []string{"d2"}})
+		return nil
+	})
+	if len(none) != 0 {
+		t.Fatal("conflicts leaked into another district")
+	}
+}
+
+func testResolveFlowsThroughFeed(t *testing.T, s store.Store) {
+	a, b := &dev{id: "A"}, &dev{id: "B"}
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"王雄"`}))
+	seen := record(t, s, "r1")
+	push(t, s, a, a.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"name": `"王熊"`}))
+	rs := push(t, s, b, b.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"name": `"汪雄"`}))
+	cursor := record(t, s, "r1").Seq
+	c, err := store.ResolveConflict(ctx, s, store.Resolve{Conflict: rs[0].Conflicts[0].ID, Choice: store.ChoiceOther, By: "coord"})
+	if err != nil || c.Status != dsync.ConflictResolved || c.Resolution.Change == "" {
+		t.Fatalf("resolve: %+v %v", c, err)
+	}
+	page, err := store.Pull(ctx, s, []string{"d1"}, cursor, 10)
+	if err != nil || len(page.Records) != 1 || string(page.Records[0].Fields["name"].Value) != `"汪雄"` {
+		t.Fatalf("the decision must reach devices through the feed: %+v %v", page, err)
+	}
+	if _, err := store.ResolveConflict(ctx, s, store.Resolve{Conflict: c.ID, Choice: store.ChoiceKept}); !errors.Is(err, store.ErrResolved) {
+		t.Fatalf("second decision: %v", err)
+	}
+}
+
+func testFeedPagesByDistrict(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	var chs []dsync.Change
+	for i := 0; i < 30; i++ {
+		chs = append(chs, a.change(dsync.OpCreate, nil, fmt.Sprintf("r%02d", i), fmt.Sprintf("d%d", i%3),
+			map[string]string{"name": fmt.Sprintf(`"%d"`, i)}))
+	}
+	push(t, s, a, chs...)
+	// Edit r00 so it moves to the end of the feed.
+	seen := record(t, s, "r00")
+	push(t, s, a, a.change(dsync.OpUpdate, seen, "r00", "d0", map[string]string{"name": `"edited"`}))
+
+	var got []string
+	cursor := uint64(0)
+	for {
+		page, err := store.Pull(ctx, s, []string{"d0", "d2"}, cursor, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			if r.District == "d1" {
+				t.Fatalf("record %s of district d1 leaked", r.ID)
+			}
+			got = append(got, r.ID)
+		}
+		cursor = page.Cursor
+		if !page.More {
+			break
+		}
+	}
+	if len(got) != 20 || got[len(got)-1] != "r00" {
+		t.Fatalf("feed gave %d records (%v), want 20 once each ending with the edited r00", len(got), got)
+	}
+	all, _ := store.Pull(ctx, s, nil, 0, 100)
+	if len(all.Records) != 30 {
+		t.Fatalf("an unscoped pull gave %d records", len(all.Records))
+	}
+}
+
+func testSnapshotSkipsTombstones(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`}),
+		a.change(dsync.OpCreate, nil, "r2", "d1", map[string]string{"name": `"b"`}))
+	seen := record(t, s, "r1")
+	push(t, s, a, a.change(dsync.OpDelete, seen, "r1", "d1", map[string]string{dsync.FieldDeleted: "true"}))
+	snap, _ := store.Pull(ctx, s, []string{"d1"}, 0, 10)
+	if len(snap.Records) != 1 || snap.Records[0].ID != "r2" || snap.Cursor != 3 {
+		t.Fatalf("snapshot: %+v", snap)
+	}
+	later, _ := store.Pull(ctx, s, []string{"d1"}, 1, 10)
+	if len(later.Records) != 2 || !later.Records[1].Deleted() {
+		t.Fatalf("an incremental pull must carry the tombstone: %+v", later)
+	}
+}
+
+type detailErr struct{}
+
+func (detailErr) Error() string {
+	return "身份证号校验码错误 / ID number check digit is wrong"
+}
+func (detailErr) Details() json.RawMessage { return json.RawMessage(`[{"field":"id_number"}]`) }
+
+func testValidatorRejects(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	rs, err := store.Push(ctx, s, store.PushRequest{Device: "A", Changes: []dsync.Change{
+		a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`})},
+		Validate: func(store.SyncTx, *dsync.Record) error { return detailErr{} }})
+	if err != nil || rs[0].Code != dsync.CodeValidation || string(rs[0].Details) != `[{"field":"id_number"}]` {
+		t.Fatalf("validation: %+v %v", rs, err)
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { _, err := tx.Record("r1"); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rejected record must not be stored: %v", err)
+	}
+}
+
+func testFailedUpdateWritesNothing(t *testing.T, s store.Store) {
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutUser(&store.User{Name: "ghost", Role: store.RoleAdmin}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("update error: %v", err)
+	}
+	err = s.View(ctx, func(tx store.Tx) error { _, err := tx.User("ghost"); return err })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a failed transaction left a write behind: %v", err)
+	}
+}
+
+func testAccounts(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Second)
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for _, err := range []error{
+			tx.PutUser(&store.User{Name: "li", Role: store.RoleRegistrar, Districts: []string{"d1"}, Created: now}),
+			tx.PutDevice(&store.Device{ID: "dev1", User: "li", Enrolled: now}),
+			tx.PutRefreshToken(&store.RefreshToken{Hash: "h1", User: "li", Device: "dev1", Expires: now}),
+			tx.PutRefreshToken(&store.RefreshToken{Hash: "h2", User: "li", Device: "dev2", Expires: now}),
+			tx.PutSetting("k", []byte("v")),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return tx.DeleteRefreshTokens("dev1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		u, err := tx.User("li")
+		if err != nil || !u.InScope("d1") || u.InScope("d2") || !u.Created.Equal(now) {
+			t.Errorf("user: %+v %v", u, err)
+		}
+		if _, err := tx.RefreshToken("h1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("refresh token of dev1 survived: %v", err)
+		}
+		if _, err := tx.RefreshToken("h2"); err != nil {
+			t.Errorf("refresh token of dev2: %v", err)
+		}
+		if v, _ := tx.Setting("k"); string(v) != "v" {
+			t.Errorf("setting %q", v)
+		}
+		ds, _ := tx.Devices()
+		us, _ := tx.Users()
+		if len(ds) != 1 || len(us) != 1 {
+			t.Errorf("devices %d users %d", len(ds), len(us))
+		}
+		return nil
+	})
+}
