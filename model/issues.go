@@ -1,0 +1,77 @@
+package model
+
+// Issue codes. They are stable and append-only: devices, the server and
+// the console switch on them. The id_* codes equal idcard.Error.Code.
+const (
+	CodeUnknownType           = "unknown_type"            // record type is not known
+	CodeRequired              = "required"                // a required field is missing or empty
+	CodeFieldType             = "field_type"              // value is not a JSON string
+	CodeUnknownField          = "unknown_field"           // warning: key this type does not define
+	CodeNotNormalized         = "not_normalized"          // warning: Normalize would change the value
+	CodeEnumValue             = "enum_value"              // value is not one of the field's codes
+	CodeDateFormat            = "date_format"             // not a real YYYY-MM-DD date
+	CodeIDFormat              = "id_format"               // ID holds invalid characters
+	CodeIDLength              = "id_length"               // ID is not 18 (or 15) characters
+	CodeIDChecksum            = "id_checksum"             // ID check character is wrong
+	CodeIDBirthDate           = "id_birth_date"           // ID holds an impossible birth date
+	CodeIDRegionUnknown       = "id_region_unknown"       // ID region code never existed
+	CodeIDRegionRetired       = "id_region_retired"       // warning: ID region code no longer exists
+	CodeBirthDateMismatch     = "birth_date_mismatch"     // birth_date disagrees with the ID
+	CodeGenderMismatch        = "gender_mismatch"         // gender disagrees with the ID
+	CodeUnderAge              = "under_age"               // not 18 on election day
+	CodePhoneFormat           = "phone_format"            // not a mainland mobile or landline number
+	CodeRemovalReasonRequired = "removal_reason_required" // status removed without a reason
+	CodeElsewhereRequired     = "elsewhere_required"      // outcome registered_elsewhere without where
+	CodeProxyRequired         = "proxy_required"          // outcome proxy without proxy name and ID
+)
+
+var messages = map[string]string{
+	CodeUnknownType:           "未知的记录类型 / unknown record type",
+	CodeRequired:              "必填项缺失 / required field is missing",
+	CodeFieldType:             "字段值应为文本 / field value must be a string",
+	CodeUnknownField:          "未知字段 / unknown field",
+	CodeNotNormalized:         "字段值未规范化 / field value is not in canonical form",
+	CodeEnumValue:             "取值不在允许范围内 / value is not one of the allowed codes",
+	CodeDateFormat:            "日期格式应为YYYY-MM-DD / date must be a real date written YYYY-MM-DD",
+	CodeIDFormat:              "身份证号含有非法字符 / ID number contains invalid characters",
+	CodeIDLength:              "身份证号应为18位（或15位旧号） / ID number must have 18 (or legacy 15) characters",
+	CodeIDChecksum:            "身份证号校验码错误 / ID number check digit is wrong",
+	CodeIDBirthDate:           "身份证号中的出生日期无效 / ID number contains an invalid birth date",
+	CodeIDRegionUnknown:       "身份证号地址码不存在 / ID number region code does not exist",
+	CodeIDRegionRetired:       "身份证号地址码已撤销（旧行政区划） / ID number region code is no longer in use",
+	CodeBirthDateMismatch:     "出生日期与身份证号不符 / birth date does not match the ID number",
+	CodeGenderMismatch:        "性别与身份证号不符 / gender does not match the ID number",
+	CodeUnderAge:              "选举日未满十八周岁 / under 18 on election day",
+	CodePhoneFormat:           "电话号码格式错误 / phone number is not a valid mobile or landline number",
+	CodeRemovalReasonRequired: "除名须填写除名原因 / a removed record needs a removal reason",
+	CodeElsewhereRequired:     "已在外地登记须注明登记地 / say where the voter is registered elsewhere",
+	CodeProxyRequired:         "委托投票须填写受托人姓名和身份证号 / a proxy needs a name and ID number",
+}
+
+// Message returns the bilingual message for an issue code.
+func Message(code string) string { return messages[code] }
+
+// Issue is one problem Validate found with a field.
+type Issue struct {
+	Field   string `json:"field"`   // JSON key, "district", or "" for the record
+	Code    string `json:"code"`    // one of the Code constants
+	Message string `json:"message"` // Chinese / English
+}
+
+// Report is the outcome of Validate. Errors reject the change; warnings are
+// shown to the registrar and the coordinator but do not.
+type Report struct {
+	Errors   []Issue `json:"errors,omitempty"`
+	Warnings []Issue `json:"warnings,omitempty"`
+}
+
+// OK reports whether r holds no errors.
+func (r Report) OK() bool { return len(r.Errors) == 0 }
+
+func (r *Report) errorf(field, code string) {
+	r.Errors = append(r.Errors, Issue{field, code, messages[code]})
+}
+
+func (r *Report) warnf(field, code string) {
+	r.Warnings = append(r.Warnings, Issue{field, code, messages[code]})
+}
