@@ -75,3 +75,12 @@ func (r *Report) errorf(field, code string) {
 func (r *Report) warnf(field, code string) {
 	r.Warnings = append(r.Warnings, Issue{field, code, messages[code]})
 }
+
+func (r *Report) hasError(field string) bool {
+	for _, i := range r.Errors {
+		if i.Field == field {
+			return true
+		}
+	}
+	return false
+}

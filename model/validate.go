@@ -76,7 +76,7 @@ func readValues(typ string, keys []string, fields map[string]json.RawMessage, re
 
 func (v values) required(rep *Report, keys ...string) {
 	for _, k := range keys {
-		if v[k] == "" {
+		if v[k] == "" && !rep.hasError(k) {
 			rep.errorf(k, CodeRequired)
 		}
 	}

@@ -78,7 +78,7 @@ func TestValidate_Registration(t *testing.T) {
 		{"ErrDistrict", "", base(), election, []string{"E district required"}},
 		{"ErrRequired", "d1", map[string]any{}, election, []string{"E birth_date required", "E gender required", "E id_number required", "E name required"}},
 		{"ErrRequired/empty name", "d1", with("name", ""), election, []string{"E name required"}},
-		{"ErrFieldType", "d1", with("name", 5), election, []string{"E name field_type", "E name required"}},
+		{"ErrFieldType", "d1", with("name", 5), election, []string{"E name field_type"}},
 		{"WarnUnknownField", "d1", with("shoe_size", "42"), election, []string{"W shoe_size unknown_field"}},
 		{"ErrIDChecksum", "d1", with("id_number", "110105194912310021"), election, []string{"E id_number id_checksum"}},
 		{"ErrIDLength", "d1", with("id_number", "1101051949"), election, []string{"E id_number id_length"}},

@@ -130,11 +130,16 @@ func parseAt(s string, now time.Time) (ID, error) {
 	}, nil
 }
 
+// chinaTime is UTC+8, the zone of the calendar that birth dates are written in.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
 // birthDate reads digits 7-14 of an 18-character number as a date between
-// 1880-01-01 and now.
+// 1880-01-01 and today in China.
 func birthDate(n string, now time.Time) (time.Time, bool) {
+	y, m, d := now.In(chinaTime).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	t, err := time.Parse("20060102", n[6:14])
-	if err != nil || t.Before(minBirth) || t.After(now) {
+	if err != nil || t.Before(minBirth) || t.After(today) {
 		return time.Time{}, false
 	}
 	return t, true

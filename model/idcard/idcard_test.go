@@ -111,12 +111,19 @@ func TestParse_Err(t *testing.T) {
 		{withCheck(t, "11010519000229002"), ErrBirthDate, "id_birth_date"}, // 1900 not leap
 		{withCheck(t, "11010518791231002"), ErrBirthDate, "id_birth_date"}, // before 1880
 		{withCheck(t, "11010520260302002"), ErrBirthDate, "id_birth_date"}, // future
+		{withCheck(t, "11010520260301002"), nil, ""},                       // born today (in China)
 		{withCheck(t, "11010519491300002"), ErrBirthDate, "id_birth_date"}, // month 13
 		{"11010549123100", ErrLength, "id_length"},
 		{"11010549123100A", ErrFormat, "id_format"},
 		{"110105491331002", ErrBirthDate, "id_birth_date"}, // legacy, month 13
 	} {
 		_, err := parseAt(tt.in, testNow)
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("Parse(%q) = %v", tt.in, err)
+			}
+			continue
+		}
 		if !errors.Is(err, tt.want) {
 			t.Errorf("Parse(%q) = %v, want %v", tt.in, err, tt.want)
 			continue
