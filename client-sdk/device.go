@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	dsync "github.com/dengji/dengji/sync"
+	"github.com/google/uuid"
+	"go.etcd.io/bbolt"
+)
+
+// Options configure a Device. The zero value is usable offline.
+type Options struct {
+	// ServerURL is the server's base URL, e.g. "https://dengji.example.cn".
+	// Empty: use the one stored by an earlier Open.
+	ServerURL string
+	// DeviceName is sent at login so an administrator can tell devices apart.
+	DeviceName string
+	// HTTPClient makes the requests; a client with a 2-minute timeout if nil.
+	HTTPClient *http.Client
+	// Validate checks a record's full field set before a create or update is
+	// stored; a non-nil error refuses the edit (as a *ValidationError). Nil
+	// uses the shared model's validation (see defaultValidate).
+	Validate func(typ, district string, fields map[string]json.RawMessage) error
+	// Now is the wall clock for HLC timestamps; time.Now if nil.
+	Now func() time.Time
+	// BatchSize is the number of changes per push (default 1000, at most
+	// dsync.MaxPushBatch).
+	BatchSize int
+	// PageSize is the number of records per pull page (default 2000, at most
+	// dsync.MaxPullPage).
+	PageSize int
+	// DisableGzip sends push bodies uncompressed.
+	DisableGzip bool
+	// MaxAttempts bounds the tries of one request on network errors, 5xx
+	// and 429 (default 5).
+	MaxAttempts int
+	// BackoffBase is the wait before the first retry, doubled each time with
+	// jitter (default 500ms); BackoffMax caps it (default 30s).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if o.Validate == nil {
+		o.Validate = defaultValidate
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.BatchSize = clamp(o.BatchSize, 1000, dsync.MaxPushBatch)
+	o.PageSize = clamp(o.PageSize, 2000, dsync.MaxPullPage)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = 500 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 30 * time.Second
+	}
+	return o
+}
+
+func clamp(n, def, hi int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, hi)
+}
+
+// Device is a registrar's local store and its link to the server. It is safe
+// for concurrent use; only one Sync runs at a time.
+type Device struct {
+	db   *bbolt.DB
+	opts Options
+	id   string
+
+	mu    sync.Mutex // serialises write transactions and guards clock
+	clock *dsync.Clock
+
+	syncing sync.Mutex // held by the running Sync
+}
+
+// Open opens (creating if needed) the device file at path.
+func Open(path string, opts Options) (*Device, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open device file: %w", err)
+	}
+	d := &Device{db: db, opts: opts.withDefaults()}
+	if err := db.Update(d.initTx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Device) initTx(tx *bbolt.Tx) error {
+	if err := initSchemaTx(tx); err != nil {
+		return err
+	}
+	d.id = getStringTx(tx, keyDevice)
+	if d.id == "" {
+		d.id = uuid.NewString()
+		if err := putStringTx(tx, keyDevice, d.id); err != nil {
+			return err
+		}
+	}
+	if d.opts.ServerURL != "" {
+		if err := putStringTx(tx, keyServerURL, d.opts.ServerURL); err != nil {
+			return err
+		}
+	}
+	d.clock = dsync.NewClock(dsync.HLC(getU64Tx(tx, keyHLC)))
+	d.clock.Now = d.opts.Now
+	return nil
+}
+
+// Close closes the device file. Pending changes stay in it.
+func (d *Device) Close() error { return d.db.Close() }
+
+// ID is the device's ID, made when the file was created.
+func (d *Device) ID() string { return d.id }

@@ -1,0 +1,112 @@
+package sdk
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+)
+
+// schemaVersion is the layout of the device file this code writes. Bump it and
+// add a step to migrations when a bucket or an encoding changes.
+const schemaVersion = 1
+
+// Buckets of the device file. Every bucket is declared here and nowhere else.
+var (
+	// bucketMeta holds the device's identity, counters, cursor and tokens
+	// (the key* names below).
+	bucketMeta = []byte("meta")
+	// bucketBase maps record ID to the last server state (dsync.Record JSON).
+	bucketBase = []byte("base")
+	// bucketView maps record ID to what the app sees: base plus the pending
+	// changes of the record, in counter order (dsync.Record JSON).
+	bucketView = []byte("view")
+	// bucketOutbox maps counter (key64) to a pending dsync.Change (JSON).
+	bucketOutbox = []byte("outbox")
+	// bucketPending indexes the outbox by record: pendingKey(record, counter)
+	// to nothing.
+	bucketPending = []byte("pending")
+	// bucketConflicts maps conflict ID to a dsync.Conflict (JSON) the server
+	// reported.
+	bucketConflicts = []byte("conflicts")
+	// bucketRejected maps change ID to a Rejection (JSON).
+	bucketRejected = []byte("rejected")
+)
+
+var allBuckets = [][]byte{
+	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+}
+
+// Keys of bucketMeta.
+var (
+	keySchema    = []byte("schema_version") // uint64
+	keyDevice    = []byte("device_id")      // string, a UUID made on first open
+	keyCounter   = []byte("counter")        // uint64, last change counter used; only grows
+	keyHLC       = []byte("hlc")            // uint64, last HLC issued or observed
+	keyCursor    = []byte("cursor")         // uint64, pull cursor
+	keyAccess    = []byte("access_token")   // string
+	keyRefresh   = []byte("refresh_token")  // string
+	keyServerURL = []byte("server_url")     // string
+)
+
+// migrations[v] upgrades a file from schema version v to v+1.
+var migrations = map[uint64]func(*bbolt.Tx) error{}
+
+// initSchemaTx creates missing buckets and brings the file to schemaVersion.
+func initSchemaTx(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	v := getU64Tx(tx, keySchema)
+	if v == 0 { // a new file
+		return putU64Tx(tx, keySchema, schemaVersion)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("%w: file %d, sdk %d", ErrSchemaTooNew, v, schemaVersion)
+	}
+	for ; v < schemaVersion; v++ {
+		m, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("sdk: no migration from schema %d", v)
+		}
+		if err := m(tx); err != nil {
+			return fmt.Errorf("migrate schema %d: %w", v, err)
+		}
+	}
+	return putU64Tx(tx, keySchema, schemaVersion)
+}
+
+// key64 encodes n as 8 bytes big-endian, so keys sort by number.
+func key64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// pendingPrefix is the prefix of a record's keys in bucketPending.
+func pendingPrefix(record string) []byte {
+	return append([]byte(record), 0)
+}
+
+// pendingKey is the bucketPending key of a record's change.
+func pendingKey(record string, counter uint64) []byte {
+	return binary.BigEndian.AppendUint64(pendingPrefix(record), counter)
+}
+
+func getU64Tx(tx *bbolt.Tx, key []byte) uint64 {
+	v := tx.Bucket(bucketMeta).Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putU64Tx(tx *bbolt.Tx, key []byte, n uint64) error {
+	return tx.Bucket(bucketMeta).Put(key, key64(n))
+}
+
+func getStringTx(tx *bbolt.Tx, key []byte) string {
+	return string(tx.Bucket(bucketMeta).Get(key))
+}
+
+func putStringTx(tx *bbolt.Tx, key []byte, s string) error {
+	return tx.Bucket(bucketMeta).Put(key, []byte(s))
+}

@@ -1,0 +1,227 @@
+package sdk
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	dsync "github.com/dengji/dengji/sync"
+	"go.etcd.io/bbolt"
+)
+
+// Rejection is a change the server refused, with its answer. The change's
+// values stay here so nothing typed is ever lost.
+type Rejection struct {
+	Change dsync.Change `json:"change"`
+	Result dsync.Result `json:"result"`
+}
+
+// getRecordTx reads a record from bucketBase or bucketView; nil if absent.
+func getRecordTx(tx *bbolt.Tx, bucket []byte, id string) (*dsync.Record, error) {
+	v := tx.Bucket(bucket).Get([]byte(id))
+	if v == nil {
+		return nil, nil
+	}
+	var r dsync.Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("decode %s record %s: %w", bucket, id, err)
+	}
+	return &r, nil
+}
+
+func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
+	return putJSONTx(tx, bucket, []byte(r.ID), r)
+}
+
+func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", bucket, key, err)
+	}
+	return tx.Bucket(bucket).Put(key, b)
+}
+
+// appendChangeTx puts a change into the outbox and the pending index.
+func appendChangeTx(tx *bbolt.Tx, ch *dsync.Change) error {
+	if err := putJSONTx(tx, bucketOutbox, key64(ch.Counter), ch); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketPending).Put(pendingKey(ch.Record, ch.Counter), nil)
+}
+
+// removeChangeTx takes an acknowledged change out of the outbox and index.
+func removeChangeTx(tx *bbolt.Tx, ch *dsync.Change) error {
+	if err := tx.Bucket(bucketOutbox).Delete(key64(ch.Counter)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketPending).Delete(pendingKey(ch.Record, ch.Counter))
+}
+
+// pendingChangesTx returns a record's pending changes in counter order.
+func pendingChangesTx(tx *bbolt.Tx, record string) ([]*dsync.Change, error) {
+	var out []*dsync.Change
+	prefix := pendingPrefix(record)
+	c := tx.Bucket(bucketPending).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ch, err := outboxChangeTx(tx, k[len(prefix):])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+func hasPendingTx(tx *bbolt.Tx, record string) bool {
+	prefix := pendingPrefix(record)
+	k, _ := tx.Bucket(bucketPending).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+func outboxChangeTx(tx *bbolt.Tx, key []byte) (*dsync.Change, error) {
+	v := tx.Bucket(bucketOutbox).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("sdk: pending index names missing outbox entry %x", key)
+	}
+	var ch dsync.Change
+	if err := json.Unmarshal(v, &ch); err != nil {
+		return nil, fmt.Errorf("decode outbox entry %x: %w", key, err)
+	}
+	return &ch, nil
+}
+
+// outboxBatchTx reads up to limit changes from the outbox in counter order.
+func outboxBatchTx(tx *bbolt.Tx, limit int) ([]dsync.Change, error) {
+	var out []dsync.Change
+	c := tx.Bucket(bucketOutbox).Cursor()
+	for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+		var ch dsync.Change
+		if err := json.Unmarshal(v, &ch); err != nil {
+			return nil, fmt.Errorf("decode outbox entry %x: %w", k, err)
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// rebuildViewTx recomputes a record's view: its base with its pending
+// changes applied in counter order. A record with neither leaves the view.
+func rebuildViewTx(tx *bbolt.Tx, id string) error {
+	base, err := getRecordTx(tx, bucketBase, id)
+	if err != nil {
+		return err
+	}
+	pending, err := pendingChangesTx(tx, id)
+	if err != nil {
+		return err
+	}
+	if base == nil && len(pending) == 0 {
+		return tx.Bucket(bucketView).Delete([]byte(id))
+	}
+	view := base
+	for _, ch := range pending {
+		view = applyChange(view, ch)
+	}
+	return putRecordTx(tx, bucketView, view)
+}
+
+// applyChange returns rec (nil: a new record) with ch applied, as the device
+// sees its own edit. rec is not modified.
+func applyChange(rec *dsync.Record, ch *dsync.Change) *dsync.Record {
+	var next *dsync.Record
+	if rec == nil {
+		next = &dsync.Record{ID: ch.Record, Type: ch.Type, District: ch.District}
+	} else {
+		next = rec.Clone()
+	}
+	next.Apply(ch)
+	pruneWriters(next)
+	return next
+}
+
+// pruneWriters drops writers no field refers to any more (dsync keeps its own
+// version unexported).
+func pruneWriters(r *dsync.Record) {
+	used := make(map[string]bool, len(r.Fields))
+	for _, f := range r.Fields {
+		used[f.Version] = true
+	}
+	for id := range r.Writers {
+		if !used[id] {
+			delete(r.Writers, id)
+		}
+	}
+}
+
+// foldTx writes into base the fields the server applied from ch, with the
+// change's ID as their version: exactly what the server did, so the view does
+// not flicker back before the next pull.
+func foldTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) error {
+	part := *ch
+	part.Set = make(map[string]json.RawMessage, len(res.Applied))
+	for _, k := range res.Applied {
+		if v, ok := ch.Set[k]; ok {
+			part.Set[k] = v
+		}
+	}
+	if len(part.Set) == 0 {
+		return nil
+	}
+	base, err := getRecordTx(tx, bucketBase, ch.Record)
+	if err != nil {
+		return err
+	}
+	next := applyChange(base, &part)
+	next.Seq = max(next.Seq, res.Seq)
+	return putRecordTx(tx, bucketBase, next)
+}
+
+// ackTx handles the server's answer to one pushed change.
+func ackTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) error {
+	if err := removeChangeTx(tx, ch); err != nil {
+		return err
+	}
+	if rejected(res) {
+		return putJSONTx(tx, bucketRejected, []byte(ch.ID), Rejection{Change: *ch, Result: *res})
+	}
+	for i := range res.Conflicts {
+		c := &res.Conflicts[i]
+		if err := putJSONTx(tx, bucketConflicts, []byte(c.ID), c); err != nil {
+			return err
+		}
+	}
+	return foldTx(tx, ch, res)
+}
+
+// rejected reports whether a result refused the change. A duplicate carries
+// the first answer's code, so a change rejected before stays rejected.
+func rejected(res *dsync.Result) bool {
+	return res.Status == dsync.StatusRejected || res.Code != ""
+}
+
+// putPulledTx stores one pulled record into base and recomputes its view. A
+// tombstone of a record the device never had is skipped; it reports whether
+// the record was stored.
+func putPulledTx(tx *bbolt.Tx, r *dsync.Record) (bool, error) {
+	if r.Deleted() && tx.Bucket(bucketBase).Get([]byte(r.ID)) == nil && !hasPendingTx(tx, r.ID) {
+		return false, nil
+	}
+	if err := putRecordTx(tx, bucketBase, r); err != nil {
+		return false, err
+	}
+	return true, rebuildViewTx(tx, r.ID)
+}
+
+// listJSONTx decodes every value of a bucket into a new T.
+func listJSONTx[T any](tx *bbolt.Tx, bucket []byte) ([]T, error) {
+	var out []T
+	err := tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var t T
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("decode %s %s: %w", bucket, k, err)
+		}
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,177 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	dsync "github.com/dengji/dengji/sync"
+	"go.etcd.io/bbolt"
+)
+
+// SyncReport says what one Sync did.
+type SyncReport struct {
+	Pushed     map[dsync.Status]int // acknowledged changes by status
+	Pulled     int                  // records stored from the server
+	Conflicts  int                  // conflicts the server reported
+	Rejections int                  // changes the server refused
+	Duration   time.Duration
+}
+
+// Sync pushes every pending change, then pulls the server's state. It
+// returns ErrSyncInProgress if another Sync is running. What was done before
+// an error stays done; the next Sync continues from there.
+func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
+	if !d.syncing.TryLock() {
+		return SyncReport{}, ErrSyncInProgress
+	}
+	defer d.syncing.Unlock()
+	start := time.Now()
+	rep := SyncReport{Pushed: map[dsync.Status]int{}}
+	err := d.push(ctx, &rep)
+	if err == nil {
+		err = d.pull(ctx, &rep)
+	}
+	rep.Duration = time.Since(start)
+	return rep, err
+}
+
+// push sends the outbox in batches until it is empty.
+func (d *Device) push(ctx context.Context, rep *SyncReport) error {
+	for {
+		var batch []dsync.Change
+		err := d.db.View(func(tx *bbolt.Tx) (err error) {
+			batch, err = outboxBatchTx(tx, d.opts.BatchSize)
+			return err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		var resp dsync.PushResponse
+		req := request{method: http.MethodPost, path: "/v1/push", body: dsync.PushRequest{Changes: batch}, gzip: !d.opts.DisableGzip, auth: true}
+		if err := d.call(ctx, req, &resp); err != nil {
+			return fmt.Errorf("push: %w", err)
+		}
+		if err := checkResults(batch, resp.Results); err != nil {
+			return err
+		}
+		if err := d.acknowledge(batch, resp.Results, rep); err != nil {
+			return fmt.Errorf("store push results: %w", err)
+		}
+	}
+}
+
+// checkResults makes sure the server answered every change, in order, with
+// a status the SDK knows, before anything leaves the outbox.
+func checkResults(batch []dsync.Change, results []dsync.Result) error {
+	if len(results) != len(batch) {
+		return fmt.Errorf("%w: %d results for %d changes", ErrProtocol, len(results), len(batch))
+	}
+	for i, r := range results {
+		if r.Change != batch[i].ID {
+			return fmt.Errorf("%w: result %d is for change %s, not %s", ErrProtocol, i, r.Change, batch[i].ID)
+		}
+		switch r.Status {
+		case dsync.StatusApplied, dsync.StatusDuplicate, dsync.StatusConflict, dsync.StatusRejected:
+		default:
+			return fmt.Errorf("%w: unknown status %q", ErrProtocol, r.Status)
+		}
+	}
+	return nil
+}
+
+// acknowledge applies one batch's results in one transaction.
+func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *SyncReport) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	touched := map[string]bool{}
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		for i := range batch {
+			if err := ackTx(tx, &batch[i], &results[i]); err != nil {
+				return err
+			}
+			touched[batch[i].Record] = true
+		}
+		for id := range touched {
+			if err := rebuildViewTx(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		rep.count(&results[i])
+	}
+	return nil
+}
+
+func (rep *SyncReport) count(r *dsync.Result) {
+	rep.Pushed[r.Status]++
+	rep.Conflicts += len(r.Conflicts)
+	if rejected(r) {
+		rep.Rejections++
+	}
+}
+
+// pull stores the server's records page by page from the stored cursor.
+func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
+	for {
+		cursor, err := d.cursor()
+		if err != nil {
+			return err
+		}
+		var page dsync.PullResponse
+		path := fmt.Sprintf("/v1/pull?cursor=%d&limit=%d", cursor, d.opts.PageSize)
+		if err := d.call(ctx, request{method: http.MethodGet, path: path, auth: true}, &page); err != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		if page.More && page.Cursor <= cursor {
+			return fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, cursor)
+		}
+		n, err := d.storePage(&page)
+		if err != nil {
+			return fmt.Errorf("store pulled page: %w", err)
+		}
+		rep.Pulled += n
+		if !page.More {
+			return nil
+		}
+	}
+}
+
+func (d *Device) cursor() (uint64, error) {
+	var c uint64
+	err := d.db.View(func(tx *bbolt.Tx) error { c = getU64Tx(tx, keyCursor); return nil })
+	return c, err
+}
+
+// storePage writes one pulled page, its clock readings and the new cursor in
+// one transaction.
+func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		n = 0
+		for i := range page.Records {
+			r := &page.Records[i]
+			stored, err := putPulledTx(tx, r)
+			if err != nil {
+				return err
+			}
+			if stored {
+				n++
+				d.clock.Observe(r.HLC)
+			}
+		}
+		if err := putU64Tx(tx, keyHLC, uint64(d.clock.Last())); err != nil {
+			return err
+		}
+		return putU64Tx(tx, keyCursor, page.Cursor)
+	})
+	return n, err
+}
