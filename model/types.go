@@ -46,18 +46,18 @@ type MigrantContact struct {
 
 // Election is one election round.
 type Election struct {
-	Name string
-	Day  time.Time // election day; age is checked against it
+	Name string    `json:"name"`
+	Day  time.Time `json:"day"` // election day; age is checked against it
 }
 
 // District is an electoral district (选区).
 type District struct {
-	Code        string
-	Name        string
-	Kind        string // DistrictKinds
-	Town        string
-	County      string
-	VoterGroups []string
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"` // DistrictKinds
+	Town        string   `json:"town,omitempty"`
+	County      string   `json:"county,omitempty"`
+	VoterGroups []string `json:"voter_groups,omitempty"`
 }
 
 // field binds a JSON key to a string field of T.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -50,6 +51,16 @@ type SyncTx interface {
 	Feed(districts []string, cursor uint64, limit int) (recs []dsync.Record, more bool, err error)
 	// HighSeq is the highest sequence number given out.
 	HighSeq() (uint64, error)
+	// ForEachRecord calls fn for every record of a type ("" for all) until
+	// fn returns an error.
+	ForEachRecord(typ string, fn func(*dsync.Record) error) error
+	// Ref resolves an external reference (an import's ref column) to a
+	// record ID; PutRef sets it.
+	Ref(key string) (string, error)
+	PutRef(key, recordID string) error
+	District(code string) (*model.District, error)
+	PutDistrict(d *model.District) error
+	Districts() ([]model.District, error)
 }
 
 // ConflictQuery selects conflicts; zero fields select everything.

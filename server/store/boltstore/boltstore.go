@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -187,6 +188,54 @@ func (t *tx) DeviceCounter(device string) (uint64, error) {
 
 func (t *tx) SetDeviceCounter(device string, n uint64) error {
 	return t.b(bucketCounters).Put([]byte(device), u64(n))
+}
+
+func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
+	return t.b(bucketRecords).ForEach(func(_, v []byte) error {
+		var r dsync.Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return err
+		}
+		if typ != "" && r.Type != typ {
+			return nil
+		}
+		return fn(&r)
+	})
+}
+
+func (t *tx) Ref(key string) (string, error) {
+	v := t.b(bucketRefs).Get([]byte(key))
+	if v == nil {
+		return "", store.ErrNotFound
+	}
+	return string(v), nil
+}
+
+func (t *tx) PutRef(key, recordID string) error {
+	return t.b(bucketRefs).Put([]byte(key), []byte(recordID))
+}
+
+func (t *tx) District(code string) (*model.District, error) {
+	var d model.District
+	if err := t.getJSON(bucketDistricts, code, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (t *tx) PutDistrict(d *model.District) error { return t.putJSON(bucketDistricts, d.Code, d) }
+
+func (t *tx) Districts() ([]model.District, error) {
+	var out []model.District
+	err := t.b(bucketDistricts).ForEach(func(_, v []byte) error {
+		var d model.District
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }
 
 // --- conflicts ---

@@ -15,11 +15,14 @@ var (
 	bucketDevices     = []byte("devices")      // device ID → store.Device JSON
 	bucketRefresh     = []byte("refresh")      // token hash → store.RefreshToken JSON
 	bucketSettings    = []byte("settings")     // key → value
+	bucketRefs        = []byte("refs")         // external reference → record ID
+	bucketDistricts   = []byte("districts")    // district code → model.District JSON
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
+	bucketRefs, bucketDistricts,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -332,6 +333,40 @@ func testAccounts(t *testing.T, s store.Store) {
 		us, _ := tx.Users()
 		if len(ds) != 1 || len(us) != 1 {
 			t.Errorf("devices %d users %d", len(ds), len(us))
+		}
+		return nil
+	})
+}
+
+func testRefsDistrictsAndScan(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`}),
+		a.change(dsync.OpCreate, nil, "r2", "d2", map[string]string{"name": `"b"`}))
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutRef("registration:ext-1", "r1"); err != nil {
+			return err
+		}
+		return tx.PutDistrict(&model.District{Code: "d1", Name: "水塘垸村", Kind: "village", Town: "t1", County: "c1"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		if id, err := tx.Ref("registration:ext-1"); err != nil || id != "r1" {
+			t.Errorf("ref: %q %v", id, err)
+		}
+		if _, err := tx.Ref("registration:nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing ref: %v", err)
+		}
+		if d, err := tx.District("d1"); err != nil || d.Name != "水塘垸村" || d.Town != "t1" {
+			t.Errorf("district: %+v %v", d, err)
+		}
+		n := 0
+		tx.ForEachRecord("registration", func(*dsync.Record) error { n++; return nil })
+		m := 0
+		tx.ForEachRecord("migrant_contact", func(*dsync.Record) error { m++; return nil })
+		if n != 2 || m != 0 {
+			t.Errorf("scan: %d registrations, %d contacts", n, m)
 		}
 		return nil
 	})

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dengji/dengji/server/accounts"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// Error is an API error: an HTTP status, a stable code clients switch on, and
+// a message a person can act on, Chinese first, then English.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func apiErr(status int, code, zh, en string) *Error {
+	return &Error{Status: status, Code: code, Message: zh + " / " + en}
+}
+
+// Stable error codes: append-only. The SDK switches on them.
+var (
+	ErrBadRequest      = apiErr(400, "bad_request", "请求格式错误", "the request is malformed")
+	ErrBadChoice       = apiErr(400, "bad_choice", "处理方式无效：请选择 kept、other 或 value", "choice must be kept, other or value")
+	ErrBadUser         = apiErr(400, "bad_user", "用户信息不完整或无效", "user name, role or districts are invalid")
+	ErrBadCredentials  = apiErr(401, "invalid_credentials", "用户名或密码错误", "wrong user name or password")
+	ErrUnauthorized    = apiErr(401, "unauthorized", "请先登录", "sign in first: missing or invalid token")
+	ErrTokenExpired    = apiErr(401, "token_expired", "登录已过期，请刷新令牌", "the access token expired: refresh it")
+	ErrDeviceRevoked   = apiErr(401, "device_revoked", "此设备已被停用，请联系管理员", "this device was revoked: contact the administrator")
+	ErrUserDisabled    = apiErr(401, "user_disabled", "账号已停用，请联系管理员", "this account is disabled: contact the administrator")
+	ErrForbidden       = apiErr(403, "forbidden", "没有权限执行此操作", "your role may not do this")
+	ErrOutOfScope      = apiErr(403, "out_of_scope", "不在您负责的选区范围内", "outside the districts assigned to you")
+	ErrDeviceRequired  = apiErr(403, "device_required", "请从已登记的设备同步", "sync needs a token issued to an enrolled device")
+	ErrNotFound        = apiErr(404, "not_found", "找不到该对象", "not found")
+	ErrDeviceTaken     = apiErr(409, "device_taken", "此设备已登记给其他用户", "this device is enrolled to another user")
+	ErrUserExists      = apiErr(409, "user_exists", "用户名已存在", "a user with this name exists")
+	ErrAlreadyResolved = apiErr(409, "already_resolved", "该冲突已处理", "this conflict was already resolved")
+	ErrTooLarge        = apiErr(413, "too_large", "请求过大，请分批提交", "the request is too large: send smaller batches")
+	ErrUnsupported     = apiErr(415, "unsupported_encoding", "不支持的内容编码", "unsupported Content-Encoding: use gzip or none")
+	ErrUnavailable     = apiErr(503, "unavailable", "服务器繁忙，请稍后重试", "the server is busy: try again shortly")
+	ErrInternal        = apiErr(500, "internal", "服务器内部错误", "internal server error")
+)
+
+// fail turns any error into the API's error response. It is the only place
+// that does.
+func fail(c *gin.Context, err error) {
+	e := toAPIError(err)
+	if e.Status >= 500 {
+		// Errors carry no personal data by construction: stores and the
+		// model report keys and codes, not field values.
+		slog.Error("request failed", "path", c.FullPath(), "err", err)
+	}
+	c.Abort()
+	respond(c, e.Status, dsync.ErrorBody{Error: dsync.APIError{Code: e.Code, Message: e.Message}})
+}
+
+func toAPIError(err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case errors.Is(err, store.ErrResolved):
+		return ErrAlreadyResolved
+	case errors.Is(err, store.ErrBadChoice):
+		return ErrBadChoice
+	case errors.Is(err, accounts.ErrExists):
+		return ErrUserExists
+	case errors.Is(err, accounts.ErrInvalid):
+		return &Error{Status: 400, Code: ErrBadUser.Code, Message: ErrBadUser.Message + ": " + err.Error()}
+	case isTooLarge(err):
+		return ErrTooLarge
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ErrUnavailable
+	}
+	return ErrInternal
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}

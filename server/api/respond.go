@@ -1,0 +1,47 @@
+package api
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// gzipMin is the body size above which a response is compressed for clients
+// that accept gzip: registrars sync over slow rural networks.
+const gzipMin = 1024
+
+// respond writes v as JSON, gzip'd when the client accepts it and it pays.
+func respond(c *gin.Context, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = 500, []byte(`{"error":{"code":"internal","message":"服务器内部错误 / internal server error"}}`)
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Vary", "Accept-Encoding")
+	if len(body) < gzipMin || !strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
+		c.Data(status, "application/json; charset=utf-8", body)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	c.Status(status)
+	zw, _ := gzip.NewWriterLevel(c.Writer, gzip.BestSpeed)
+	zw.Write(body)
+	zw.Close()
+}
+
+// bind decodes a JSON request body (already size-limited and decompressed by
+// the middleware) into v, refusing unknown fields.
+func bind(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if isTooLarge(err) {
+			return ErrTooLarge
+		}
+		return &Error{Status: 400, Code: ErrBadRequest.Code, Message: ErrBadRequest.Message + ": " + err.Error()}
+	}
+	return nil
+}

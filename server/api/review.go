@@ -1,0 +1,74 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+type conflictsResponse struct {
+	Conflicts []dsync.Conflict `json:"conflicts"`
+}
+
+// listConflicts lists conflicts in the caller's districts:
+// ?status=open|resolved&district=…&after=ID&limit=N.
+func (s *Server) listConflicts(c *gin.Context) {
+	districts, err := scopeFilter(user(c), c.QueryArray("district"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := strconv.Atoi(c.DefaultQuery("limit", "200"))
+	if err != nil || limit < 1 || limit > 1000 {
+		fail(c, ErrBadRequest)
+		return
+	}
+	q := store.ConflictQuery{Districts: districts, Status: dsync.ConflictStatus(c.Query("status")),
+		After: c.Query("after"), Limit: limit}
+	var out []dsync.Conflict
+	err = s.store.View(c, func(tx store.Tx) error {
+		out, err = tx.Conflicts(q)
+		return err
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if out == nil {
+		out = []dsync.Conflict{}
+	}
+	respond(c, 200, conflictsResponse{Conflicts: out})
+}
+
+type resolveRequest struct {
+	Choice string          `json:"choice"`
+	Value  json.RawMessage `json:"value,omitempty"`
+}
+
+// resolveConflict records a coordinator's decision; when it changes the record,
+// the change reaches devices at their next pull.
+func (s *Server) resolveConflict(c *gin.Context) {
+	var req resolveRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	u := user(c)
+	conflict, err := store.ResolveConflict(c, s.store, store.Resolve{
+		Conflict: c.Param("id"), Choice: req.Choice, Value: req.Value, By: u.Name, Validate: s.cfg.Validator,
+		Allow: func(cf *dsync.Conflict) error {
+			if !u.InScope(cf.District) {
+				return ErrOutOfScope
+			}
+			return nil
+		}})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, conflict)
+}

@@ -1,0 +1,144 @@
+// Package api is Dengji's HTTP API (gin), under /v1/: login and tokens, push
+// and pull for devices, conflicts for coordinators, users and devices for
+// admins. It is the only package that knows gin.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dengji/dengji/server/accounts"
+	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/store"
+)
+
+// Config holds the API's settings.
+type Config struct {
+	AccessTTL    time.Duration // access token lifetime
+	RefreshTTL   time.Duration // refresh token lifetime: longer than a registrar stays offline
+	MaxBodyBytes int64         // request body cap, before and after decompression
+	// Validator checks a record before a change to it is accepted (the record
+	// model's rules); nil accepts every well-formed change.
+	Validator store.Validator
+}
+
+// DefaultConfig returns the settings a county server runs with.
+func DefaultConfig() Config {
+	return Config{
+		AccessTTL:    15 * time.Minute,
+		RefreshTTL:   30 * 24 * time.Hour,
+		MaxBodyBytes: 32 << 20,
+	}
+}
+
+// Validate reports a setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.AccessTTL < time.Minute:
+		return errors.New("api: access token lifetime under a minute")
+	case c.RefreshTTL < c.AccessTTL:
+		return errors.New("api: refresh token lifetime shorter than the access token's")
+	case c.MaxBodyBytes < 1<<20:
+		return errors.New("api: body limit under 1 MiB")
+	}
+	return nil
+}
+
+// Server serves the API over one store.
+type Server struct {
+	cfg    Config
+	store  store.Store
+	issuer *auth.Issuer
+	engine *gin.Engine
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// New builds a server; the token signing key comes from the store.
+func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key, err := accounts.SigningKey(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("api: signing key: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL)}
+	s.engine = s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
+	e.Use(logRequests, s.limitBody)
+	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
+
+	v1 := e.Group("/v1")
+	v1.POST("/auth/login", s.login)
+	v1.POST("/auth/refresh", s.refresh)
+	v1.POST("/auth/logout", s.logout)
+
+	authed := v1.Group("", s.authenticate)
+	authed.GET("/me", s.me)
+	authed.POST("/push", s.push)
+	authed.GET("/pull", s.pull)
+
+	review := authed.Group("", requireRole(store.RoleCoordinator, store.RoleAdmin))
+	review.GET("/conflicts", s.listConflicts)
+	review.POST("/conflicts/:id/resolve", s.resolveConflict)
+
+	admin := authed.Group("", requireRole(store.RoleAdmin))
+	admin.GET("/users", s.listUsers)
+	admin.POST("/users", s.addUser)
+	admin.POST("/users/:name/disable", s.disableUser)
+	admin.POST("/users/:name/enable", s.enableUser)
+	admin.GET("/devices", s.listDevices)
+	admin.POST("/devices/:id/revoke", s.revokeDevice)
+	return e
+}
+
+// Handler is the server's http.Handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Listen binds addr (":0" picks a free port).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listen: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute}
+	return nil
+}
+
+// Serve serves until Close; it returns nil after a Close.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// URL is the base URL of the listener.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Close stops accepting requests and waits up to 10 s for those under way.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}

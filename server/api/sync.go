@@ -1,0 +1,80 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// push merges a device's batch of changes. Every change must be in the
+// caller's districts, or the whole batch is refused with 403 and nothing is
+// stored.
+func (s *Server) push(c *gin.Context) {
+	d := device(c)
+	if d == nil {
+		fail(c, ErrDeviceRequired)
+		return
+	}
+	var req dsync.PushRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if len(req.Changes) > dsync.MaxPushBatch {
+		fail(c, ErrTooLarge)
+		return
+	}
+	u := user(c)
+	for i := range req.Changes {
+		if !u.InScope(req.Changes[i].District) {
+			fail(c, ErrOutOfScope)
+			return
+		}
+	}
+	results, err := store.Push(c, s.store, store.PushRequest{
+		Device: d.ID, Author: u.Name, Changes: req.Changes, Validate: s.cfg.Validator})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, dsync.PushResponse{Results: results})
+}
+
+// pull pages through the feed of the caller's districts, or of a subset named
+// with ?district=a&district=b.
+func (s *Server) pull(c *gin.Context) {
+	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
+	limit, err2 := strconv.Atoi(c.DefaultQuery("limit", "1000"))
+	if err1 != nil || err2 != nil || limit < 1 {
+		fail(c, ErrBadRequest)
+		return
+	}
+	districts, err := scopeFilter(user(c), c.QueryArray("district"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := store.Pull(c, s.store, districts, cursor, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, page)
+}
+
+// scopeFilter narrows the user's scope to the districts asked for; asking for
+// one outside the scope is refused.
+func scopeFilter(u *store.User, asked []string) ([]string, error) {
+	if len(asked) == 0 {
+		return u.Scope(), nil
+	}
+	for _, d := range asked {
+		if !u.InScope(d) {
+			return nil, ErrOutOfScope
+		}
+	}
+	return asked, nil
+}

@@ -1,0 +1,110 @@
+// Command dengji is the Dengji server and its operator tools: serve the API,
+// manage users and devices, import and export rolls, run the duplicate check
+// and the benchmarks. Every subcommand takes --data DIR.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/boltstore"
+)
+
+// command is one subcommand: its one-line help and what it runs.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, out io.Writer) error
+}
+
+// commands is filled by each subcommand's file in its init.
+var commands = map[string]command{}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "dengji:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("用法错误 / usage error")
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(out)
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		usage(os.Stderr)
+		return fmt.Errorf("%w: 未知命令 / unknown command %q", errUsage, args[0])
+	}
+	return cmd.run(ctx, args[1:], out)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "dengji — 选民登记同步服务 / voter registration sync server\n\n用法 / usage: dengji COMMAND [flags]\n\n命令 / commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\n每个命令都接受 --data DIR（数据目录）/ every command takes --data DIR (default $DENGJI_DATA or ./dengji-data)")
+}
+
+// newFlags makes a subcommand's flag set with the common --data flag.
+func newFlags(name string, dataDir *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("dengji "+name, flag.ContinueOnError)
+	def := os.Getenv("DENGJI_DATA")
+	if def == "" {
+		def = "dengji-data"
+	}
+	fs.StringVar(dataDir, "data", def, "数据目录 / data directory")
+	return fs
+}
+
+// parse parses flags, turning a bad flag into a usage error.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// openStore opens the embedded store in dir with an actionable error when a
+// running server holds it.
+func openStore(dir string) (store.Store, error) {
+	st, err := boltstore.Open(dir)
+	if errors.Is(err, store.ErrBusy) {
+		return nil, fmt.Errorf("数据目录 %s 正被运行中的服务器使用，请先停止它或改用 API / data directory %s is in use by a running server: stop it or use the API", dir, dir)
+	}
+	return st, err
+}
+
+// withStore opens the store, runs fn and closes the store.
+func withStore(dir string, fn func(store.Store) error) error {
+	st, err := openStore(dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}

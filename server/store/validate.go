@@ -1,0 +1,57 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/dengji/dengji/model"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// ValidationError rejects a change whose record fails the model's rules. Its
+// details are the issues, the same ones the device's SDK reports.
+type ValidationError struct {
+	Issues []model.Issue
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, 0, len(e.Issues))
+	for _, is := range e.Issues {
+		msgs = append(msgs, is.Field+": "+is.Message)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Details is the issues as JSON, for the push result.
+func (e *ValidationError) Details() json.RawMessage {
+	b, _ := json.Marshal(e.Issues)
+	return b
+}
+
+// ModelValidator checks records with the record model's rules, the same code
+// the device runs, and that a migrant contact belongs to a registration of
+// its own district. The server never trusts the device.
+func ModelValidator(rules model.Rules) Validator {
+	return func(tx SyncTx, rec *dsync.Record) error {
+		rep := model.Validate(rec.Type, rec.District, rec.Values(), rules)
+		if !rep.OK() {
+			return &ValidationError{Issues: rep.Errors}
+		}
+		if rec.Type == model.TypeMigrantContact {
+			return checkParent(tx, rec)
+		}
+		return nil
+	}
+}
+
+func checkParent(tx SyncTx, rec *dsync.Record) error {
+	var parentID string
+	json.Unmarshal(rec.Fields["registration_id"].Value, &parentID)
+	parent, err := tx.Record(parentID)
+	if errors.Is(err, ErrNotFound) || (err == nil && (parent.Type != model.TypeRegistration || parent.District != rec.District)) {
+		return &ValidationError{Issues: []model.Issue{{Field: "registration_id", Code: "parent_unknown",
+			Message: "找不到本选区的对应选民登记 / no registration with this ID in the same district"}}}
+	}
+	return err
+}
