@@ -229,7 +229,7 @@ func deleteEdited(rec *Record, ch *Change, stale []string) Conflict {
 // of fills in the envelope; a conflict's ID is derived from the change and the
 // field, so a retried push can never store it twice.
 func (c Conflict) of(rec *Record, ch *Change) Conflict {
-	c.ID = ch.ID + "/" + c.Field
+	c.ID = ch.ID + ":" + c.Field
 	c.Record, c.Type, c.District = rec.ID, rec.Type, rec.District
 	c.Status = ConflictOpen
 	return c

@@ -96,7 +96,7 @@ func TestMerge_ConcurrentSameFieldConflicts(t *testing.T) {
 	c := out.Conflicts[0]
 	if c.Kind != KindField || c.Field != "name" || string(c.Kept.Value) != `"王熊"` ||
 		string(c.Other.Value) != `"汪雄"` || c.Kept.Device != "A" || c.Other.Device != "B" ||
-		c.Base.Change != seen.Version("name") || c.ID != chB.ID+"/name" {
+		c.Base.Change != seen.Version("name") || c.ID != chB.ID+":name" {
 		t.Fatalf("conflict: %+v", c)
 	}
 }

@@ -57,7 +57,11 @@ func fail(c *gin.Context, err error) {
 	if e.Status >= 500 {
 		// Errors carry no personal data by construction: stores and the
 		// model report keys and codes, not field values.
-		slog.Error("request failed", "path", c.FullPath(), "err", err)
+		logger := slog.Default()
+		if l, ok := c.Get(ctxLogger); ok {
+			logger = l.(*slog.Logger)
+		}
+		logger.Error("request failed", "route", c.FullPath(), "err", err)
 	}
 	c.Abort()
 	respond(c, e.Status, dsync.ErrorBody{Error: dsync.APIError{Code: e.Code, Message: e.Message}})

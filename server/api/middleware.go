@@ -4,7 +4,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -17,10 +16,11 @@ import (
 
 // logRequests logs method, route, status and duration. It never logs query
 // strings or bodies: those may hold names and ID numbers.
-func logRequests(c *gin.Context) {
+func (s *Server) logRequests(c *gin.Context) {
+	c.Set(ctxLogger, s.log)
 	start := time.Now()
 	c.Next()
-	slog.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+	s.log.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
 		"ms", time.Since(start).Milliseconds(), "user", c.GetString(ctxUserName))
 }
 
@@ -56,6 +56,7 @@ const (
 	ctxUser     = "dengji.user"
 	ctxUserName = "dengji.user_name"
 	ctxDevice   = "dengji.device"
+	ctxLogger   = "dengji.logger"
 )
 
 // authenticate checks the bearer token, then the user and device as they are

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -27,6 +28,9 @@ type Config struct {
 	// Validator checks a record before a change to it is accepted (the record
 	// model's rules); nil accepts every well-formed change.
 	Validator store.Validator
+	// Logger receives request and error logs (never personal data); nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the settings a county server runs with.
@@ -57,6 +61,7 @@ type Server struct {
 	store  store.Store
 	issuer *auth.Issuer
 	engine *gin.Engine
+	log    *slog.Logger
 
 	ln  net.Listener
 	srv *http.Server
@@ -71,7 +76,10 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: signing key: %w", err)
 	}
-	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL)}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL), log: cfg.Logger}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -80,7 +88,7 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
-	e.Use(logRequests, s.limitBody)
+	e.Use(s.logRequests, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
 
 	v1 := e.Group("/v1")

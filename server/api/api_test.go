@@ -1,0 +1,295 @@
+package api_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dengji/dengji/server/accounts"
+	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/boltstore"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// testServer is a real server on a real listener over a real bbolt file.
+type testServer struct {
+	*api.Server
+	st store.Store
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	st, err := boltstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := api.New(context.Background(), st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	for _, u := range []accounts.NewUser{
+		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
+		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"d1"}, Password: "li-password"},
+		{Name: "wang", Role: store.RoleCoordinator, Districts: []string{"d1", "d2"}, Password: "wang-password"},
+	} {
+		if _, err := accounts.Add(context.Background(), st, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &testServer{Server: srv, st: st}
+}
+
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// call sends a JSON request and decodes the JSON answer into out (if not nil).
+func (s *testServer) call(t *testing.T, method, path, token string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.URL()+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (s *testServer) login(t *testing.T, user, pw, device string) tokens {
+	t.Helper()
+	var tk tokens
+	if code := s.call(t, "POST", "/v1/auth/login", "", map[string]string{
+		"username": user, "password": pw, "device_id": device}, &tk); code != 200 {
+		t.Fatalf("login %s: %d", user, code)
+	}
+	return tk
+}
+
+func errCode(t *testing.T, s *testServer, method, path, token string, body any) (int, string) {
+	t.Helper()
+	var eb dsync.ErrorBody
+	code := s.call(t, method, path, token, body, &eb)
+	return code, eb.Error.Code
+}
+
+func create(dev, id, district string, n uint64) dsync.Change {
+	return dsync.Change{ID: fmt.Sprintf("%s-%d", dev, n), Device: dev, Counter: n, Record: id, Type: "registration",
+		District: district, Op: dsync.OpCreate, Set: map[string]json.RawMessage{"name": json.RawMessage(`"李碧辉"`)}}
+}
+
+func TestAPI_Errors(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	wang := s.login(t, "wang", "wang-password", "")
+	admin := s.login(t, "admin", "admin-pass", "")
+	tests := []struct {
+		name, method, path, token string
+		body                      any
+		status                    int
+		code                      string
+	}{
+		{"BadPassword", "POST", "/v1/auth/login", "", map[string]string{"username": "li", "password": "nope"}, 401, "invalid_credentials"},
+		{"UnknownUser", "POST", "/v1/auth/login", "", map[string]string{"username": "ghost", "password": "nope"}, 401, "invalid_credentials"},
+		{"UnknownField", "POST", "/v1/auth/login", "", map[string]string{"user": "li"}, 400, "bad_request"},
+		{"NoToken", "GET", "/v1/pull", "", nil, 401, "unauthorized"},
+		{"BadToken", "GET", "/v1/pull", "not-a-jwt", nil, 401, "unauthorized"},
+		{"PushOutOfScope", "POST", "/v1/push", li.AccessToken,
+			dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "d1", 1), create("phone-1", "r2", "d9", 2)}}, 403, "out_of_scope"},
+		{"PullOutOfScope", "GET", "/v1/pull?district=d9", li.AccessToken, nil, 403, "out_of_scope"},
+		{"PushWithoutDevice", "POST", "/v1/push", wang.AccessToken, dsync.PushRequest{}, 403, "device_required"},
+		{"RegistrarListsConflicts", "GET", "/v1/conflicts", li.AccessToken, nil, 403, "forbidden"},
+		{"CoordinatorAddsUser", "POST", "/v1/users", wang.AccessToken, map[string]any{"name": "x"}, 403, "forbidden"},
+		{"AddUserWithoutDistricts", "POST", "/v1/users", admin.AccessToken, map[string]any{"name": "zhao", "role": "registrar"}, 400, "bad_user"},
+		{"AddExistingUser", "POST", "/v1/users", admin.AccessToken, map[string]any{"name": "li", "role": "admin"}, 409, "user_exists"},
+		{"ResolveUnknown", "POST", "/v1/conflicts/nope/resolve", wang.AccessToken, map[string]string{"choice": "kept"}, 404, "not_found"},
+		{"NoRoute", "GET", "/v1/nothing", li.AccessToken, nil, 404, "not_found"},
+		{"RefreshGarbage", "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": "x"}, 401, "unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, code := errCode(t, s, tt.method, tt.path, tt.token, tt.body)
+			if status != tt.status || code != tt.code {
+				t.Fatalf("got %d %q, want %d %q", status, code, tt.status, tt.code)
+			}
+		})
+	}
+	// The refused out-of-scope batch stored nothing, not even its in-scope change.
+	var page dsync.PullResponse
+	s.call(t, "GET", "/v1/pull", li.AccessToken, nil, &page)
+	if len(page.Records) != 0 {
+		t.Fatalf("a refused batch left %d records", len(page.Records))
+	}
+}
+
+func TestAPI_RevokedDeviceRefusedAtOnce(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	admin := s.login(t, "admin", "admin-pass", "")
+	if code := s.call(t, "GET", "/v1/pull", li.AccessToken, nil, nil); code != 200 {
+		t.Fatalf("pull before revoke: %d", code)
+	}
+	if code := s.call(t, "POST", "/v1/devices/phone-1/revoke", admin.AccessToken, nil, nil); code != 204 {
+		t.Fatalf("revoke: %d", code)
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/pull", nil},
+		{"POST", "/v1/push", dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "d1", 1)}}},
+	} {
+		if status, code := errCode(t, s, tc.method, tc.path, li.AccessToken, tc.body); status != 401 || code != "device_revoked" {
+			t.Fatalf("%s %s after revoke: %d %s", tc.method, tc.path, status, code)
+		}
+	}
+	if status, _ := errCode(t, s, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}); status != 401 {
+		t.Fatalf("refresh after revoke: %d", status)
+	}
+	if status, code := errCode(t, s, "POST", "/v1/auth/login", "", map[string]string{
+		"username": "li", "password": "li-password", "device_id": "phone-1"}); status != 401 || code != "device_revoked" {
+		t.Fatalf("login from a revoked device: %d %s", status, code)
+	}
+}
+
+func TestAPI_RefreshRotates(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	var next tokens
+	if code := s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}, &next); code != 200 || next.AccessToken == "" {
+		t.Fatalf("refresh: %d", code)
+	}
+	if code := s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}, nil); code != 401 {
+		t.Fatalf("a used refresh token must not work twice: %d", code)
+	}
+	if code := s.call(t, "GET", "/v1/me", next.AccessToken, nil, nil); code != 200 {
+		t.Fatalf("new access token: %d", code)
+	}
+}
+
+func TestAPI_DisabledUserRefusedAtOnce(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	admin := s.login(t, "admin", "admin-pass", "")
+	s.call(t, "POST", "/v1/users/li/disable", admin.AccessToken, nil, nil)
+	if status, code := errCode(t, s, "GET", "/v1/pull", li.AccessToken, nil); status != 401 || code != "user_disabled" {
+		t.Fatalf("disabled user: %d %s", status, code)
+	}
+}
+
+func TestAPI_DeviceTakenByAnotherUser(t *testing.T) {
+	s := startServer(t)
+	s.login(t, "li", "li-password", "phone-1")
+	if status, code := errCode(t, s, "POST", "/v1/auth/login", "", map[string]string{
+		"username": "wang", "password": "wang-password", "device_id": "phone-1"}); status != 409 || code != "device_taken" {
+		t.Fatalf("%d %s", status, code)
+	}
+}
+
+func TestAPI_GzipBothWaysAndBodyLimit(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	var chs []dsync.Change
+	for i := 1; i <= 50; i++ {
+		chs = append(chs, create("phone-1", fmt.Sprintf("r%d", i), "d1", uint64(i)))
+	}
+	body, _ := json.Marshal(dsync.PushRequest{Changes: chs})
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(body)
+	zw.Close()
+	req, _ := http.NewRequest("POST", s.URL()+"/v1/push", &zb)
+	req.Header.Set("Authorization", "Bearer "+li.AccessToken)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("gzip push: %d, response encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, _ := gzip.NewReader(resp.Body)
+	var pr dsync.PushResponse
+	if err := json.NewDecoder(zr).Decode(&pr); err != nil || len(pr.Results) != 50 || pr.Results[49].Status != dsync.StatusApplied {
+		t.Fatalf("results: %v %+v", err, pr.Results[:1])
+	}
+
+	// A body (here: a gzip bomb's expansion) over the cap is refused with 413.
+	var bomb bytes.Buffer
+	zw = gzip.NewWriter(&bomb)
+	zw.Write([]byte(`{"changes":[{"id":"` + strings.Repeat("x", 40<<20) + `"}]}`))
+	zw.Close()
+	req, _ = http.NewRequest("POST", s.URL()+"/v1/push", &bomb)
+	req.Header.Set("Authorization", "Bearer "+li.AccessToken)
+	req.Header.Set("Content-Encoding", "gzip")
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != 413 {
+		t.Fatalf("oversized body: %d", resp2.StatusCode)
+	}
+}
+
+func TestAPI_ConflictReviewScopedToCoordinator(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	ch := create("phone-1", "r1", "d1", 1)
+	var pr dsync.PushResponse
+	s.call(t, "POST", "/v1/push", li.AccessToken, dsync.PushRequest{Changes: []dsync.Change{ch}}, &pr)
+	// Two concurrent edits of the name from the same base.
+	a := dsync.Change{ID: "phone-1-2", Device: "phone-1", Counter: 2, Record: "r1", Type: "registration", District: "d1",
+		Op: dsync.OpUpdate, Set: map[string]json.RawMessage{"name": json.RawMessage(`"李碧辉"`)}, Base: map[string]string{"name": ch.ID}}
+	a.Set["name"] = json.RawMessage(`"李碧晖"`)
+	b := a
+	b.ID, b.Counter, b.Set = "phone-1-3", 3, map[string]json.RawMessage{"name": json.RawMessage(`"黎碧辉"`)}
+	s.call(t, "POST", "/v1/push", li.AccessToken, dsync.PushRequest{Changes: []dsync.Change{a, b}}, &pr)
+	if pr.Results[1].Status != dsync.StatusConflict {
+		t.Fatalf("second concurrent edit: %+v", pr.Results[1])
+	}
+	wang := s.login(t, "wang", "wang-password", "")
+	var list struct{ Conflicts []dsync.Conflict }
+	s.call(t, "GET", "/v1/conflicts?status=open", wang.AccessToken, nil, &list)
+	if len(list.Conflicts) != 1 || string(list.Conflicts[0].Base.Value) != `"李碧辉"` {
+		t.Fatalf("conflicts: %+v", list.Conflicts)
+	}
+	var resolved dsync.Conflict
+	if code := s.call(t, "POST", "/v1/conflicts/"+list.Conflicts[0].ID+"/resolve", wang.AccessToken,
+		map[string]any{"choice": "value", "value": "李碧辉"}, &resolved); code != 200 || resolved.Status != dsync.ConflictResolved {
+		t.Fatalf("resolve: %d %+v", code, resolved)
+	}
+	var page dsync.PullResponse
+	s.call(t, "GET", "/v1/pull", li.AccessToken, nil, &page)
+	if got := string(page.Records[0].Fields["name"].Value); got != `"李碧辉"` {
+		t.Fatalf("the coordinator's value must reach devices, got %s", got)
+	}
+}
