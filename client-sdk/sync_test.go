@@ -1,0 +1,365 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	dsync "github.com/dengji/dengji/sync"
+	"go.etcd.io/bbolt"
+)
+
+// newSynced opens a device that talks to srv and logs it in.
+func newSynced(t *testing.T, srv *fakeServer, opts Options) *Device {
+	t.Helper()
+	opts.ServerURL = srv.URL
+	opts.BackoffBase = time.Millisecond
+	d, _ := mustOpen(t, opts)
+	check(t, d.Login(context.Background(), "registrar", "secret"))
+	return d
+}
+
+func mustSync(t *testing.T, d *Device) SyncReport {
+	t.Helper()
+	rep, err := d.Sync(context.Background())
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	return rep
+}
+
+func TestSync_Push(t *testing.T) {
+	srv := newFakeServer(t)
+	d := newSynced(t, srv, Options{BatchSize: 2})
+	var ids []string
+	for _, name := range []string{"a", "b", "c"} {
+		ids = append(ids, must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": name}))))
+	}
+	check(t, d.Update(ids[0], jsonFields(map[string]string{"name": "a2"})))
+	rep := mustSync(t, d)
+	if rep.Pushed[dsync.StatusApplied] != 4 || rep.Pulled != 3 || rep.Conflicts+rep.Rejections != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if n := must[int](t)(d.Pending()); n != 0 {
+		t.Fatalf("pending = %d", n)
+	}
+	if got := srv.count("/v1/push"); got != 2 || srv.gzipped != 2 {
+		t.Fatalf("pushes = %d (gzipped %d), want 2 batches", got, srv.gzipped)
+	}
+	r := must[*dsync.Record](t)(d.Get(ids[0]))
+	if value(t, r, "name") != "a2" || r.Seq == 0 || r.Version("name") != srv.record(ids[0]).Version("name") {
+		t.Fatalf("view after sync = %+v", r)
+	}
+	if rep := mustSync(t, d); rep.Pulled != 0 || len(rep.Pushed) != 0 {
+		t.Fatalf("second sync = %+v", rep)
+	}
+}
+
+func TestSync_PushWithoutGzip(t *testing.T) {
+	srv := newFakeServer(t)
+	d := newSynced(t, srv, Options{DisableGzip: true})
+	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	mustSync(t, d)
+	if srv.gzipped != 0 || srv.record(pendingOrLast(t, srv)) == nil {
+		t.Fatalf("gzipped = %d", srv.gzipped)
+	}
+}
+
+func pendingOrLast(t *testing.T, srv *fakeServer) string {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for id := range srv.records {
+		return id
+	}
+	t.Fatal("server has no record")
+	return ""
+}
+
+// TestSync_PushFolds: acknowledged values enter base at once, so the view
+// keeps them even when the pull that follows fails.
+func TestSync_PushFolds(t *testing.T) {
+	srv := newFakeServer(t)
+	d := newSynced(t, srv, Options{MaxAttempts: 1})
+	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	check(t, d.Update(id, jsonFields(map[string]string{"name": "b"})))
+	srv.failNext("/v1/pull", 503)
+	if _, err := d.Sync(context.Background()); err == nil {
+		t.Fatal("sync succeeded despite failed pull")
+	}
+	r := must[*dsync.Record](t)(d.Get(id))
+	var base *dsync.Record
+	d.db.View(func(tx *bbolt.Tx) (err error) { base, err = getRecordTx(tx, bucketBase, id); return err })
+	if value(t, r, "name") != "b" || base == nil || base.Version("name") != srv.record(id).Version("name") {
+		t.Fatalf("view %+v base %+v", r, base)
+	}
+}
+
+func TestSync_Conflict(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	b := newSynced(t, srv, Options{})
+	id := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "张三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
+	check(t, b.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
+	rep := mustSync(t, b)
+	if rep.Pushed[dsync.StatusConflict] != 1 || rep.Conflicts != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	cs := must[[]dsync.Conflict](t)(b.Conflicts())
+	if len(cs) != 1 || cs[0].Record != id || string(cs[0].Kept.Value) != `"张叁"` || string(cs[0].Other.Value) != `"章三"` {
+		t.Fatalf("conflicts = %+v", cs)
+	}
+	if r := must[*dsync.Record](t)(b.Get(id)); value(t, r, "name") != "张叁" {
+		t.Fatalf("b sees %s, want the kept value", value(t, r, "name"))
+	}
+	if n := must[int](t)(b.Pending()); n != 0 {
+		t.Fatalf("pending = %d", n)
+	}
+}
+
+func TestSync_Rejected(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.reject = func(ch *dsync.Change) string {
+		if string(ch.Set["name"]) == `"bad"` {
+			return dsync.CodeValidation
+		}
+		return ""
+	}
+	d := newSynced(t, srv, Options{})
+	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
+	bad := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
+	rep := mustSync(t, d)
+	if rep.Rejections != 1 || rep.Pushed[dsync.StatusRejected] != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	rs := must[[]Rejection](t)(d.Rejected())
+	if len(rs) != 1 || rs[0].Change.Record != bad || string(rs[0].Change.Set["name"]) != `"bad"` || rs[0].Result.Code != dsync.CodeValidation {
+		t.Fatalf("rejected = %+v", rs)
+	}
+	if _, err := d.Get(bad); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rejected create still in view: %v", err)
+	}
+	must[*dsync.Record](t)(d.Get(good))
+	if n := must[int](t)(d.Pending()); n != 0 {
+		t.Fatalf("pending = %d", n)
+	}
+}
+
+// TestSync_PendingOnTop: a pull does not hide local edits not yet pushed.
+func TestSync_PendingOnTop(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	b := newSynced(t, srv, Options{})
+	id := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	check(t, b.Update(id, jsonFields(map[string]string{"name": "张叁"})))
+	check(t, a.Update(id, jsonFields(map[string]string{"phone": "2"})))
+	mustSync(t, a)
+	check(t, b.pull(context.Background(), &SyncReport{}))
+	r := must[*dsync.Record](t)(b.Get(id))
+	if value(t, r, "name") != "张叁" || value(t, r, "phone") != "2" {
+		t.Fatalf("b sees %+v", r.Fields)
+	}
+	if n := must[int](t)(b.Pending()); n != 1 {
+		t.Fatalf("pending = %d", n)
+	}
+	mustSync(t, b)
+	if s := srv.record(id); value(t, s, "name") != "张叁" || value(t, s, "phone") != "2" {
+		t.Fatalf("server has %+v", s.Fields)
+	}
+}
+
+func TestSync_PullResume(t *testing.T) {
+	srv := newFakeServer(t)
+	for range 5 {
+		srv.put("registration", "110101", map[string]string{"name": "x"})
+	}
+	d := newSynced(t, srv, Options{PageSize: 2, MaxAttempts: 1})
+	srv.failNext("/v1/pull", 0, 503) // the first page passes, the second fails
+	if _, err := d.Sync(context.Background()); err == nil {
+		t.Fatal("sync succeeded")
+	}
+	if c := must[uint64](t)(d.cursor()); c != 2 {
+		t.Fatalf("stored cursor = %d, want 2", c)
+	}
+	rep := mustSync(t, d)
+	// The failed request never reached the pull handler, so srv.pulls has
+	// the three that did; the second Sync starts at the stored cursor 2.
+	want := []string{"cursor=0&limit=2", "cursor=2&limit=2", "cursor=4&limit=2"}
+	if rep.Pulled != 3 || len(srv.pulls) != len(want) || srv.count("/v1/pull") != 4 {
+		t.Fatalf("pulled %d; pulls %v", rep.Pulled, srv.pulls)
+	}
+	for i := range want {
+		if srv.pulls[i] != want[i] {
+			t.Fatalf("pulls = %v, want %v", srv.pulls, want)
+		}
+	}
+	if n := len(must[[]*dsync.Record](t)(d.List(ListFilter{}))); n != 5 {
+		t.Fatalf("records = %d", n)
+	}
+}
+
+// TestSync_PullTombstone: a deleted record the device never had stays out.
+func TestSync_PullTombstone(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	b := newSynced(t, srv, Options{})
+	keep := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "keep"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	gone := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "gone"})))
+	check(t, a.Delete(keep))
+	mustSync(t, a)
+	check(t, a.Delete(gone))
+	mustSync(t, a)
+	mustSync(t, b)
+	all := must[[]*dsync.Record](t)(b.List(ListFilter{IncludeDeleted: true}))
+	if len(all) != 1 || all[0].ID != keep || !all[0].Deleted() {
+		t.Fatalf("b has %+v", all)
+	}
+}
+
+func TestSync_Retry(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{})
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		srv.failNext("/v1/push", 503, 429)
+		mustSync(t, d)
+		if n := srv.count("/v1/push"); n != 3 {
+			t.Fatalf("push requests = %d, want 3", n)
+		}
+	})
+	t.Run("ErrAttempts", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{MaxAttempts: 3})
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		srv.failNext("/v1/push", 503, 503, 503)
+		var se *ServerError
+		if _, err := d.Sync(context.Background()); !errors.As(err, &se) || se.StatusCode != 503 {
+			t.Fatalf("err = %v", err)
+		}
+		if n := srv.count("/v1/push"); n != 3 {
+			t.Fatalf("push requests = %d, want 3", n)
+		}
+		if n := must[int](t)(d.Pending()); n != 1 {
+			t.Fatalf("pending = %d", n)
+		}
+	})
+	t.Run("ErrClient", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{})
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		srv.failNext("/v1/push", 400)
+		var se *ServerError
+		if _, err := d.Sync(context.Background()); !errors.As(err, &se) || se.Code != "unavailable" || se.Message != "injected failure" {
+			t.Fatalf("err = %v", err)
+		}
+		if n := srv.count("/v1/push"); n != 1 {
+			t.Fatalf("a 400 was retried: %d requests", n)
+		}
+	})
+	t.Run("ErrContext", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{BackoffBase: time.Hour})
+		d.opts.BackoffBase = time.Hour
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		srv.failNext("/v1/push", 503)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := d.Sync(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestSync_Auth(t *testing.T) {
+	t.Run("RefreshExpired", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{})
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		srv.mu.Lock()
+		srv.expire = true
+		srv.mu.Unlock()
+		mustSync(t, d)
+		var rt string
+		d.db.View(func(tx *bbolt.Tx) error { rt = getStringTx(tx, keyRefresh); return nil })
+		if rt != "refresh-2" || srv.count("/v1/auth/refresh") != 1 {
+			t.Fatalf("refresh token = %s after %d refreshes", rt, srv.count("/v1/auth/refresh"))
+		}
+	})
+	t.Run("ErrRevoked", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d := newSynced(t, srv, Options{})
+		srv.mu.Lock()
+		srv.revoked = true
+		srv.mu.Unlock()
+		if _, err := d.Sync(context.Background()); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrNotLoggedIn", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d, _ := mustOpen(t, Options{ServerURL: srv.URL})
+		if _, err := d.Sync(context.Background()); !errors.Is(err, ErrNotLoggedIn) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrLogin", func(t *testing.T) {
+		srv := newFakeServer(t)
+		d, _ := mustOpen(t, Options{ServerURL: srv.URL})
+		var se *ServerError
+		if err := d.Login(context.Background(), "registrar", "wrong"); !errors.As(err, &se) || se.Code != "bad_credentials" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// TestSync_Concurrent: the app keeps writing and reading while Sync runs.
+func TestSync_Concurrent(t *testing.T) {
+	srv := newFakeServer(t)
+	d := newSynced(t, srv, Options{BatchSize: 7})
+	var wg sync.WaitGroup
+	const writers, each = 4, 25
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				id, err := d.Create("registration", "110101", jsonFields(map[string]string{"name": "x"}))
+				if err == nil {
+					err = d.Update(id, jsonFields(map[string]string{"name": "y"}))
+				}
+				if err == nil {
+					_, err = d.List(ListFilter{})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for range 5 {
+		if _, err := d.Sync(context.Background()); err != nil && !errors.Is(err, ErrSyncInProgress) {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	mustSync(t, d)
+	srv.mu.Lock()
+	n := len(srv.records)
+	srv.mu.Unlock()
+	if n != writers*each || must[int](t)(d.Pending()) != 0 {
+		t.Fatalf("server has %d records", n)
+	}
+	for _, r := range must[[]*dsync.Record](t)(d.List(ListFilter{})) {
+		if value(t, r, "name") != "y" {
+			t.Fatalf("record %s = %s", r.ID, value(t, r, "name"))
+		}
+	}
+}
