@@ -1,0 +1,247 @@
+package dedup
+
+import (
+	"slices"
+	"strconv"
+)
+
+// Blocking keys are 64-bit FNV-1a hashes with the key kind in the top byte,
+// so that all keys of one kind sort together. A hash collision only costs a
+// comparison: scoring reads the fields themselves.
+const (
+	keyID        = 'i' // normalized ID, and each checksum repair of it
+	keyIDPrefix  = 'p' // ID region + birth date (first 14)
+	keyNameYear  = 'n' // name pinyin + birth year
+	keyBirthSur  = 'b' // birth date + surname pinyin
+	keyBirthGiv  = 'g' // birth date + given-name pinyin
+	keyPhone     = 'f' // phone
+	keyNameAddr  = 'a' // name + address prefix (household or residence)
+	addrPrefix   = 6   // runes of address used in keyNameAddr
+	fnvOffset    = 14695981039346656037
+	fnvPrime     = 1099511628211
+	keyKindShift = 56
+)
+
+func hashKey(kind byte, parts ...string) uint64 {
+	h := uint64(fnvOffset)
+	for i, s := range parts {
+		if i > 0 {
+			h = (h ^ 0xff) * fnvPrime
+		}
+		for j := 0; j < len(s); j++ {
+			h = (h ^ uint64(s[j])) * fnvPrime
+		}
+	}
+	return h&(1<<keyKindShift-1) | uint64(kind)<<keyKindShift
+}
+
+func keyKind(h uint64) byte { return byte(h >> keyKindShift) }
+
+// appendKeys appends the blocking keys of p to dst. Blank values make no key.
+func appendKeys(dst []uint64, p *prep, checksum bool) []uint64 {
+	if len(p.id) >= 4 {
+		dst = append(dst, hashKey(keyID, p.id))
+		if checksum && len(p.id) == 18 {
+			dst = append(dst, hashKey(keyIDPrefix, p.id[:14]))
+		}
+	}
+	for _, c := range p.repairs {
+		dst = append(dst, hashKey(keyID, c))
+	}
+	dst = appendBirthKeys(dst, p, p.birth)
+	if p.lunar != 0 && p.lunar != p.birth {
+		dst = appendBirthKeys(dst, p, p.lunar)
+	}
+	if p.phone != "" {
+		dst = append(dst, hashKey(keyPhone, p.phone))
+	}
+	if p.name != "" {
+		if p.hh != "" {
+			dst = append(dst, hashKey(keyNameAddr, p.name, runePrefix(p.hh, addrPrefix)))
+		}
+		if p.res != "" && runePrefix(p.res, addrPrefix) != runePrefix(p.hh, addrPrefix) {
+			dst = append(dst, hashKey(keyNameAddr, p.name, runePrefix(p.res, addrPrefix)))
+		}
+	}
+	return dst
+}
+
+func appendBirthKeys(dst []uint64, p *prep, birth int32) []uint64 {
+	if birth == 0 {
+		return dst
+	}
+	var buf [8]byte
+	date := string(strconv.AppendInt(buf[:0], int64(birth), 10))
+	if p.py != "" {
+		dst = append(dst, hashKey(keyNameYear, p.py, date[:4]))
+	}
+	if p.surPy != "" {
+		dst = append(dst, hashKey(keyBirthSur, date, p.surPy))
+	}
+	if len(p.givenPy) >= 2 {
+		dst = append(dst, hashKey(keyBirthGiv, date, p.givenPy))
+	}
+	return dst
+}
+
+func runePrefix(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// posting is one (key, record) pair.
+type posting struct {
+	h   uint64
+	rec int32
+}
+
+func cmpPosting(a, b posting) int {
+	switch {
+	case a.h < b.h:
+		return -1
+	case a.h > b.h:
+		return 1
+	}
+	return int(a.rec - b.rec)
+}
+
+// blockIndex is the sorted postings of all records, and for each record the
+// blocks (runs of equal key) it is in that are worth comparing.
+type blockIndex struct {
+	post      []posting // sorted by (h, rec)
+	recStart  []int32   // CSR over records into recBlock
+	recBlock  []int32   // start offset in post of each block of a record
+	maxBlock  int
+	oversized int // blocks skipped for size
+	overRecs  int // postings in skipped blocks
+}
+
+// buildBlocks computes keys for all records and groups them.
+func buildBlocks(ps []prep, opt Options) *blockIndex {
+	post := collectPostings(ps, opt)
+	sortPostings(post, opt.Workers)
+	bi := &blockIndex{post: post, maxBlock: opt.MaxBlock}
+	bi.link(len(ps))
+	return bi
+}
+
+func collectPostings(ps []prep, opt Options) []posting {
+	parts := make([][]posting, (len(ps)+65535)/65536)
+	parallelRange(len(parts), opt.Workers, func(lo, hi int) {
+		var keys []uint64
+		for c := lo; c < hi; c++ {
+			var out []posting
+			for i := c * 65536; i < min(len(ps), (c+1)*65536); i++ {
+				keys = appendKeys(keys[:0], &ps[i], opt.IDChecksum)
+				slices.Sort(keys)
+				keys = slices.Compact(keys)
+				for _, k := range keys {
+					out = append(out, posting{k, int32(i)})
+				}
+			}
+			parts[c] = out
+		}
+	})
+	return slices.Concat(parts...)
+}
+
+// sortPostings sorts in two halves concurrently, then merges.
+func sortPostings(p []posting, workers int) {
+	if workers < 2 || len(p) < 1<<16 {
+		slices.SortFunc(p, cmpPosting)
+		return
+	}
+	mid := len(p) / 2
+	done := make(chan struct{})
+	go func() { slices.SortFunc(p[:mid], cmpPosting); close(done) }()
+	slices.SortFunc(p[mid:], cmpPosting)
+	<-done
+	merged := make([]posting, len(p))
+	i, j, k := 0, mid, 0
+	for i < mid && j < len(p) {
+		if cmpPosting(p[i], p[j]) <= 0 {
+			merged[k], i = p[i], i+1
+		} else {
+			merged[k], j = p[j], j+1
+		}
+		k++
+	}
+	k += copy(merged[k:], p[i:mid])
+	copy(merged[k:], p[j:])
+	copy(p, merged)
+}
+
+// link fills the per-record block lists (CSR) for blocks of size 2..maxBlock.
+func (bi *blockIndex) link(n int) {
+	counts := make([]int32, n+1)
+	bi.eachBlock(func(lo, hi int) {
+		for _, q := range bi.post[lo:hi] {
+			counts[q.rec+1]++
+		}
+	})
+	for i := 1; i <= n; i++ {
+		counts[i] += counts[i-1]
+	}
+	bi.recStart = counts
+	bi.recBlock = make([]int32, counts[n])
+	fill := slices.Clone(counts[:n])
+	bi.eachBlock(func(lo, hi int) {
+		for _, q := range bi.post[lo:hi] {
+			bi.recBlock[fill[q.rec]] = int32(lo)
+			fill[q.rec]++
+		}
+	})
+}
+
+// eachBlock calls fn for each block of comparable size, counting the
+// oversized ones once.
+func (bi *blockIndex) eachBlock(fn func(lo, hi int)) {
+	bi.oversized, bi.overRecs = 0, 0
+	for lo := 0; lo < len(bi.post); {
+		hi := lo + 1
+		for hi < len(bi.post) && bi.post[hi].h == bi.post[lo].h {
+			hi++
+		}
+		switch size := hi - lo; {
+		case size > bi.maxBlock:
+			bi.oversized++
+			bi.overRecs += size
+		case size >= 2:
+			fn(lo, hi)
+		}
+		lo = hi
+	}
+}
+
+// blockEnd returns the end of the block starting at lo.
+func (bi *blockIndex) blockEnd(lo int) int {
+	h := bi.post[lo].h
+	hi := lo + 1
+	for hi < len(bi.post) && bi.post[hi].h == h {
+		hi++
+	}
+	return hi
+}
+
+// lookup returns the range of postings with key h.
+func (bi *blockIndex) lookup(h uint64) (lo, hi int) {
+	lo, _ = slices.BinarySearchFunc(bi.post, h, func(p posting, h uint64) int {
+		switch {
+		case p.h < h:
+			return -1
+		case p.h > h:
+			return 1
+		}
+		return 0
+	})
+	hi = lo
+	for hi < len(bi.post) && bi.post[hi].h == h {
+		hi++
+	}
+	return lo, hi
+}

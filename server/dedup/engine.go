@@ -1,0 +1,351 @@
+package dedup
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FieldEvidence is how one field of a pair compared and what it weighed.
+type FieldEvidence struct {
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`
+	Weight float64 `json:"weight"` // log2(m/u); 0 when missing
+}
+
+// Evidence explains a link.
+type Evidence struct {
+	Fields []FieldEvidence `json:"fields"`
+	// Total is the sum of field weights (log2 likelihood ratio).
+	Total float64 `json:"total"`
+	// Posterior adds the prior log2-odds log2(DupRate/N).
+	Posterior float64 `json:"posterior"`
+	// Coincidences is the expected number of records in the data sharing
+	// this name and birth date by chance (count(name)*count(date)/N).
+	Coincidences float64 `json:"coincidences"`
+}
+
+// Link is a scored pair of records.
+type Link struct {
+	A        string   `json:"a"`
+	B        string   `json:"b"`
+	Decision Decision `json:"decision"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// Cluster is a proposed duplicate case: an auto cluster, or a review pair.
+type Cluster struct {
+	Records  []string // record IDs, sorted
+	Decision Decision
+	Score    float64 // weakest posterior among the links that made it
+	Keep     string  // suggested record to keep
+	Links    []Link
+}
+
+// Stats describes a run.
+type Stats struct {
+	Records           int
+	Postings          int // (key, record) pairs
+	OversizedBlocks   int // blocks skipped because larger than MaxBlock
+	OversizedPostings int // postings in those blocks
+	Comparisons       int // candidate pairs scored
+	AutoLinks         int
+	ReviewLinks       int
+	Demoted           int // auto links refused by the cluster guard
+	Elapsed           time.Duration
+	Weights           *Weights
+}
+
+// Result is the output of a full or incremental run.
+type Result struct {
+	Clusters []Cluster
+	Stats    Stats
+}
+
+// Index is the state kept from a full run for incremental matching.
+type Index struct {
+	opt     Options
+	recs    []Record
+	ps      []prep
+	st      []recStat
+	fr      *freqs
+	bi      *blockIndex
+	w       *Weights
+	pos     map[string]int32
+	cluster []int32   // cluster number per record, -1 if none
+	members [][]int32 // members of each cluster
+	prior   float64
+}
+
+// Run deduplicates recs in full and returns the result and an index for
+// incremental matching. recs must not be modified while the index is used.
+func Run(recs []Record, opt Options) (*Result, *Index, error) {
+	start := time.Now()
+	pos, err := positions(recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix := &Index{opt: opt, recs: recs, pos: pos}
+	ix.ps = prepareAll(recs, opt)
+	ix.fr = countFreqs(ix.ps)
+	ix.st = make([]recStat, len(ix.ps))
+	for i := range ix.ps {
+		ix.st[i] = ix.fr.stat(&ix.ps[i])
+	}
+	ix.bi = buildBlocks(ix.ps, opt)
+	ix.w = estimate(ix.ps, ix.st, ix.bi, opt)
+	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
+	links, compared := ix.scoreAll()
+	c := newClusterer(len(recs), opt.MaxCluster)
+	ix.seedValidIDs(c, len(recs))
+	demoted := clusterLinks(c, links)
+	res := ix.result(c, links, nil, len(recs))
+	ix.keepClusters(res)
+	res.Stats.Demoted = demoted
+	res.Stats.Comparisons = compared
+	res.Stats.Elapsed = time.Since(start)
+	return res, ix, nil
+}
+
+func positions(recs []Record) (map[string]int32, error) {
+	pos := make(map[string]int32, len(recs))
+	for i := range recs {
+		id := recs[i].ID
+		if id == "" {
+			return nil, fmt.Errorf("record %d: %w", i, ErrEmptyRecordID)
+		}
+		if _, dup := pos[id]; dup {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateRecordID, id)
+		}
+		pos[id] = int32(i)
+	}
+	return pos, nil
+}
+
+func (ix *Index) seedValidIDs(c *clusterer, n int) {
+	for i := 0; i < n; i++ {
+		if ix.ps[i].idValid {
+			c.vid[i] = ix.ps[i].id
+		}
+	}
+}
+
+// scoreAll scores every candidate pair of the full run in parallel.
+func (ix *Index) scoreAll() ([]pairLink, int) {
+	n := len(ix.ps)
+	var mu sync.Mutex
+	var all []pairLink
+	compared := 0
+	parallelRange(n, ix.opt.Workers, func(lo, hi int) {
+		stamp := make(map[int32]struct{}, 64)
+		var out []pairLink
+		cnt := 0
+		for i := lo; i < hi; i++ {
+			clear(stamp)
+			out, cnt = ix.scoreRecord(int32(i), stamp, out, cnt)
+		}
+		mu.Lock()
+		all = append(all, out...)
+		compared += cnt
+		mu.Unlock()
+	})
+	return all, compared
+}
+
+// scoreRecord scores record i against every later record sharing a block.
+func (ix *Index) scoreRecord(i int32, seen map[int32]struct{}, out []pairLink, cnt int) ([]pairLink, int) {
+	bi := ix.bi
+	for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
+		hi := bi.blockEnd(int(lo))
+		for _, q := range bi.post[lo:hi] {
+			j := q.rec
+			if j <= i {
+				continue
+			}
+			if _, dup := seen[j]; dup {
+				continue
+			}
+			seen[j] = struct{}{}
+			cnt++
+			if l, ok := ix.scorePair(&ix.ps[i], &ix.ps[j], ix.st[i], ix.st[j]); ok {
+				l.a, l.b = i, j
+				out = append(out, l)
+			}
+		}
+	}
+	return out, cnt
+}
+
+// scorePair compares two records and decides; ok is false below review.
+func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
+	lv := compare(a, b, ix.opt.IDChecksum)
+	if lv[FieldID] == LevelConflict {
+		return pairLink{}, false
+	}
+	total := 0.0
+	n := float64(ix.fr.n)
+	for f := Field(0); f < numFields; f++ {
+		total += ix.w.fieldWeight(f, lv, sa, sb, n)
+	}
+	post := total + ix.prior
+	switch {
+	case post >= ix.opt.AutoBits:
+		return pairLink{score: post, total: total, lv: lv, dec: Auto}, true
+	case post >= ix.opt.ReviewBits:
+		return pairLink{score: post, total: total, lv: lv, dec: Review}, true
+	}
+	return pairLink{}, false
+}
+
+// node identifies a record in a run: index records first, then the batch.
+type nodeSet struct {
+	ix    *Index
+	batch []Record
+	bps   []prep
+	bst   []recStat
+	local map[int32]int32 // global node -> clusterer slot (incremental only)
+}
+
+func (ns *nodeSet) rec(node int32) (*Record, *prep) {
+	n := int32(len(ns.ix.ps))
+	if node < n {
+		return &ns.ix.recs[node], &ns.ix.ps[node]
+	}
+	return &ns.batch[node-n], &ns.bps[node-n]
+}
+
+func (ns *nodeSet) stat(node int32) recStat {
+	if n := int32(len(ns.ix.ps)); node >= n {
+		return ns.bst[node-n]
+	}
+	return ns.ix.st[node]
+}
+
+// result turns clustered links into clusters. nodes lists extra nodes that
+// may belong to clusters (nil: all link endpoints suffice).
+func (ix *Index) result(c *clusterer, links []pairLink, ns *nodeSet, n int) *Result {
+	if ns == nil {
+		ns = &nodeSet{ix: ix}
+	}
+	var nodes []int32
+	for _, l := range links {
+		nodes = append(nodes, l.a, l.b)
+	}
+	members, inside, review := groups(c, links, nodes)
+	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), OversizedBlocks: ix.bi.oversized,
+		OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
+	for _, l := range links {
+		if l.dec == Auto {
+			res.Stats.AutoLinks++
+		} else {
+			res.Stats.ReviewLinks++
+		}
+	}
+	roots := make([]int32, 0, len(members))
+	for r := range members {
+		roots = append(roots, r)
+	}
+	slices.Sort(roots)
+	for _, r := range roots {
+		res.Clusters = append(res.Clusters, ns.cluster(members[r], inside[r], Auto))
+	}
+	for _, l := range review {
+		res.Clusters = append(res.Clusters, ns.cluster([]int32{l.a, l.b}, []pairLink{l}, Review))
+	}
+	return res
+}
+
+func (ns *nodeSet) cluster(nodes []int32, links []pairLink, dec Decision) Cluster {
+	cl := Cluster{Decision: dec, Score: math.Inf(1)}
+	for _, x := range nodes {
+		r, _ := ns.rec(x)
+		cl.Records = append(cl.Records, r.ID)
+	}
+	sort.Strings(cl.Records)
+	cl.Keep = ns.keep(nodes)
+	for _, l := range links {
+		if dec == Auto && l.dec != Auto {
+			continue
+		}
+		cl.Score = math.Min(cl.Score, l.score)
+		cl.Links = append(cl.Links, ns.link(l))
+	}
+	if math.IsInf(cl.Score, 1) {
+		cl.Score = 0
+	}
+	return cl
+}
+
+// keep suggests the record to keep: one with a valid ID, then the most
+// complete, then the smallest ID.
+func (ns *nodeSet) keep(nodes []int32) string {
+	best, bestScore := "", -1
+	for _, x := range nodes {
+		r, p := ns.rec(x)
+		s := completeness(r)
+		if p.idValid {
+			s += 100
+		}
+		if s > bestScore || (s == bestScore && r.ID < best) {
+			best, bestScore = r.ID, s
+		}
+	}
+	return best
+}
+
+func completeness(r *Record) int {
+	n := 0
+	for _, v := range []string{r.Name, r.Gender, r.BirthDate, r.IDNumber, r.HouseholdAddress, r.ResidenceAddress, r.Phone} {
+		if strings.TrimSpace(v) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (ns *nodeSet) link(l pairLink) Link {
+	ra, pa := ns.rec(l.a)
+	rb, _ := ns.rec(l.b)
+	sa, sb := ns.stat(l.a), ns.stat(l.b)
+	n := float64(ns.ix.fr.n)
+	ev := Evidence{Total: l.total, Posterior: l.score, Coincidences: coincidences(sa, n)}
+	if pa.name == "" || pa.birth == 0 {
+		ev.Coincidences = 0
+	}
+	for f := Field(0); f < numFields; f++ {
+		ev.Fields = append(ev.Fields, FieldEvidence{Field: f.String(), Level: l.lv[f].String(),
+			Weight: ns.ix.w.fieldWeight(f, l.lv, sa, sb, n)})
+	}
+	return Link{A: ra.ID, B: rb.ID, Decision: l.dec, Evidence: ev}
+}
+
+// keepClusters records the full run's auto clusters for incremental runs.
+func (ix *Index) keepClusters(res *Result) {
+	ix.cluster = make([]int32, len(ix.ps))
+	for i := range ix.cluster {
+		ix.cluster[i] = -1
+	}
+	for _, cl := range res.Clusters {
+		if cl.Decision != Auto {
+			continue
+		}
+		k := int32(len(ix.members))
+		var m []int32
+		for _, id := range cl.Records {
+			p := ix.pos[id]
+			ix.cluster[p] = k
+			m = append(m, p)
+		}
+		ix.members = append(ix.members, m)
+	}
+}
+
+// Weights returns the weights estimated by the full run.
+func (ix *Index) Weights() *Weights { return ix.w }
+
+// Len returns the number of indexed records.
+func (ix *Index) Len() int { return len(ix.ps) }

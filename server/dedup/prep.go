@@ -1,0 +1,209 @@
+package dedup
+
+import (
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/dengji/dengji/model/idcard"
+)
+
+// prep is a record after normalisation: what blocking and scoring read.
+type prep struct {
+	name    string // NormalizeName
+	py      string // toneless pinyin of the whole name
+	surPy   string // pinyin of the surname ("" if unknown)
+	givenPy string // pinyin of the given name
+	id      string // normalized ID (upgraded from 15 digits)
+	repairs []string
+	phone   string
+	hh, res string // normalized addresses
+	birth   int32  // YYYYMMDD, 0 if unknown
+	lunar   int32  // YYYYMMDD of the solar date if birth is read as lunar, 0 if none
+	idValid bool   // id passed the checksum (IDChecksum only)
+	legacy  bool   // id was given as 15 digits
+	gender  byte   // 'M', 'F' or 0
+}
+
+// prepareAll normalises records with the given number of workers.
+func prepareAll(recs []Record, opt Options) []prep {
+	out := make([]prep, len(recs))
+	parallelRange(len(recs), opt.Workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = prepare(&recs[i], opt.IDChecksum)
+		}
+	})
+	return out
+}
+
+// parallelRange runs fn over [0,n) split into chunks across workers.
+func parallelRange(n, workers int, fn func(lo, hi int)) {
+	workers = max(1, workers)
+	const chunk = 4096
+	var next int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				lo := int(next)
+				next += chunk
+				mu.Unlock()
+				if lo >= n {
+					return
+				}
+				fn(lo, min(n, lo+chunk))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func prepare(r *Record, checksum bool) prep {
+	var p prep
+	p.name = NormalizeName(r.Name)
+	p.py, p.surPy = NamePinyin(p.name)
+	p.givenPy = strings.TrimPrefix(p.py, p.surPy)
+	if p.surPy == "" {
+		p.surPy, p.givenPy = latinSurname(r.Name)
+	}
+	p.gender = parseGender(r.Gender)
+	p.birth = parseBirth(r.BirthDate)
+	prepareID(&p, r.IDNumber, checksum)
+	p.lunar = lunarAsSolar(p.birth)
+	p.phone = NormalizePhone(r.Phone)
+	p.hh = NormalizeAddress(r.HouseholdAddress)
+	p.res = NormalizeAddress(r.ResidenceAddress)
+	return p
+}
+
+// latinSurname splits a Latin name "given surname" at its last word.
+func latinSurname(raw string) (surname, given string) {
+	f := strings.FieldsFunc(raw, func(r rune) bool { return isNameSeparator(foldWidth(r)) })
+	if len(f) < 2 {
+		return "", NormalizeName(raw)
+	}
+	return NormalizeName(f[len(f)-1]), NormalizeName(strings.Join(f[:len(f)-1], ""))
+}
+
+func parseGender(s string) byte {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "M", "男", "MALE":
+		return 'M'
+	case "F", "女", "FEMALE":
+		return 'F'
+	}
+	return 0
+}
+
+// parseBirth reads "YYYY-MM-DD", "YYYY/MM/DD" or "YYYYMMDD" into YYYYMMDD;
+// 0 if blank or not a real date.
+func parseBirth(s string) int32 {
+	var d [8]int32
+	n := 0
+	for _, r := range s {
+		r = foldWidth(r)
+		if r >= '0' && r <= '9' {
+			if n == 8 {
+				return 0
+			}
+			d[n] = r - '0'
+			n++
+		}
+	}
+	if n != 8 {
+		return 0
+	}
+	y := d[0]*1000 + d[1]*100 + d[2]*10 + d[3]
+	m := d[4]*10 + d[5]
+	day := d[6]*10 + d[7]
+	if !validDate(int(y), int(m), int(day)) {
+		return 0
+	}
+	return y*10000 + m*100 + day
+}
+
+func validDate(y, m, d int) bool {
+	if y < 1850 || y > 2200 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	return t.Day() == d
+}
+
+var (
+	lunarCacheMu sync.RWMutex
+	lunarCache   = map[int32]int32{}
+)
+
+// lunarAsSolar reads a YYYYMMDD birth date as a lunar date and returns the
+// solar YYYYMMDD, or 0 if it is not a lunar date in range.
+func lunarAsSolar(b int32) int32 {
+	if b == 0 {
+		return 0
+	}
+	lunarCacheMu.RLock()
+	v, ok := lunarCache[b]
+	lunarCacheMu.RUnlock()
+	if ok {
+		return v
+	}
+	sy, sm, sd, ok := LunarToSolar(int(b/10000), int(b/100%100), int(b%100))
+	if ok {
+		v = int32(sy*10000 + sm*100 + sd)
+	}
+	lunarCacheMu.Lock()
+	lunarCache[b] = v
+	lunarCacheMu.Unlock()
+	return v
+}
+
+func prepareID(p *prep, raw string, checksum bool) {
+	if !checksum {
+		p.id = plainID(raw)
+		return
+	}
+	n := idcard.Normalize(raw)
+	if len(n) == 15 {
+		if up, err := idcard.Upgrade15(n); err == nil {
+			n, p.legacy = up, true
+		}
+	}
+	p.id = n
+	if n == "" {
+		return
+	}
+	id, err := idcard.Parse(n)
+	if err != nil {
+		p.repairs = idcard.Candidates(n)
+		return
+	}
+	p.idValid = true
+	if p.birth == 0 {
+		y, m, d := id.Birth.Date()
+		p.birth = int32(y*10000 + int(m)*100 + d)
+	}
+	if p.gender == 0 {
+		p.gender = 'F'
+		if id.Male {
+			p.gender = 'M'
+		}
+	}
+}
+
+// plainID normalizes an ID without checksum semantics: letters and digits,
+// upper-cased.
+func plainID(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		r = unicode.ToUpper(foldWidth(r))
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

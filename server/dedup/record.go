@@ -1,0 +1,111 @@
+package dedup
+
+import "runtime"
+
+// Record is one registration as the deduplication engine sees it. The
+// server maps stored registrations to this shape.
+type Record struct {
+	ID               string // unique record id
+	Ref              string // caller's reference (e.g. registration id); not compared
+	District         string // 选区; not compared (duplicates live in other districts)
+	Name             string
+	Gender           string // "M", "F" or ""
+	BirthDate        string // "YYYY-MM-DD" (also "YYYYMMDD") or ""
+	IDNumber         string
+	HouseholdAddress string
+	ResidenceAddress string
+	Phone            string
+}
+
+// Decision is the outcome for a scored pair or cluster.
+type Decision string
+
+// Decisions. A pair below the review threshold gets no Link at all.
+const (
+	Auto   Decision = "auto"   // same person, with high confidence
+	Review Decision = "review" // a person has to look at it
+)
+
+// Options tune a run. The zero value is not useful; start from DefaultOptions.
+type Options struct {
+	// IDChecksum says IDNumber is a Chinese resident ID (18 characters with
+	// ISO 7064 MOD 11-2 check, or a legacy 15-digit number). Only IDs the
+	// engine can validate take part in the rule that two different valid IDs
+	// never link; with false (e.g. FEBRL's soc_sec_id) IDs are compared as
+	// plain strings.
+	IDChecksum bool
+	// MaxBlock is the largest block whose pairs are compared; larger blocks
+	// are skipped and counted in Stats.
+	MaxBlock int
+	// AutoBits and ReviewBits are thresholds on the posterior log2-odds of a
+	// pair (Evidence.Posterior).
+	AutoBits, ReviewBits float64
+	// DupRate is the prior expected number of duplicates per record, used to
+	// turn the match weight into posterior odds.
+	DupRate float64
+	// MaxCluster caps the size of an automatic cluster; a link that would
+	// exceed it is kept for review instead.
+	MaxCluster int
+	// Workers is the number of goroutines used for scoring.
+	Workers int
+	// Samples is the number of random pairs used to estimate u-probabilities
+	// and the cap on positive/negative training pairs.
+	Samples int
+	// Seed drives the random pair sample.
+	Seed int64
+}
+
+// DefaultOptions returns options for Chinese resident-ID data.
+func DefaultOptions() Options {
+	return Options{
+		IDChecksum: true,
+		MaxBlock:   300,
+		AutoBits:   10,
+		ReviewBits: -4,
+		DupRate:    0.05,
+		MaxCluster: 6,
+		Workers:    runtime.GOMAXPROCS(0),
+		Samples:    200000,
+		Seed:       1,
+	}
+}
+
+// Field identifies a compared field.
+type Field uint8
+
+// Compared fields.
+const (
+	FieldName Field = iota
+	FieldBirth
+	FieldID
+	FieldGender
+	FieldPhone
+	FieldAddress
+	numFields
+)
+
+var fieldNames = [numFields]string{"name", "birth_date", "id_number", "gender", "phone", "address"}
+
+// String returns the field's name as used in evidence.
+func (f Field) String() string { return fieldNames[f] }
+
+// Level is how two values of a field agree.
+type Level uint8
+
+// Agreement levels, from none to full.
+const (
+	LevelMissing  Level = iota // one side blank: weight 0
+	LevelConflict              // two different valid resident IDs: never auto
+	LevelDisagree
+	LevelClose    // Jaro-Winkler / one edit / day-month swap
+	LevelLunar    // one birth date is the other's lunar date written as solar
+	LevelPinyin   // names differ in characters but are homophones
+	LevelRepaired // an ID failing its checksum repairs to the other ID
+	LevelExact
+	numLevels
+)
+
+var levelNames = [numLevels]string{"missing", "conflict", "disagree", "close", "lunar", "pinyin", "repaired", "exact"}
+
+// String returns the level's name as used in evidence.
+func (l Level) String() string { return levelNames[l] }

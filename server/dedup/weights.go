@@ -1,0 +1,215 @@
+package dedup
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Weights are the Fellegi–Sunter parameters, estimated from the data:
+// M[f][l] = P(level l | same person), U[f][l] = P(level l | different
+// people), both among pairs where field f is present on both sides.
+// CondU is U for gender, phone and address among pairs whose name and
+// birth date already agree (twins and relatives share an address).
+type Weights struct {
+	M, U, CondU [numFields][numLevels]float64
+	// Training sizes: pairs sharing a valid ID (positives), rare
+	// name+birth pairs used for the ID field (anchors), same name and birth
+	// with different valid IDs (negatives), random pairs.
+	Positives, Anchors, Negatives, Random int
+}
+
+// conflictWeight is the weight shown for two different valid IDs; such a
+// pair is never linked whatever its total.
+const conflictWeight = -40
+
+// priorM is the m-distribution assumed before seeing data; estimates are
+// shrunk towards it with priorStrength pseudo-pairs.
+var priorM = [numFields][numLevels]float64{
+	FieldName:    {LevelExact: .85, LevelPinyin: .05, LevelClose: .06, LevelDisagree: .04},
+	FieldBirth:   {LevelExact: .88, LevelLunar: .04, LevelClose: .05, LevelDisagree: .03},
+	FieldID:      {LevelExact: .80, LevelRepaired: .08, LevelClose: .04, LevelDisagree: .08, LevelConflict: .001},
+	FieldGender:  {LevelExact: .98, LevelDisagree: .02},
+	FieldPhone:   {LevelExact: .50, LevelClose: .05, LevelDisagree: .45},
+	FieldAddress: {LevelExact: .50, LevelClose: .15, LevelDisagree: .35},
+}
+
+const priorStrength = 20
+
+// counts accumulates level counts per field.
+type counts [numFields][numLevels]float64
+
+func (c *counts) add(l levels) {
+	for f, lv := range l {
+		c[f][lv]++
+	}
+}
+
+// distribution turns counts into probabilities over present levels,
+// shrunk towards prior with strength alpha, never below floor.
+func distribution(c [numLevels]float64, prior [numLevels]float64, alpha, floor float64) [numLevels]float64 {
+	var out [numLevels]float64
+	n := 0.0
+	for l := LevelConflict; l < numLevels; l++ {
+		n += c[l]
+	}
+	for l := LevelConflict; l < numLevels; l++ {
+		out[l] = math.Max((c[l]+alpha*prior[l])/(n+alpha), floor)
+	}
+	return out
+}
+
+// trainer collects training pairs during estimation.
+type trainer struct {
+	pos, anchor, neg, random counts
+	nPos, nAnchor, nNeg      int
+}
+
+// estimate computes Weights from the prepared records and their blocks.
+func estimate(ps []prep, st []recStat, bi *blockIndex, opt Options) *Weights {
+	var tr trainer
+	tr.sampleRandom(ps, opt)
+	tr.sampleBlocks(ps, st, bi, opt)
+	return tr.weights(opt)
+}
+
+func (tr *trainer) sampleRandom(ps []prep, opt Options) {
+	if len(ps) < 2 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x9e3779b97f4a7c15))
+	for k := 0; k < opt.Samples; k++ {
+		i, j := rng.IntN(len(ps)), rng.IntN(len(ps))
+		if i != j {
+			tr.random.add(compare(&ps[i], &ps[j], opt.IDChecksum))
+		}
+	}
+}
+
+// sampleBlocks walks the ID blocks for positives and the name+year blocks
+// for anchors and negatives.
+func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Options) {
+	n := float64(len(ps))
+	bi.eachBlock(func(lo, hi int) {
+		kind := keyKind(bi.post[lo].h)
+		if kind != keyID && kind != keyNameYear {
+			return
+		}
+		for x := lo; x < hi; x++ {
+			for y := x + 1; y < hi; y++ {
+				a, b := bi.post[x].rec, bi.post[y].rec
+				tr.observe(kind, &ps[a], &ps[b], st[a], n, opt)
+			}
+		}
+	})
+}
+
+func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Options) {
+	if kind == keyID {
+		if tr.nPos < opt.Samples && a.id == b.id && (!opt.IDChecksum || a.idValid) {
+			tr.pos.add(compare(a, b, opt.IDChecksum))
+			tr.nPos++
+		}
+		return
+	}
+	if a.name != b.name || a.birth != b.birth || a.birth == 0 {
+		return
+	}
+	l := compare(a, b, opt.IDChecksum)
+	switch {
+	case l[FieldID] == LevelConflict && tr.nNeg < opt.Samples:
+		tr.neg.add(l)
+		tr.nNeg++
+	case l[FieldGender] != LevelDisagree && coincidences(sa, n) < 0.01 && tr.nAnchor < opt.Samples:
+		tr.anchor.add(l)
+		tr.nAnchor++
+	}
+}
+
+func (tr *trainer) weights(opt Options) *Weights {
+	w := &Weights{Positives: tr.nPos, Anchors: tr.nAnchor, Negatives: tr.nNeg, Random: opt.Samples}
+	floor := 0.5 / float64(max(1, opt.Samples))
+	for f := Field(0); f < numFields; f++ {
+		src := tr.pos[f]
+		if f == FieldID {
+			src = tr.anchor[f]
+		}
+		w.M[f] = distribution(src, priorM[f], priorStrength, 1e-4)
+		w.U[f] = distribution(tr.random[f], [numLevels]float64{}, 0, floor)
+		w.CondU[f] = distribution(tr.neg[f], w.U[f], priorStrength, floor)
+	}
+	return w
+}
+
+// coincidences is the expected number of other records with the same name
+// and birth date by chance: count(name) * count(birth date) / N.
+func coincidences(s recStat, n float64) float64 {
+	return float64(s.name) * float64(s.birth) / math.Max(n, 1)
+}
+
+// recStat holds the data frequencies of a record's values (including itself).
+type recStat struct {
+	name, py, birth int32
+}
+
+// freqs counts names, pinyin and birth dates over the data.
+type freqs struct {
+	name  map[string]int32
+	py    map[string]int32
+	birth map[int32]int32
+	n     int
+}
+
+func countFreqs(ps []prep) *freqs {
+	fr := &freqs{name: make(map[string]int32), py: make(map[string]int32), birth: make(map[int32]int32)}
+	for i := range ps {
+		fr.add(&ps[i])
+	}
+	return fr
+}
+
+func (fr *freqs) add(p *prep) {
+	fr.n++
+	if p.name != "" {
+		fr.name[p.name]++
+	}
+	if p.py != "" {
+		fr.py[p.py]++
+	}
+	if p.birth != 0 {
+		fr.birth[p.birth]++
+	}
+}
+
+func (fr *freqs) stat(p *prep) recStat {
+	return recStat{name: max(1, fr.name[p.name]), py: max(1, fr.py[p.py]), birth: max(1, fr.birth[p.birth])}
+}
+
+// fieldWeight returns log2(m/u) for one field, with term-frequency u for
+// exact and homophone names and exact birth dates, and the conditional u
+// when name and birth already agree.
+func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) float64 {
+	lv := l[f]
+	switch {
+	case lv == LevelMissing:
+		return 0
+	case lv == LevelConflict:
+		return conflictWeight
+	}
+	u := w.U[f][lv]
+	switch {
+	case f == FieldName && lv == LevelExact:
+		u = float64(max(sa.name, sb.name)) / n
+	case f == FieldName && lv == LevelPinyin:
+		u = float64(max(sa.py, sb.py)) / n
+	case f == FieldBirth && lv == LevelExact:
+		u = float64(max(sa.birth, sb.birth)) / n
+	case (f == FieldGender || f == FieldPhone || f == FieldAddress) && nameBirthAgree(l):
+		u = math.Max(u, w.CondU[f][lv])
+	}
+	return math.Log2(w.M[f][lv] / u)
+}
+
+func nameBirthAgree(l levels) bool {
+	nm, bd := l[FieldName], l[FieldBirth]
+	return (nm == LevelExact || nm == LevelPinyin) && (bd == LevelExact || bd == LevelLunar)
+}
