@@ -86,8 +86,16 @@ func retryable(ctx context.Context, err error) bool {
 	if errors.As(err, &se) {
 		return se.retryable()
 	}
-	return true // network errors, truncated bodies
+	var te *transientError
+	return errors.As(err, &te)
 }
+
+// transientError is a failure of the network or of a response body in
+// transit: worth another try.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
 
 // backoff is the wait before try attempt+1: a random duration up to
 // BackoffBase·2^(attempt-1), capped at BackoffMax, but not shorter than a
@@ -124,7 +132,7 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 	}
 	resp, err := d.opts.HTTPClient.Do(hr)
 	if err != nil {
-		return err
+		return &transientError{err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -134,7 +142,7 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s response: %w", req.path, err)
+		return &transientError{fmt.Errorf("decode %s response: %w", req.path, err)}
 	}
 	return nil
 }

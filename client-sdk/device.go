@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
 	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
@@ -23,8 +24,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Validate checks a record's full field set before a create or update is
 	// stored; a non-nil error refuses the edit (as a *ValidationError). Nil
-	// uses the shared model's validation (see defaultValidate).
+	// uses the shared model's validation (model.Validate) with Rules.
 	Validate func(typ, district string, fields map[string]json.RawMessage) error
+	// Rules are the election's parameters for the default validation.
+	Rules model.Rules
 	// Now is the wall clock for HLC timestamps; time.Now if nil.
 	Now func() time.Time
 	// BatchSize is the number of changes per push (default 1000, at most
@@ -49,7 +52,7 @@ func (o Options) withDefaults() Options {
 		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
 	}
 	if o.Validate == nil {
-		o.Validate = defaultValidate
+		o.Validate = modelValidator(o.Rules)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
 	"go.etcd.io/bbolt"
 )
@@ -26,6 +28,9 @@ func mustOpen(t testing.TB, opts Options) (*Device, string) {
 
 func mustOpenPath(t testing.TB, path string, opts Options) *Device {
 	t.Helper()
+	if opts.Validate == nil {
+		opts.Validate = acceptAll
+	}
 	d, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +38,10 @@ func mustOpenPath(t testing.TB, path string, opts Options) *Device {
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+// acceptAll is the validator of tests about storage and sync, whose records
+// are not real registrations.
+func acceptAll(string, string, map[string]json.RawMessage) error { return nil }
 
 func must[T any](t testing.TB) func(T, error) T {
 	return func(v T, err error) T {
@@ -288,7 +297,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Skip("helper process for TestDevice_Kill")
 	}
 	n, _ := strconv.Atoi(os.Getenv("SDK_HELPER_N"))
-	d, err := Open(path, Options{})
+	d, err := Open(path, Options{Validate: acceptAll})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -318,8 +327,10 @@ func TestDeps(t *testing.T) {
 	}
 }
 
+// BenchmarkCreate measures offline creates of valid registrations, checked
+// by the shared model as in production.
 func BenchmarkCreate(b *testing.B) {
-	d, _ := mustOpen(b, Options{})
+	d, _ := mustOpen(b, Options{Validate: modelValidator(election)})
 	fields := registrationFields()
 	size := 0
 	for k, v := range fields {
@@ -334,16 +345,40 @@ func BenchmarkCreate(b *testing.B) {
 	}
 }
 
-// registrationFields is a typical registration: 15 fields, about 500 bytes.
+var election = model.Rules{ElectionDay: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+
+// registrationFields is a valid registration: 15 fields, about 500 bytes.
 func registrationFields() map[string]json.RawMessage {
 	return jsonFields(map[string]string{
-		"name": "王小明", "gender": "男", "ethnicity": "汉族", "birth_date": "1985-03-12",
-		"id_number": "110101198503120014", "phone": "13800138000",
-		"address": "北京市东城区东华门街道南池子大街12号院3号楼2单元501室",
-		"hukou_address": "北京市东城区东华门街道南池子大街12号", "workplace": "北京市东城区人民医院",
-		"occupation": "医生", "voter_district": "110101-007", "registration_kind": "本地户籍",
-		"notes": "上门登记，本人在家，已核对身份证原件", "registrar_note": "无", "contact_name": "王大明",
+		"name": "王小明", "gender": "M", "birth_date": "1985-03-12", "id_number": "110101198503120017",
+		"household_address": "北京市东城区东华门街道南池子大街12号",
+		"residence_address": "北京市东城区东华门街道南池子大街12号院3号楼2单元501室",
+		"phone": "13800138000", "voter_group": "东华门街道第七选民小组", "channel": "door",
+		"status": "registered", "addition_reason": "moved_in",
+		"category_note": "上门登记，本人在家，已核对身份证原件", "registrar": "李登记员",
+		"device": "8f0c2a5e-4c1d-4b7e-9a57-2f1e0c9b7d11", "ref": "DH-007-0153",
 	})
+}
+
+// TestDevice_ModelValidation: without Options.Validate, edits are checked by
+// the shared model.
+func TestDevice_ModelValidation(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "device.db"), Options{Rules: election})
+	check(t, err)
+	defer d.Close()
+	fields := registrationFields()
+	if rep := model.Validate(model.TypeRegistration, "110101", fields, election); !rep.OK() || len(rep.Warnings) != 0 {
+		t.Fatalf("test registration is not clean: %+v", rep)
+	}
+	id := must[string](t)(d.Create(model.TypeRegistration, "110101", fields))
+	var ve *ValidationError
+	err = d.Update(id, jsonFields(map[string]string{"gender": "F"}))
+	if !errors.As(err, &ve) || len(ve.Issues) != 1 || ve.Issues[0].Code != model.CodeGenderMismatch {
+		t.Fatalf("err = %v", err)
+	}
+	if n := must[int](t)(d.Pending()); n != 1 {
+		t.Fatalf("pending = %d", n)
+	}
 }
 
 func check(t testing.TB, err error) {

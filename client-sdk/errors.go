@@ -64,13 +64,6 @@ func (e *ServerError) retryable() bool {
 	return e.StatusCode >= 500 || e.StatusCode == 429
 }
 
-// Issue is one problem validation found in a record.
-type Issue struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // ValidationError is returned by Create and Update when the resulting record
 // fails validation; nothing was stored. Issues lists what to show the
 // registrar; Err is the validator's own error when it gave no issues.

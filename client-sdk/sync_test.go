@@ -363,3 +363,20 @@ func TestSync_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSync_Network: a server that cannot be reached is retried, then the
+// network error is returned; nothing leaves the outbox.
+func TestSync_Network(t *testing.T) {
+	srv := newFakeServer(t)
+	d := newSynced(t, srv, Options{MaxAttempts: 2})
+	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	srv.Close()
+	_, err := d.Sync(context.Background())
+	var te *transientError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := must[int](t)(d.Pending()); n != 1 {
+		t.Fatalf("pending = %d", n)
+	}
+}

@@ -1,9 +1,22 @@
 package sdk
 
-import "encoding/json"
+import (
+	"encoding/json"
 
-// defaultValidate is the validation used when Options.Validate is nil.
-// TODO: wire to model.Validate once the model package has it.
-func defaultValidate(typ, district string, fields map[string]json.RawMessage) error {
-	return nil
+	"github.com/dengji/dengji/model"
+)
+
+// Issue is one problem validation found in a record (the shared model's).
+type Issue = model.Issue
+
+// modelValidator checks records with the shared model, the same rules the
+// server runs. Warnings never refuse an edit.
+func modelValidator(rules model.Rules) func(typ, district string, fields map[string]json.RawMessage) error {
+	return func(typ, district string, fields map[string]json.RawMessage) error {
+		rep := model.Validate(typ, district, fields, rules)
+		if rep.OK() {
+			return nil
+		}
+		return &ValidationError{Issues: rep.Errors}
+	}
 }
