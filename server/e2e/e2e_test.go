@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	sdk "github.com/dengji/dengji/client-sdk"
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// Three registrars with overlapping districts edit offline and sync in
+// different orders: they end with identical records, different-field edits
+// merge, and same-field edits leave a conflict holding both values.
+func TestE2E_ThreeDevicesConverge(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "d1", "d2")
+	s.addUser(t, "wang", store.RoleRegistrar, "d2", "d3")
+	s.addUser(t, "zhao", store.RoleRegistrar, "d1", "d2", "d3")
+	a, b, c := s.device(t, "li", s.URL(), sdk.Options{}), s.device(t, "wang", s.URL(), sdk.Options{}), s.device(t, "zhao", s.URL(), sdk.Options{})
+
+	r1, err := a.Create(model.TypeRegistration, "d1", registration(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := a.Create(model.TypeRegistration, "d2", registration(2))
+	r3, _ := b.Create(model.TypeRegistration, "d3", registration(3))
+	for _, d := range []*sdk.Device{a, b, c, a, b} {
+		mustSync(t, d)
+	}
+
+	// Offline: different fields of r2 on a and b; the same field of r2 on a
+	// and c; a deletes r1 while c edits it; b edits r3 alone.
+	must(t, a.Update(r2, map[string]json.RawMessage{"name": str("梁峻青"), "voter_group": str("第3选民小组")}))
+	must(t, b.Update(r2, map[string]json.RawMessage{"phone": str("13912345678")}))
+	must(t, c.Update(r2, map[string]json.RawMessage{"voter_group": str("第5选民小组")}))
+	must(t, a.Delete(r1))
+	must(t, c.Update(r1, map[string]json.RawMessage{"residence_address": str("水塘垸12号")}))
+	must(t, b.Update(r3, map[string]json.RawMessage{"name": str("王雄")}))
+
+	for _, d := range []*sdk.Device{c, b, a, c, b, a} {
+		mustSync(t, d)
+	}
+
+	server2 := stateOf(s.record(t, r2))
+	if string(server2.values["name"]) != `"梁峻青"` || string(server2.values["phone"]) != `"13912345678"` {
+		t.Fatalf("concurrent edits of different fields must both apply: %s", server2.values)
+	}
+	var groupConflict, deleteConflict *dsync.Conflict
+	for _, cf := range s.conflicts(t) {
+		switch {
+		case cf.Record == r2 && cf.Field == "voter_group":
+			groupConflict = &cf
+		case cf.Record == r1:
+			deleteConflict = &cf
+		}
+	}
+	if groupConflict == nil || string(groupConflict.Kept.Value) != string(server2.values["voter_group"]) {
+		t.Fatalf("same-field edits must store a conflict: %+v", groupConflict)
+	}
+	both := map[string]bool{string(groupConflict.Kept.Value): true, string(groupConflict.Other.Value): true}
+	if !both[`"第3选民小组"`] || !both[`"第5选民小组"`] || groupConflict.Kept.Author == groupConflict.Other.Author {
+		t.Fatalf("the conflict must hold both values and both authors: %+v", groupConflict)
+	}
+	if deleteConflict == nil {
+		t.Fatal("an edit concurrent with a delete must be a conflict")
+	}
+	for _, d := range []*sdk.Device{a, b, c} {
+		if d.ID() != groupConflict.Other.Device {
+			continue
+		}
+		if cs, _ := d.Conflicts(); len(cs) == 0 {
+			t.Fatal("the device whose edit was not applied must see the conflict")
+		}
+	}
+
+	// Everyone agrees with the server on every record they share.
+	scopes := map[*sdk.Device][]string{a: {"d1", "d2"}, b: {"d2", "d3"}, c: {"d1", "d2", "d3"}}
+	for d, districts := range scopes {
+		got := deviceStates(t, d)
+		for _, id := range []string{r1, r2, r3} {
+			rec := s.record(t, id)
+			if !contains(districts, rec.District) {
+				if _, ok := got[id]; ok {
+					t.Errorf("device %s holds %s of district %s outside its scope", d.ID(), id, rec.District)
+				}
+				continue
+			}
+			if want := stateOf(rec); !got[id].equal(want) {
+				t.Errorf("device %s record %s: %+v, server %+v", d.ID(), id, got[id], want)
+			}
+		}
+		if n, _ := d.Pending(); n != 0 {
+			t.Errorf("device %s still has %d pending changes", d.ID(), n)
+		}
+	}
+}
+
+// A record the server would refuse cannot be created through the SDK: the
+// device refuses it first with the same codes, and a device that skipped its
+// own check is refused by the server.
+func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	bad := registration(7)
+	id := []byte(string(bad["id_number"]))
+	id[5] = '0' + (id[5]-'0'+1)%10 // one digit wrong: the checksum catches it
+	bad["id_number"] = id
+
+	honest := s.device(t, "li", s.URL(), sdk.Options{})
+	_, err := honest.Create(model.TypeRegistration, "d1", bad)
+	var verr *sdk.ValidationError
+	if !errors.As(err, &verr) || !hasIssue(verr.Issues, "id_number", "id_checksum") {
+		t.Fatalf("device validation: %v", err)
+	}
+	if n, _ := honest.Pending(); n != 0 {
+		t.Fatal("a refused record must not enter the outbox")
+	}
+
+	careless := s.device(t, "li", s.URL(), sdk.Options{
+		Validate: func(string, string, map[string]json.RawMessage) error { return nil }})
+	rid, err := careless.Create(model.TypeRegistration, "d1", bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, careless)
+	rej, _ := careless.Rejected()
+	if len(rej) != 1 || rej[0].Result.Code != dsync.CodeValidation {
+		t.Fatalf("server must reject: %+v", rej)
+	}
+	var issues []model.Issue
+	json.Unmarshal(rej[0].Result.Details, &issues)
+	if !hasServerIssue(issues, "id_number", "id_checksum") {
+		t.Fatalf("server must use the same codes: %s", rej[0].Result.Details)
+	}
+	if err := s.st.View(ctx, func(tx store.Tx) error { _, err := tx.Record(rid); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the invalid record reached the server: %v", err)
+	}
+}
+
+// A registrar cannot push or pull another district's records, and a revoked
+// device is refused at once; neither loses what the device holds.
+func TestE2E_ScopeAndRevocation(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	s.addUser(t, "wang", store.RoleRegistrar, "d2")
+	s.addUser(t, "admin", store.RoleAdmin)
+	other := s.device(t, "wang", s.URL(), sdk.Options{})
+	foreign, _ := other.Create(model.TypeRegistration, "d2", registration(11))
+	mustSync(t, other)
+
+	li := s.device(t, "li", s.URL(), sdk.Options{})
+	li.Create(model.TypeRegistration, "d2", registration(12))
+	_, err := li.Sync(ctx)
+	var se *sdk.ServerError
+	if !errors.As(err, &se) || se.StatusCode != 403 || se.Code != "out_of_scope" {
+		t.Fatalf("push outside scope: %v", err)
+	}
+	if n, _ := li.Pending(); n != 1 {
+		t.Fatalf("a refused push must keep the change pending, have %d", n)
+	}
+	if _, err := li.Get(foreign); !errors.Is(err, sdk.ErrNotFound) {
+		t.Fatalf("a device must not receive another district's record: %v", err)
+	}
+
+	fresh := s.device(t, "li", s.URL(), sdk.Options{})
+	fresh.Create(model.TypeRegistration, "d1", registration(13))
+	if err := accountsRevoke(s, fresh.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Sync(ctx); !errors.Is(err, sdk.ErrRevoked) {
+		t.Fatalf("revoked device: %v", err)
+	}
+	if n, _ := fresh.Pending(); n != 1 {
+		t.Fatal("a revoked device keeps its pending change for the office to recover")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func hasIssue(is []sdk.Issue, field, code string) bool {
+	for _, i := range is {
+		if i.Field == field && i.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func hasServerIssue(is []model.Issue, field, code string) bool {
+	for _, i := range is {
+		if i.Field == field && i.Code == code {
+			return true
+		}
+	}
+	return false
+}
