@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -22,7 +22,7 @@ import (
 // real server live with the server.
 type fakeServer struct {
 	*httptest.Server
-	t *testing.T
+	t testing.TB
 
 	mu       sync.Mutex
 	records  map[string]*dsync.Record
@@ -42,7 +42,7 @@ type fakeServer struct {
 	gzipped  int            // push bodies that came compressed
 }
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	s := &fakeServer{
 		t: t, records: map[string]*dsync.Record{}, results: map[string]dsync.Result{},
 		fail: map[string][]int{}, requests: map[string]int{},
@@ -263,4 +263,3 @@ func jsonFields(m map[string]string) map[string]json.RawMessage {
 	}
 	return out
 }
-

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -38,11 +39,13 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 }
 
 // push sends the outbox in batches until it is empty.
+// A batch the server finds too large (413) is halved and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
+	limit := d.opts.BatchSize
 	for {
 		var batch []dsync.Change
 		err := d.db.View(func(tx *bbolt.Tx) (err error) {
-			batch, err = outboxBatchTx(tx, d.opts.BatchSize)
+			batch, err = outboxBatchTx(tx, limit)
 			return err
 		})
 		if err != nil || len(batch) == 0 {
@@ -50,7 +53,12 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		}
 		var resp dsync.PushResponse
 		req := request{method: http.MethodPost, path: "/v1/push", body: dsync.PushRequest{Changes: batch}, gzip: !d.opts.DisableGzip, auth: true}
-		if err := d.call(ctx, req, &resp); err != nil {
+		err = d.call(ctx, req, &resp)
+		if tooLarge(err) && len(batch) > 1 {
+			limit = len(batch) / 2
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("push: %w", err)
 		}
 		if err := checkResults(batch, resp.Results); err != nil {
@@ -60,6 +68,11 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			return fmt.Errorf("store push results: %w", err)
 		}
 	}
+}
+
+func tooLarge(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge
 }
 
 // checkResults makes sure the server answered every change, in order, with
