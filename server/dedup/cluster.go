@@ -87,7 +87,7 @@ func clusterLinks(c *clusterer, links []pairLink) (demoted int) {
 // groups splits links into those inside an auto cluster (keyed by root)
 // and review links between different clusters, the strongest per pair of
 // clusters. members lists the nodes of each cluster of size >= 2 among
-// nodes.
+// nodes (which must include every node of those clusters).
 func groups(c *clusterer, links []pairLink, nodes []int32) (members map[int32][]int32, inside map[int32][]pairLink, review []pairLink) {
 	members = map[int32][]int32{}
 	inside = map[int32][]pairLink{}
@@ -103,6 +103,7 @@ func groups(c *clusterer, links []pairLink, nodes []int32) (members map[int32][]
 			seen[key] = true
 			l.dec = Review
 			review = append(review, l)
+			nodes = append(nodes, l.a, l.b)
 		}
 	}
 	slices.Sort(nodes)

@@ -254,7 +254,7 @@ func (ix *Index) result(c *clusterer, links []pairLink, ns *nodeSet, n int) *Res
 		res.Clusters = append(res.Clusters, ns.cluster(members[r], inside[r], Auto))
 	}
 	for _, l := range review {
-		res.Clusters = append(res.Clusters, ns.cluster([]int32{l.a, l.b}, []pairLink{l}, Review))
+		res.Clusters = append(res.Clusters, ns.cluster(reviewMembers(c, members, l), []pairLink{l}, Review))
 	}
 	return res
 }
@@ -349,3 +349,37 @@ func (ix *Index) Weights() *Weights { return ix.w }
 
 // Len returns the number of indexed records.
 func (ix *Index) Len() int { return len(ix.ps) }
+
+// Explain scores two records with the index's weights and frequencies, so
+// a coordinator can see why a pair was or was not proposed. Decision is ""
+// when the pair is below review or has two different valid IDs.
+func (ix *Index) Explain(a, b Record) Link {
+	pa, pb := prepare(&a, ix.opt.IDChecksum), prepare(&b, ix.opt.IDChecksum)
+	sa, sb := ix.fr.stat(&pa), ix.fr.stat(&pb)
+	lv := compare(&pa, &pb, ix.opt.IDChecksum)
+	l, ok := ix.scorePair(&pa, &pb, sa, sb)
+	if !ok {
+		l = pairLink{lv: lv, dec: ""}
+		for f := Field(0); f < numFields; f++ {
+			l.total += ix.w.fieldWeight(f, lv, sa, sb, float64(ix.fr.n))
+		}
+		l.score = l.total + ix.prior
+	}
+	ns := &nodeSet{ix: ix, batch: []Record{a, b}, bps: []prep{pa, pb}, bst: []recStat{sa, sb}}
+	n := int32(len(ix.ps))
+	l.a, l.b = n, n+1
+	return ns.link(l)
+}
+
+// reviewMembers is the union of the two clusters a review link joins.
+func reviewMembers(c *clusterer, members map[int32][]int32, l pairLink) []int32 {
+	var out []int32
+	for _, x := range [2]int32{l.a, l.b} {
+		if m, ok := members[c.find(x)]; ok {
+			out = append(out, m...)
+		} else {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -60,7 +60,7 @@ func DefaultOptions() Options {
 	return Options{
 		IDChecksum: true,
 		MaxBlock:   300,
-		AutoBits:   10,
+		AutoBits:   6,
 		ReviewBits: -4,
 		DupRate:    0.05,
 		MaxCluster: 6,

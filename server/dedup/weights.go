@@ -12,6 +12,10 @@ import (
 // birth date already agree (twins and relatives share an address).
 type Weights struct {
 	M, U, CondU [numFields][numLevels]float64
+	// HouseU is U for the address among pairs of different people (two
+	// valid IDs) who share a phone: a household's phone and address are
+	// one piece of evidence, not two.
+	HouseU [numLevels]float64
 	// Training sizes: pairs sharing a valid ID (positives), rare
 	// name+birth pairs used for the ID field (anchors), same name and birth
 	// with different valid IDs (negatives), random pairs.
@@ -61,7 +65,9 @@ func distribution(c [numLevels]float64, prior [numLevels]float64, alpha, floor f
 // trainer collects training pairs during estimation.
 type trainer struct {
 	pos, anchor, neg, random counts
+	house                    [numLevels]float64
 	nPos, nAnchor, nNeg      int
+	nHouse                   int
 }
 
 // estimate computes Weights from the prepared records and their blocks.
@@ -91,7 +97,7 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 	n := float64(len(ps))
 	bi.eachBlock(func(lo, hi int) {
 		kind := keyKind(bi.post[lo].h)
-		if kind != keyID && kind != keyNameYear {
+		if kind != keyID && kind != keyNameYear && kind != keyPhone {
 			return
 		}
 		for x := lo; x < hi; x++ {
@@ -108,6 +114,13 @@ func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Opt
 		if tr.nPos < opt.Samples && a.id == b.id && (!opt.IDChecksum || a.idValid) {
 			tr.pos.add(compare(a, b, opt.IDChecksum))
 			tr.nPos++
+		}
+		return
+	}
+	if kind == keyPhone {
+		if tr.nHouse < opt.Samples && a.idValid && b.idValid && a.id != b.id {
+			tr.house[compareAddress(a, b)]++
+			tr.nHouse++
 		}
 		return
 	}
@@ -137,6 +150,7 @@ func (tr *trainer) weights(opt Options) *Weights {
 		w.U[f] = distribution(tr.random[f], [numLevels]float64{}, 0, floor)
 		w.CondU[f] = distribution(tr.neg[f], w.U[f], priorStrength, floor)
 	}
+	w.HouseU = distribution(tr.house, w.U[FieldAddress], priorStrength, floor)
 	return w
 }
 
@@ -205,6 +219,9 @@ func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) floa
 		u = float64(max(sa.birth, sb.birth)) / n
 	case (f == FieldGender || f == FieldPhone || f == FieldAddress) && nameBirthAgree(l):
 		u = math.Max(u, w.CondU[f][lv])
+	}
+	if f == FieldAddress && l[FieldPhone] == LevelExact {
+		u = math.Max(u, w.HouseU[lv])
 	}
 	return math.Log2(w.M[f][lv] / u)
 }

@@ -86,7 +86,9 @@ func (g *generator) emitPerson() {
 	case r < g.cfg.TwinRate+g.cfg.RelativeRate:
 		g.register(g.relative(p), p.district, false)
 	case r < g.cfg.TwinRate+g.cfg.RelativeRate+g.cfg.NamesakeRate:
-		g.register(g.namesake(p), "", false)
+		a := g.commonPerson()
+		g.register(a, "", false)
+		g.register(g.namesake(a), "", false)
 	}
 }
 
@@ -286,6 +288,19 @@ func (g *generator) relative(p *person) *person {
 		r.phone = p.phone
 	}
 	return r
+}
+
+// commonPerson has one of the ten commonest surnames and a popular given name.
+func (g *generator) commonPerson() *person {
+	p := g.newPerson()
+	p.minority = false
+	p.surname = surnames[g.pick(10)].s
+	pop := popularFemale
+	if p.male {
+		pop = popularMale
+	}
+	p.given = pop[g.zipf(len(pop), 1)]
+	return p
 }
 
 // namesake is unrelated but has the same name and birth date.
