@@ -36,6 +36,7 @@ type fakeServer struct {
 	expire  bool                       // the access token has expired
 	revoked bool                       // the device is revoked
 	reject  func(*dsync.Change) string // a rejection code, "" to accept
+	lose    int                        // pushes to process but answer 502, as if the answer was lost
 	// Observations.
 	requests map[string]int // by path
 	pulls    []string       // raw queries of pulls
@@ -170,6 +171,11 @@ func (s *fakeServer) push(w http.ResponseWriter, r *http.Request) {
 	resp := dsync.PushResponse{Results: make([]dsync.Result, len(req.Changes))}
 	for i := range req.Changes {
 		resp.Results[i] = s.pushOne(&req.Changes[i])
+	}
+	if s.lose > 0 {
+		s.lose--
+		apiError(w, 502, "bad_gateway", "answer lost")
+		return
 	}
 	json.NewEncoder(w).Encode(resp)
 }

@@ -432,3 +432,39 @@ func fillOutboxTx(d *Device, tx *bbolt.Tx, n int, fields map[string]json.RawMess
 	}
 	return nil
 }
+
+// TestSync_LostAnswer: the server applied a push but its answer was lost; the
+// retry is answered "duplicate" with the first result, which the device
+// treats like the original.
+func TestSync_LostAnswer(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.reject = func(ch *dsync.Change) string {
+		if string(ch.Set["name"]) == `"bad"` {
+			return dsync.CodeValidation
+		}
+		return ""
+	}
+	d := newSynced(t, srv, Options{})
+	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
+	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
+	srv.lose = 1
+	rep := mustSync(t, d)
+	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 2 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if rs := must[[]Rejection](t)(d.Rejected()); len(rs) != 1 {
+		t.Fatalf("rejected = %+v", rs)
+	}
+	if r := must[*dsync.Record](t)(d.Get(good)); r.Version("name") != srv.record(good).Version("name") {
+		t.Fatalf("view %+v", r.Fields)
+	}
+}
+
+func TestSync_InProgress(t *testing.T) {
+	d, _ := mustOpen(t, Options{})
+	d.syncing.Lock()
+	defer d.syncing.Unlock()
+	if _, err := d.Sync(context.Background()); !errors.Is(err, ErrSyncInProgress) {
+		t.Fatalf("err = %v", err)
+	}
+}
