@@ -207,10 +207,13 @@ type nodeSet struct {
 	batch []Record
 	bps   []prep
 	bst   []recStat
-	local map[int32]int32 // global node -> clusterer slot (incremental only)
+	glob  []int32 // clusterer slot -> global node (incremental only)
 }
 
 func (ns *nodeSet) rec(node int32) (*Record, *prep) {
+	if ns.glob != nil {
+		node = ns.glob[node]
+	}
 	n := int32(len(ns.ix.ps))
 	if node < n {
 		return &ns.ix.recs[node], &ns.ix.ps[node]
@@ -219,6 +222,9 @@ func (ns *nodeSet) rec(node int32) (*Record, *prep) {
 }
 
 func (ns *nodeSet) stat(node int32) recStat {
+	if ns.glob != nil {
+		node = ns.glob[node]
+	}
 	if n := int32(len(ns.ix.ps)); node >= n {
 		return ns.bst[node-n]
 	}
@@ -231,10 +237,19 @@ func (ix *Index) result(c *clusterer, links []pairLink, ns *nodeSet, n int) *Res
 	if ns == nil {
 		ns = &nodeSet{ix: ix}
 	}
-	var nodes []int32
+	res := ix.resultNodes(c, links, ns, nil)
+	res.Stats.Records = n
+	return res
+}
+
+// resultNodes builds clusters from links; extra lists nodes that belong to
+// clusters without a link of their own (seeded from a previous run).
+func (ix *Index) resultNodes(c *clusterer, links []pairLink, ns *nodeSet, extra []int32) *Result {
+	nodes := append([]int32(nil), extra...)
 	for _, l := range links {
 		nodes = append(nodes, l.a, l.b)
 	}
+	n := 0
 	members, inside, review := groups(c, links, nodes)
 	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), OversizedBlocks: ix.bi.oversized,
 		OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
