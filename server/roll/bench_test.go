@@ -1,0 +1,104 @@
+package roll_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dengji/dengji/model/idcard"
+	"github.com/dengji/dengji/server/roll"
+)
+
+// genCSV streams n registration rows in a pipe, so the file is never held
+// in memory either by the benchmark or by the import.
+func genCSV(n int) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		bw := make([]byte, 0, 64<<10)
+		bw = append(bw, "姓名,性别,出生日期,身份证号,户籍地址,联系电话,选区,选民小组\n"...)
+		surnames := []string{"李", "王", "张", "刘", "陈", "杨", "黄", "赵"}
+		given := []string{"碧辉", "峻青", "雄", "倩", "灿辉", "金", "建国", "秀英"}
+		start := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range n {
+			birth := start.AddDate(0, 0, i%23000)
+			seq := i / 23000 % 1000
+			first17 := fmt.Sprintf("430102%s%03d", birth.Format("20060102"), seq)
+			c, _ := idcard.CheckDigit(first17)
+			gender := "女"
+			if seq%2 == 1 {
+				gender = "男"
+			}
+			bw = fmt.Appendf(bw, "%s%s,%s,%s,%s%c,长沙市芙蓉区%d号,138%08d,d%d,第%d组\n",
+				surnames[i%len(surnames)], given[i/7%len(given)], gender, birth.Format(time.DateOnly),
+				first17, c, i%500, i, 1+i%3, 1+i%9)
+			if len(bw) > 60<<10 {
+				if _, err := pw.Write(bw); err != nil {
+					return
+				}
+				bw = bw[:0]
+			}
+		}
+		pw.Write(bw)
+		pw.Close()
+	}()
+	return pr
+}
+
+// peakHeap samples the live heap while the import runs.
+func peakHeap(stop <-chan struct{}) *atomic.Uint64 {
+	var peak atomic.Uint64
+	go func() {
+		var ms runtime.MemStats
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return &peak
+}
+
+// BenchmarkImport1M imports one million rows into a fresh bbolt store:
+//
+//	go test ./server/roll -run '^$' -bench Import1M -benchtime 1x
+func BenchmarkImport1M(b *testing.B) {
+	benchImport(b, 1_000_000)
+}
+
+// BenchmarkImport100k is the same at a tenth of the size, for profiling.
+func BenchmarkImport100k(b *testing.B) {
+	benchImport(b, 100_000)
+}
+
+func benchImport(b *testing.B, n int) {
+	for range b.N {
+		b.StopTimer()
+		st := openStore(b)
+		withDistricts(b, st)
+		runtime.GC()
+		stop := make(chan struct{})
+		peak := peakHeap(stop)
+		b.StartTimer()
+		t0 := time.Now()
+		rep, err := roll.ImportRegistrations(context.Background(), st, genCSV(n), roll.Options{})
+		el := time.Since(t0)
+		close(stop)
+		if err != nil || rep.Imported != n {
+			b.Fatalf("imported %d of %d (%+v): %v", rep.Imported, n, rep.Errors[:min(3, len(rep.Errors))], err)
+		}
+		b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	}
+}

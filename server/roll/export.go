@@ -1,0 +1,329 @@
+package roll
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/mozillazg/go-pinyin"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// RollOptions choose what ExportRoll writes.
+type RollOptions struct {
+	District string
+	Format   string // FormatCSV (default) or FormatXLSX
+	// Posted is the version posted in public (张榜公布): masked ID numbers,
+	// no phone, no address, and none of the four categories (四种人), who are
+	// listed separately by the office. Otherwise the office's complete list.
+	Posted  bool
+	English bool // English headers and labels instead of Simplified Chinese
+}
+
+// Entry is one line of a voter roll.
+type Entry struct {
+	ID string // record ID
+	model.Registration
+	pinyin, tones string // sort keys
+}
+
+// ExportRoll writes the voter roll (选民榜) of a district: its registered,
+// living (not deleted, not removed) voters, by voter group, then by name in
+// pinyin order. CSV starts with a UTF-8 byte-order mark, so Excel opens it
+// as UTF-8. It returns the number of voters written.
+func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOptions) (int, error) {
+	entries, err := Roll(ctx, st, opt.District, opt.Posted)
+	if err != nil {
+		return 0, err
+	}
+	cols := rollColumns(opt.Posted)
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.zh
+		if opt.English {
+			header[i] = c.en
+		}
+	}
+	lines := func(yield func([]string) bool) {
+		for i := range entries {
+			row := make([]string, len(cols))
+			for j, c := range cols {
+				row[j] = c.value(i, &entries[i], opt.English)
+			}
+			if !yield(row) {
+				return
+			}
+		}
+	}
+	switch opt.Format {
+	case "", FormatCSV:
+		err = writeCSV(w, header, lines)
+	case FormatXLSX:
+		err = writeXLSX(w, header, lines, opt.English)
+	default:
+		err = fmt.Errorf("%w: format %q: use csv or xlsx", ErrFormat, opt.Format)
+	}
+	return len(entries), err
+}
+
+// Roll reads a district's roll in posting order. With posted, voters in
+// the four categories are left out.
+func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]Entry, error) {
+	var out []Entry
+	err := st.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.District(district); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrUnknownDistrict, district)
+		} else if err != nil {
+			return err
+		}
+		var cursor uint64
+		for {
+			recs, more, err := tx.Feed([]string{district}, cursor, 1000)
+			if err != nil {
+				return err
+			}
+			for i := range recs {
+				cursor = recs[i].Seq
+				if e, ok := rollEntry(&recs[i], posted); ok {
+					out = append(out, e)
+				}
+			}
+			if !more {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, compareEntries)
+	return out, nil
+}
+
+func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
+	if rec.Type != model.TypeRegistration || rec.Deleted() {
+		return Entry{}, false
+	}
+	reg, err := model.RegistrationFromFields(rec.Values())
+	if err != nil || reg.Status == "removed" || (posted && reg.Category != "") {
+		return Entry{}, false
+	}
+	return Entry{ID: rec.ID, Registration: reg, pinyin: pinyinKey(reg.Name, pinyin.Normal),
+		tones: pinyinKey(reg.Name, pinyin.Tone3)}, true
+}
+
+var keepRune = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
+
+// pinyinKey spells a name in pinyin, one syllable per character; characters
+// without a reading (Latin letters, rare characters) stand for themselves.
+func pinyinKey(name string, style int) string {
+	a := pinyin.NewArgs()
+	a.Style, a.Fallback = style, keepRune
+	return strings.Join(pinyin.LazyPinyin(name, a), " ")
+}
+
+// compareEntries orders by voter group (第2组 before 第10组), then pinyin
+// without tones, then tones, then the characters themselves, then the
+// record ID so the order is total.
+func compareEntries(a, b Entry) int {
+	return cmp.Or(
+		naturalCompare(a.VoterGroup, b.VoterGroup),
+		strings.Compare(a.pinyin, b.pinyin),
+		strings.Compare(a.tones, b.tones),
+		strings.Compare(a.Name, b.Name),
+		strings.Compare(a.ID, b.ID))
+}
+
+// naturalCompare compares strings with runs of digits compared as numbers.
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, _ := strconv.Atoi(a[:da])
+			nb, _ := strconv.Atoi(b[:db])
+			if c := cmp.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && n < 9 && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// MaskID hides a resident ID number for a posted roll. It keeps the
+// six-digit region code and masks the other twelve characters.
+//
+// Why not the common "first 6 and last 4": the posted roll shows the birth
+// date, which is digits 7-14, so showing the last four as well would print
+// the whole number. What stays secret must be the three-digit sequence and
+// the check character. The region and the birth date are enough for a
+// voter to recognise their own line among namesakes, which is what a
+// posting is for; anyone needing the number asks the office.
+func MaskID(id string) string {
+	if len(id) <= 6 {
+		return strings.Repeat("*", len(id))
+	}
+	return id[:6] + strings.Repeat("*", len(id)-6)
+}
+
+// rollColumn is one column of a roll.
+type rollColumn struct {
+	zh, en string
+	value  func(i int, e *Entry, english bool) string
+}
+
+func enumLabel(e model.Enum, code string, english bool) string {
+	zh, en, ok := e.Label(code)
+	switch {
+	case !ok:
+		return code
+	case english:
+		return en
+	}
+	return zh
+}
+
+func rollColumns(posted bool) []rollColumn {
+	cols := []rollColumn{
+		{"序号", "No.", func(i int, _ *Entry, _ bool) string { return strconv.Itoa(i + 1) }},
+		{"选民小组", "Voter group", func(_ int, e *Entry, _ bool) string { return e.VoterGroup }},
+		{"姓名", "Name", func(_ int, e *Entry, _ bool) string { return e.Name }},
+		{"性别", "Gender", func(_ int, e *Entry, en bool) string { return enumLabel(model.Genders, e.Gender, en) }},
+		{"出生日期", "Birth date", func(_ int, e *Entry, _ bool) string { return e.BirthDate }},
+	}
+	if posted {
+		return append(cols, rollColumn{"身份证号", "ID number",
+			func(_ int, e *Entry, _ bool) string { return MaskID(e.IDNumber) }})
+	}
+	return append(cols,
+		rollColumn{"身份证号", "ID number", func(_ int, e *Entry, _ bool) string { return e.IDNumber }},
+		rollColumn{"户籍地址", "Household address", func(_ int, e *Entry, _ bool) string { return e.HouseholdAddress }},
+		rollColumn{"现住址", "Residence address", func(_ int, e *Entry, _ bool) string { return e.ResidenceAddress }},
+		rollColumn{"联系电话", "Phone", func(_ int, e *Entry, _ bool) string { return e.Phone }},
+		rollColumn{"登记方式", "Channel", func(_ int, e *Entry, en bool) string {
+			return enumLabel(model.RegistrationChannels, e.Channel, en)
+		}},
+		rollColumn{"增加原因", "Addition reason", func(_ int, e *Entry, en bool) string {
+			return enumLabel(model.AdditionReasons, e.AdditionReason, en)
+		}},
+		rollColumn{"四种人", "Four categories", func(_ int, e *Entry, en bool) string {
+			return enumLabel(model.Categories, e.Category, en)
+		}},
+		rollColumn{"编号", "Ref", func(_ int, e *Entry, _ bool) string { return e.Ref }},
+		rollColumn{"记录ID", "Record ID", func(_ int, e *Entry, _ bool) string { return e.ID }},
+	)
+}
+
+// writeCSV writes a UTF-8 CSV with a byte-order mark.
+func writeCSV(w io.Writer, header []string, lines func(func([]string) bool)) error {
+	if _, err := w.Write(bomUTF8); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(header)
+	for row := range lines {
+		for i, v := range row {
+			row[i] = defuseFormula(v)
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// defuseFormula stops a spreadsheet from running a cell typed by a
+// registrar as a formula (CSV injection): such a cell gets a leading
+// apostrophe. Phone numbers like "0731-…" and dates are untouched.
+func defuseFormula(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// writeXLSX streams one sheet. Every cell is text, so ID numbers keep all
+// their digits.
+func writeXLSX(w io.Writer, header []string, lines func(func([]string) bool), english bool) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := "选民榜"
+	if english {
+		sheet = "Voter roll"
+	}
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	for i, h := range header {
+		sw.SetColWidth(i+1, i+1, colWidth(h))
+	}
+	if err := sw.SetRow("A1", cells(header)); err != nil {
+		return err
+	}
+	n := 2
+	for row := range lines {
+		if err := sw.SetRow("A"+strconv.Itoa(n), cells(row)); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
+func colWidth(h string) float64 {
+	switch h {
+	case "身份证号", "ID number", "记录ID", "Record ID":
+		return 22
+	case "户籍地址", "现住址", "Household address", "Residence address":
+		return 30
+	}
+	w := 0.0
+	for _, r := range h {
+		w++
+		if unicode.Is(unicode.Han, r) {
+			w++
+		}
+	}
+	return max(8, w+2)
+}
+
+func cells(row []string) []any {
+	out := make([]any, len(row))
+	for i, v := range row {
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,292 @@
+package roll
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// Counts are the figures reported up the chain for one unit. Deleted
+// records are not counted. A registration counts once in Registered (with
+// Men or Women), in Removed or, when it is in one of the four categories,
+// in Categories; additions and channels count every living registration
+// that says so.
+type Counts struct {
+	Registered      int            `json:"registered"` // registered voters: not removed, none of the four categories
+	Men             int            `json:"men"`
+	Women           int            `json:"women"`
+	Removed         int            `json:"removed"`
+	Additions       map[string]int `json:"additions"`  // by model.AdditionReasons code
+	Removals        map[string]int `json:"removals"`   // by model.RemovalReasons code
+	Categories      map[string]int `json:"categories"` // 四种人, by model.Categories code
+	Channels        map[string]int `json:"channels"`   // by model.RegistrationChannels code
+	Contacts        int            `json:"contacts"`   // migrant-contact records
+	ContactOutcomes map[string]int `json:"contact_outcomes"`
+	ContactEvidence map[string]int `json:"contact_evidence"`
+}
+
+func newCounts() Counts {
+	return Counts{Additions: map[string]int{}, Removals: map[string]int{}, Categories: map[string]int{},
+		Channels: map[string]int{}, ContactOutcomes: map[string]int{}, ContactEvidence: map[string]int{}}
+}
+
+// Add adds o's figures to c.
+func (c *Counts) Add(o *Counts) {
+	c.Registered += o.Registered
+	c.Men += o.Men
+	c.Women += o.Women
+	c.Removed += o.Removed
+	c.Contacts += o.Contacts
+	for _, p := range [][2]map[string]int{{c.Additions, o.Additions}, {c.Removals, o.Removals},
+		{c.Categories, o.Categories}, {c.Channels, o.Channels},
+		{c.ContactOutcomes, o.ContactOutcomes}, {c.ContactEvidence, o.ContactEvidence}} {
+		for k, v := range p[1] {
+			p[0][k] += v
+		}
+	}
+}
+
+func (c *Counts) addRecord(rec *dsync.Record) {
+	switch rec.Type {
+	case model.TypeRegistration:
+		r, err := model.RegistrationFromFields(rec.Values())
+		if err == nil {
+			c.addRegistration(&r)
+		}
+	case model.TypeMigrantContact:
+		m, err := model.MigrantContactFromFields(rec.Values())
+		if err == nil {
+			c.Contacts++
+			bump(c.ContactOutcomes, m.Outcome)
+			bump(c.ContactEvidence, m.Evidence)
+		}
+	}
+}
+
+func (c *Counts) addRegistration(r *model.Registration) {
+	switch {
+	case r.Status == "removed":
+		c.Removed++
+		bump(c.Removals, r.RemovalReason)
+	case r.Category != "":
+		bump(c.Categories, r.Category)
+	default:
+		c.Registered++
+		switch r.Gender {
+		case "M":
+			c.Men++
+		case "F":
+			c.Women++
+		}
+	}
+	bump(c.Additions, r.AdditionReason)
+	bump(c.Channels, r.Channel)
+}
+
+func bump(m map[string]int, code string) {
+	if code != "" {
+		m[code]++
+	}
+}
+
+// Unit levels.
+const (
+	LevelDistrict = "district"
+	LevelTown     = "town"
+	LevelCounty   = "county"
+	LevelTotal    = "total"
+)
+
+// Unit is one line of the statistics: a district, or a town or county
+// rolled up from its districts, or the total.
+type Unit struct {
+	Level  string `json:"level"`
+	Code   string `json:"code"`
+	Name   string `json:"name,omitempty"`
+	Parent string `json:"parent,omitempty"` // a district's town, a town's county
+	Counts
+}
+
+// Stats are the districts, then the towns, then the counties, then the
+// total, each sorted by code.
+type Stats struct {
+	Units []Unit `json:"units"`
+}
+
+// ComputeStats counts the records of the given districts (nil: all) and
+// rolls them up to towns and counties as the districts table says. Towns
+// and counties sum only the districts in scope.
+func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, error) {
+	per := map[string]*Unit{}
+	inScope := func(code string) bool { return scope == nil || slices.Contains(scope, code) }
+	err := st.View(ctx, func(tx store.Tx) error {
+		ds, err := tx.Districts()
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if inScope(d.Code) {
+				per[d.Code] = &Unit{Level: LevelDistrict, Code: d.Code, Name: d.Name, Parent: d.Town, Counts: newCounts()}
+			}
+		}
+		towns := map[string]string{} // town -> county
+		for _, d := range ds {
+			if d.Town != "" {
+				towns[d.Town] = d.County
+			}
+		}
+		return tx.ForEachRecord("", func(rec *dsync.Record) error {
+			if rec.Deleted() || !inScope(rec.District) {
+				return nil
+			}
+			u := per[rec.District]
+			if u == nil { // records of a district never imported
+				u = &Unit{Level: LevelDistrict, Code: rec.District, Counts: newCounts()}
+				per[rec.District] = u
+			}
+			u.addRecord(rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rollUp(ctx, st, per)
+}
+
+// rollUp sums districts into towns, towns' districts into counties, and
+// everything into the total.
+func rollUp(ctx context.Context, st store.Store, per map[string]*Unit) (*Stats, error) {
+	counties := map[string]string{} // district -> county
+	err := st.View(ctx, func(tx store.Tx) error {
+		ds, err := tx.Districts()
+		for _, d := range ds {
+			counties[d.Code] = d.County
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	towns, cnty := map[string]*Unit{}, map[string]*Unit{}
+	total := Unit{Level: LevelTotal, Counts: newCounts()}
+	var out []Unit
+	for _, code := range sortedKeys(per) {
+		d := per[code]
+		out = append(out, *d)
+		total.Add(&d.Counts)
+		if d.Parent != "" {
+			t := unitOf(towns, LevelTown, d.Parent)
+			t.Parent = counties[code]
+			t.Add(&d.Counts)
+		}
+		if c := counties[code]; c != "" {
+			unitOf(cnty, LevelCounty, c).Add(&d.Counts)
+		}
+	}
+	for _, m := range []map[string]*Unit{towns, cnty} {
+		for _, code := range sortedKeys(m) {
+			out = append(out, *m[code])
+		}
+	}
+	return &Stats{Units: append(out, total)}, nil
+}
+
+func unitOf(m map[string]*Unit, level, code string) *Unit {
+	u := m[code]
+	if u == nil {
+		u = &Unit{Level: level, Code: code, Counts: newCounts()}
+		m[code] = u
+	}
+	return u
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// WriteJSON writes the statistics as JSON.
+func (s *Stats) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// statColumn is one figure of the CSV form.
+type statColumn struct {
+	zh, en string
+	get    func(*Counts) int
+}
+
+func statColumns() []statColumn {
+	cols := []statColumn{
+		{"登记选民", "Registered", func(c *Counts) int { return c.Registered }},
+		{"男", "Men", func(c *Counts) int { return c.Men }},
+		{"女", "Women", func(c *Counts) int { return c.Women }},
+		{"除名", "Removed", func(c *Counts) int { return c.Removed }},
+	}
+	add := func(prefixZh, prefixEn string, e model.Enum, m func(*Counts) map[string]int) {
+		for _, v := range e.Values {
+			code := v.Code
+			cols = append(cols, statColumn{prefixZh + v.Zh, prefixEn + v.En,
+				func(c *Counts) int { return m(c)[code] }})
+		}
+	}
+	add("增加-", "Added: ", model.AdditionReasons, func(c *Counts) map[string]int { return c.Additions })
+	add("减少-", "Removed: ", model.RemovalReasons, func(c *Counts) map[string]int { return c.Removals })
+	add("四种人-", "Category: ", model.Categories, func(c *Counts) map[string]int { return c.Categories })
+	add("登记方式-", "Channel: ", model.RegistrationChannels, func(c *Counts) map[string]int { return c.Channels })
+	cols = append(cols, statColumn{"外出人员联系", "Migrant contacts", func(c *Counts) int { return c.Contacts }})
+	add("联系结果-", "Outcome: ", model.ContactOutcomes, func(c *Counts) map[string]int { return c.ContactOutcomes })
+	add("联系凭据-", "Evidence: ", model.Evidences, func(c *Counts) map[string]int { return c.ContactEvidence })
+	return cols
+}
+
+var levelZh = map[string]string{LevelDistrict: "选区", LevelTown: "乡镇", LevelCounty: "县", LevelTotal: "合计"}
+
+// WriteCSV writes one line per unit, UTF-8 with a byte-order mark.
+func (s *Stats) WriteCSV(w io.Writer, english bool) error {
+	cols := statColumns()
+	header := []string{"级别", "代码", "名称", "上级"}
+	if english {
+		header = []string{"Level", "Code", "Name", "Parent"}
+	}
+	for _, c := range cols {
+		if english {
+			header = append(header, c.en)
+		} else {
+			header = append(header, c.zh)
+		}
+	}
+	if _, err := w.Write(bomUTF8); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(header)
+	for i := range s.Units {
+		u := &s.Units[i]
+		level := u.Level
+		if !english {
+			level = levelZh[level]
+		}
+		row := []string{level, u.Code, defuseFormula(u.Name), u.Parent}
+		for _, c := range cols {
+			row = append(row, strconv.Itoa(c.get(&u.Counts)))
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
