@@ -22,8 +22,8 @@ const SettingElectionDay = "election_day"
 
 // Import defaults.
 const (
-	DefaultBatchSize = 2000  // rows per store transaction
-	DefaultMaxErrors = 1000  // row errors a Report keeps
+	DefaultBatchSize = 2000 // rows per store transaction
+	DefaultMaxErrors = 1000 // row errors a Report keeps
 	DefaultAuthor    = "import"
 	refPrefix        = "registration:"
 )
