@@ -1,0 +1,130 @@
+package dedup
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestNormalizeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"买买提·艾力": "买买提艾力", "买买提•艾力": "买买提艾力", "买买提 艾力": "买买提艾力", "买买提-艾力": "买买提艾力",
+		"張偉": "张伟", "李峯": "李峰", "王羣": "王群", "ＡＢＣ": "abc", "欧陽芳": "欧阳芳",
+	} {
+		if got := NormalizeName(in); got != want {
+			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNamePinyin_Surnames(t *testing.T) {
+	for in, want := range map[string]string{
+		"曾伟": "zeng", "单雄": "shan", "仇亮": "qiu", "区华": "ou", "解放": "xie", "朴明": "piao",
+		"查良": "zha", "盖文": "ge", "尉迟恭": "yuchi", "万俟卨": "moqi", "长孙无忌": "zhangsun",
+		"乐平": "yue", "覃明": "qin", "翟丽": "zhai", "缪兰": "miao", "欧阳芳": "ouyang",
+	} {
+		if _, sur := NamePinyin(NormalizeName(in)); sur != want {
+			t.Errorf("surname pinyin of %q = %q, want %q", in, sur, want)
+		}
+	}
+	a, _ := NamePinyin("张伟")
+	b, _ := NamePinyin("张玮")
+	if a != b || a != "zhangwei" {
+		t.Errorf("homophones: %q vs %q", a, b)
+	}
+}
+
+func TestCompare_Levels(t *testing.T) {
+	base := Record{Name: "张伟", Gender: "M", BirthDate: "1990-01-27", IDNumber: "110101199001271234",
+		Phone: "13800000000", HouseholdAddress: "北京市东城区人民路1号"}
+	fix := func(r Record) Record {
+		id17 := r.IDNumber[:17]
+		c := checkDigit(id17)
+		r.IDNumber = id17 + string(c)
+		return r
+	}
+	base = fix(base)
+	mk := func(f func(*Record)) Record { r := base; f(&r); return r }
+	cases := []struct {
+		name  string
+		b     Record
+		field Field
+		want  Level
+	}{
+		{"name exact", base, FieldName, LevelExact},
+		{"name pinyin", mk(func(r *Record) { r.Name = "张玮" }), FieldName, LevelPinyin},
+		{"name traditional", mk(func(r *Record) { r.Name = "張偉" }), FieldName, LevelExact},
+		{"name disagree", mk(func(r *Record) { r.Name = "李娜" }), FieldName, LevelDisagree},
+		{"name missing", mk(func(r *Record) { r.Name = "" }), FieldName, LevelMissing},
+		{"birth lunar", mk(func(r *Record) { r.BirthDate = "1990-01-01" }), FieldBirth, LevelLunar},
+		{"birth close", mk(func(r *Record) { r.BirthDate = "1990-01-28" }), FieldBirth, LevelClose},
+		{"birth disagree", mk(func(r *Record) { r.BirthDate = "1970-05-05" }), FieldBirth, LevelDisagree},
+		{"id legacy", mk(func(r *Record) { r.IDNumber = r.IDNumber[:6] + r.IDNumber[8:17] }), FieldID, LevelExact},
+		{"id repaired", mk(func(r *Record) { b := []byte(r.IDNumber); b[15] = '9' + '0' - b[15] + 0; r.IDNumber = string(b) }), FieldID, LevelRepaired},
+		{"id conflict", fix(mk(func(r *Record) { r.IDNumber = r.IDNumber[:14] + "999" + "0" })), FieldID, LevelConflict},
+		{"phone close", mk(func(r *Record) { r.Phone = "13800000001" }), FieldPhone, LevelClose},
+		{"address close", mk(func(r *Record) { r.HouseholdAddress = "北京市东城区人民路2号" }), FieldAddress, LevelClose},
+		{"gender disagree", mk(func(r *Record) { r.Gender = "F" }), FieldGender, LevelDisagree},
+	}
+	for _, c := range cases {
+		pa, pb := prepare(&base, true), prepare(&c.b, true)
+		if got := compare(&pa, &pb, true)[c.field]; got != c.want {
+			t.Errorf("%s: %s level %s, want %s", c.name, c.field, got, c.want)
+		}
+	}
+}
+
+func checkDigit(first17 string) byte {
+	w := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	s := 0
+	for i := range 17 {
+		s += int(first17[i]-'0') * w[i]
+	}
+	return "10X98765432"[s%11]
+}
+
+func TestClusterer_NoChainingAcrossValidIDs(t *testing.T) {
+	c := newClusterer(3, 6)
+	c.vid[0], c.vid[2] = "A", "B"
+	links := []pairLink{{a: 0, b: 1, score: 20, dec: Auto}, {a: 1, b: 2, score: 15, dec: Auto}}
+	if d := clusterLinks(c, links); d != 1 {
+		t.Fatalf("demoted %d, want 1", d)
+	}
+	if c.find(0) != c.find(1) || c.find(1) == c.find(2) {
+		t.Fatal("record without ID chained two valid IDs into one cluster")
+	}
+}
+
+func TestReconcile_KeepsDecisions(t *testing.T) {
+	confirmed := Case{ID: "c1", Records: []string{"a", "b"}, Status: StatusConfirmed, Keep: "a"}
+	rejected := Case{ID: "r1", Records: []string{"x", "y"}, Status: StatusRejected}
+	open := Case{ID: "o1", Records: []string{"m", "n"}, Status: StatusOpen}
+	prev := []Case{confirmed, rejected, open}
+	proposed := []Case{
+		{Records: []string{"a", "b"}, Decision: Auto},        // already confirmed
+		{Records: []string{"x", "y"}, Decision: Auto},        // rejected: never again
+		{Records: []string{"a", "b", "c"}, Decision: Review}, // new record joins the kept one
+		{Records: []string{"m", "n"}, Decision: Review},      // same open case, same ID
+	}
+	for _, full := range []bool{true, false} {
+		out := Reconcile(prev, proposed, full)
+		byID := map[string]Case{}
+		for _, c := range out {
+			byID[c.ID] = c
+			if slices.Equal(c.Records, []string{"x", "y"}) && c.Status == StatusOpen {
+				t.Fatal("rejected pair proposed again")
+			}
+		}
+		if !slices.Equal(byID["c1"].Records, confirmed.Records) || byID["c1"].Status != StatusConfirmed || byID["c1"].Keep != "a" {
+			t.Fatalf("confirmed case changed: %+v", byID["c1"])
+		}
+		if byID["r1"].Status != StatusRejected {
+			t.Fatal("rejected case lost")
+		}
+		if byID["o1"].Status != StatusOpen {
+			t.Fatal("open case lost its ID")
+		}
+		if c, ok := byID[CaseID([]string{"a", "c"})]; !ok || c.Status != StatusOpen {
+			t.Fatalf("new record not proposed against the kept record: %+v", out)
+		}
+	}
+}
