@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,7 +94,8 @@ func benchImport(b *testing.B, n int) {
 		peak := peakHeap(stop)
 		b.StartTimer()
 		t0 := time.Now()
-		rep, err := roll.ImportRegistrations(context.Background(), st, genCSV(n), roll.Options{})
+		batch, _ := strconv.Atoi(os.Getenv("ROLL_BENCH_BATCH")) // 0: the default
+		rep, err := roll.ImportRegistrations(context.Background(), st, genCSV(n), roll.Options{BatchSize: batch})
 		el := time.Since(t0)
 		close(stop)
 		if err != nil || rep.Imported != n {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/dengji/dengji/server/roll"
+	"github.com/dengji/dengji/server/store"
+)
+
+func init() {
+	commands["export"] = command{"导出 roll（选民榜）|stats（统计）/ export a voter roll or statistics", runExport}
+}
+
+const exportUsage = "dengji export roll --district CODE [--format csv|xlsx] [--posted] [--english] [--out FILE]\n" +
+	"       dengji export stats [--format csv|json] [--english] [--out FILE]"
+
+func runExport(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || (args[0] != "roll" && args[0] != "stats") {
+		return fmt.Errorf("%w: %s", errUsage, exportUsage)
+	}
+	var dir, district, format, outFile string
+	var posted, english bool
+	fs := newFlags("export "+args[0], &dir)
+	if args[0] == "roll" {
+		fs.StringVar(&district, "district", "", "选区代码 / district code")
+		fs.BoolVar(&posted, "posted", false, "张榜公布版：身份证号打码，不含电话和地址 / posted version: masked ID numbers, no phone or address")
+	}
+	fs.StringVar(&format, "format", "csv", "csv|xlsx（roll）或 csv|json（stats）")
+	fs.BoolVar(&english, "english", false, "英文表头 / English headers")
+	fs.StringVar(&outFile, "out", "", "输出文件（默认标准输出）/ output file (default stdout)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if args[0] == "roll" && district == "" {
+		return fmt.Errorf("%w: --district 必填 / --district is required\n%s", errUsage, exportUsage)
+	}
+	w, closeOut, err := outputTo(outFile, out)
+	if err != nil {
+		return err
+	}
+	err = withStore(dir, func(st store.Store) error {
+		if args[0] == "roll" {
+			n, err := roll.ExportRoll(ctx, st, w, roll.RollOptions{District: district, Format: format,
+				Posted: posted, English: english})
+			if err == nil && outFile != "" {
+				fmt.Fprintf(out, "已导出 / exported %d 名选民 voters to %s\n", n, outFile)
+			}
+			return err
+		}
+		return exportStats(ctx, st, w, format, english)
+	})
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func exportStats(ctx context.Context, st store.Store, w io.Writer, format string, english bool) error {
+	s, err := roll.ComputeStats(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "csv":
+		return s.WriteCSV(w, english)
+	case "json":
+		return s.WriteJSON(w)
+	}
+	return fmt.Errorf("%w: --format csv|json", errUsage)
+}
+
+func outputTo(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}
