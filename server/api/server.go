@@ -104,6 +104,8 @@ func (s *Server) routes() *gin.Engine {
 	review := authed.Group("", requireRole(store.RoleCoordinator, store.RoleAdmin))
 	review.GET("/conflicts", s.listConflicts)
 	review.POST("/conflicts/:id/resolve", s.resolveConflict)
+	review.GET("/export/roll", s.exportRoll)
+	review.GET("/export/stats", s.exportStats)
 
 	admin := authed.Group("", requireRole(store.RoleAdmin))
 	admin.GET("/users", s.listUsers)
@@ -112,6 +114,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users/:name/enable", s.enableUser)
 	admin.GET("/devices", s.listDevices)
 	admin.POST("/devices/:id/revoke", s.revokeDevice)
+	admin.POST("/admin/import/registrations", s.importRegistrations)
+	admin.POST("/admin/import/districts", s.importDistricts)
 	return e
 }
 

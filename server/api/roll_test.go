@@ -1,0 +1,131 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dengji/dengji/model/idcard"
+	"github.com/dengji/dengji/server/roll"
+)
+
+func rollID(t *testing.T, region, birth string, seq int) string {
+	t.Helper()
+	first17 := fmt.Sprintf("%s%s%03d", region, birth, seq)
+	c, _ := idcard.CheckDigit(first17)
+	return first17 + string(c)
+}
+
+// send posts or gets raw bytes and returns the status and body.
+func (s *testServer) send(t *testing.T, method, path, token, ctype string, body io.Reader) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL()+path, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestAPI_ImportAndExportRoll(t *testing.T) {
+	s := startServer(t)
+	admin := s.login(t, "admin", "admin-pass", "")
+	wang := s.login(t, "wang", "wang-password", "") // coordinator of d1, d2
+	li := s.login(t, "li", "li-password", "phone-1")
+
+	code, body := s.send(t, "POST", "/v1/admin/import/districts?format=csv", admin.AccessToken, "text/csv",
+		strings.NewReader("d1,水塘垸村,村,t1\nd2,黄花社区,社区,t1\nd3,供电所,单位,t2\n"))
+	if code != 200 {
+		t.Fatalf("districts: %d %s", code, body)
+	}
+
+	ids := []string{rollID(t, "430102", "19900102", 11), rollID(t, "110105", "19800101", 22), rollID(t, "430102", "19700101", 33)}
+	csvText := "姓名,性别,出生日期,身份证号,联系电话,选区,选民小组\n" +
+		"李碧辉,男,1990-01-02," + ids[0] + ",13800138000,d1,1\n" +
+		"杨倩,女,1980-01-01," + ids[1] + ",,d1,1\n" +
+		"坏行,男,1990-01-02,123,,d1,1\n" +
+		"王雄,男,1970-01-01," + ids[2] + ",,d3,1\n"
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "登记.csv")
+	fw.Write([]byte(csvText))
+	mw.Close()
+	t.Run("ImportForbiddenToCoordinator", func(t *testing.T) {
+		code, _ := s.send(t, "POST", "/v1/admin/import/registrations", wang.AccessToken, "text/csv", strings.NewReader(csvText))
+		if code != 403 {
+			t.Fatalf("%d", code)
+		}
+	})
+	code, body = s.send(t, "POST", "/v1/admin/import/registrations", admin.AccessToken, mw.FormDataContentType(), &form)
+	var rep roll.Report
+	if err := json.Unmarshal(body, &rep); err != nil || code != 200 || rep.Imported != 3 || rep.Rejected != 1 ||
+		rep.Errors[0].Row != 4 || rep.Errors[0].Column != "身份证号" {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	t.Run("ErrBadFile", func(t *testing.T) {
+		code, body := s.send(t, "POST", "/v1/admin/import/registrations", admin.AccessToken, "text/csv", strings.NewReader("a,b\n"))
+		if code != 400 || !strings.Contains(string(body), "bad_request") {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+
+	t.Run("PostedRoll", func(t *testing.T) {
+		code, body := s.send(t, "GET", "/v1/export/roll?district=d1&posted=1", wang.AccessToken, "", nil)
+		if code != 200 || !strings.Contains(string(body), "李碧辉") || strings.Contains(string(body), ids[0]) ||
+			strings.Contains(string(body), "13800138000") {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+	t.Run("OfficeXLSX", func(t *testing.T) {
+		code, body := s.send(t, "GET", "/v1/export/roll?district=d1&format=xlsx", wang.AccessToken, "", nil)
+		if code != 200 || !bytes.HasPrefix(body, []byte("PK")) {
+			t.Fatalf("%d", code)
+		}
+	})
+	for _, tc := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"ErrOutOfScope", "/v1/export/roll?district=d3", wang.AccessToken, 403, "out_of_scope"},
+		{"ErrRegistrar", "/v1/export/roll?district=d1", li.AccessToken, 403, "forbidden"},
+		{"ErrUnknownDistrict", "/v1/export/roll?district=d9", admin.AccessToken, 404, "not_found"},
+		{"ErrFormat", "/v1/export/roll?district=d1&format=pdf", admin.AccessToken, 400, "bad_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, code := errCode(t, s, "GET", tc.path, tc.token, nil); status != tc.status || code != tc.code {
+				t.Fatalf("%d %s", status, code)
+			}
+		})
+	}
+
+	t.Run("StatsScoped", func(t *testing.T) {
+		var st roll.Stats
+		if code := s.call(t, "GET", "/v1/export/stats", wang.AccessToken, nil, &st); code != 200 {
+			t.Fatalf("%d", code)
+		}
+		for _, u := range st.Units {
+			if u.Code == "d3" || u.Code == "t2" {
+				t.Fatalf("out of scope unit %+v", u)
+			}
+			if u.Level == roll.LevelTotal && u.Registered != 2 {
+				t.Fatalf("total %+v", u)
+			}
+		}
+		code, body := s.send(t, "GET", "/v1/export/stats?format=csv", admin.AccessToken, "", nil)
+		if code != 200 || !strings.Contains(string(body), "合计") {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+}
