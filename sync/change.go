@@ -3,7 +3,6 @@ package sync
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 )
 
 // Op says what a change does to its record.
@@ -38,7 +37,20 @@ type Change struct {
 	Author string `json:"author,omitempty"`
 }
 
-var fieldName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+// validFieldName reports whether k is a field name: a lower-case letter, then
+// up to 62 lower-case letters, digits or underscores.
+func validFieldName(k string) bool {
+	if len(k) == 0 || len(k) > 63 || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 const maxIDLen = 64
 
@@ -60,7 +72,7 @@ func (ch *Change) Validate() error {
 		if k == FieldDeleted {
 			continue
 		}
-		if !fieldName.MatchString(k) {
+		if !validFieldName(k) {
 			return fmt.Errorf("%w: field name %q", ErrInvalidChange, k)
 		}
 		if !json.Valid(v) {

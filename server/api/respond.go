@@ -2,7 +2,7 @@ package api
 
 import (
 	"compress/gzip"
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"strings"
 
 	"github.com/gin-gonic/gin"
