@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -367,9 +368,20 @@ func newCreate(district string, fields map[string]json.RawMessage) dsync.Change 
 	}
 }
 
+// jsonString quotes s as JSON. Cells rarely need escaping, so the common
+// case skips the encoder (the import's hot path).
 func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s) // a string always marshals
-	return b
+	plain := utf8.ValidString(s)
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2
+	}
+	if !plain {
+		b, _ := json.Marshal(s) // a string always marshals
+		return b
+	}
+	b := make([]byte, 0, len(s)+2)
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // writer pushes batches and keeps the report.

@@ -125,6 +125,7 @@ type Stats struct {
 // and counties sum only the districts in scope.
 func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, error) {
 	per := map[string]*Unit{}
+	counties := map[string]string{} // district -> county
 	inScope := func(code string) bool { return scope == nil || slices.Contains(scope, code) }
 	err := st.View(ctx, func(tx store.Tx) error {
 		ds, err := tx.Districts()
@@ -136,11 +137,8 @@ func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, 
 				per[d.Code] = &Unit{Level: LevelDistrict, Code: d.Code, Name: d.Name, Parent: d.Town, Counts: newCounts()}
 			}
 		}
-		towns := map[string]string{} // town -> county
 		for _, d := range ds {
-			if d.Town != "" {
-				towns[d.Town] = d.County
-			}
+			counties[d.Code] = d.County
 		}
 		return tx.ForEachRecord("", func(rec *dsync.Record) error {
 			if rec.Deleted() || !inScope(rec.District) {
@@ -158,23 +156,12 @@ func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, 
 	if err != nil {
 		return nil, err
 	}
-	return rollUp(ctx, st, per)
+	return rollUp(per, counties), nil
 }
 
 // rollUp sums districts into towns, towns' districts into counties, and
 // everything into the total.
-func rollUp(ctx context.Context, st store.Store, per map[string]*Unit) (*Stats, error) {
-	counties := map[string]string{} // district -> county
-	err := st.View(ctx, func(tx store.Tx) error {
-		ds, err := tx.Districts()
-		for _, d := range ds {
-			counties[d.Code] = d.County
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
+func rollUp(per map[string]*Unit, counties map[string]string) *Stats {
 	towns, cnty := map[string]*Unit{}, map[string]*Unit{}
 	total := Unit{Level: LevelTotal, Counts: newCounts()}
 	var out []Unit
@@ -196,7 +183,7 @@ func rollUp(ctx context.Context, st store.Store, per map[string]*Unit) (*Stats, 
 			out = append(out, *m[code])
 		}
 	}
-	return &Stats{Units: append(out, total)}, nil
+	return &Stats{Units: append(out, total)}
 }
 
 func unitOf(m map[string]*Unit, level, code string) *Unit {
