@@ -19,12 +19,6 @@ const (
 	CodeDistrictKind = "district_kind" // the kind is not village, community or work unit
 )
 
-func init() {
-	importMessages[CodeDistrictCode] = "选区代码缺失或重复 / district code is missing or repeated"
-	importMessages[CodeDistrictName] = "选区名称缺失 / district name is missing"
-	importMessages[CodeDistrictKind] = "选区类型应为 村、社区 或 单位 / kind must be village, community or work_unit"
-}
-
 // District file columns, by position when the file has no header.
 var districtHeaders = map[string]string{
 	"code": "code", "代码": "code", "编码": "code", "选区代码": "code", "选区编码": "code",

@@ -37,6 +37,9 @@ const (
 
 var importMessages = map[string]string{
 	CodeDistrictUnknown: "选区不存在，请先导入选区 / unknown district: import the districts first",
+	CodeDistrictCode:    "选区代码缺失或重复 / district code is missing or repeated",
+	CodeDistrictName:    "选区名称缺失 / district name is missing",
+	CodeDistrictKind:    "选区类型应为 村、社区 或 单位 / kind must be village, community or work_unit",
 }
 
 // Options tune an import. The zero value works.
