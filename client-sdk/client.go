@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	dsync "github.com/dengji/dengji/sync"
+	json "github.com/goccy/go-json"
 	"go.etcd.io/bbolt"
 )
 
@@ -23,6 +23,7 @@ type request struct {
 	method string
 	path   string // with query
 	body   any    // JSON; nil for none
+	raw    []byte // an already encoded JSON body, used instead of body
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
 }
@@ -30,7 +31,7 @@ type request struct {
 // call makes an API request, retrying transient failures, and refreshes the
 // access token once if the server says it expired.
 func (d *Device) call(ctx context.Context, req request, out any) error {
-	body, err := encodeBody(req.body, req.gzip)
+	body, err := encodeBody(req.body, req.raw, req.gzip)
 	if err != nil {
 		return err
 	}
@@ -45,13 +46,19 @@ func (d *Device) call(ctx context.Context, req request, out any) error {
 	return try()
 }
 
-func encodeBody(v any, compress bool) ([]byte, error) {
-	if v == nil {
-		return nil, nil
+func encodeBody(v any, raw []byte, compress bool) ([]byte, error) {
+	b := raw
+	if b == nil {
+		if v == nil {
+			return nil, nil
+		}
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return nil, err
+		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil || !compress {
-		return b, err
+	if !compress {
+		return b, nil
 	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)

@@ -1,7 +1,6 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
+	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
 )

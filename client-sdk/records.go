@@ -1,11 +1,12 @@
 package sdk
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 
+	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
+	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
 )
@@ -31,7 +32,7 @@ func (d *Device) Create(typ, district string, fields map[string]json.RawMessage)
 	}
 	ch := &dsync.Change{
 		Record: id, Type: typ, District: district, Op: dsync.OpCreate,
-		Set: maps.Clone(fields), Base: make(map[string]string, len(fields)),
+		Set: model.Normalize(typ, fields), Base: make(map[string]string, len(fields)),
 	}
 	for k := range fields {
 		ch.Base[k] = ""
@@ -57,6 +58,7 @@ func (d *Device) Update(id string, fields map[string]json.RawMessage) error {
 			return err
 		}
 		ch.Type, ch.District = view.Type, view.District
+		ch.Set = model.Normalize(view.Type, ch.Set)
 		ch.Base = make(map[string]string, len(fields)+1)
 		for k := range fields {
 			ch.Base[k] = view.Version(k)

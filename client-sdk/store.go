@@ -2,10 +2,10 @@ package sdk
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	dsync "github.com/dengji/dengji/sync"
+	json "github.com/goccy/go-json"
 	"go.etcd.io/bbolt"
 )
 
@@ -90,33 +90,44 @@ func outboxChangeTx(tx *bbolt.Tx, key []byte) (*dsync.Change, error) {
 	return &ch, nil
 }
 
-// outboxBatchTx reads up to limit changes from the outbox in counter order.
-func outboxBatchTx(tx *bbolt.Tx, limit int) ([]dsync.Change, error) {
+// outboxBatchTx reads up to limit changes with counters above after, in
+// counter order, and the body of a push request carrying them.
+func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byte, error) {
 	var out []dsync.Change
+	body := append(make([]byte, 0, 64<<10), `{"changes":[`...)
 	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+	for k, v := c.Seek(key64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 		var ch dsync.Change
 		if err := json.Unmarshal(v, &ch); err != nil {
-			return nil, fmt.Errorf("decode outbox entry %x: %w", k, err)
+			return nil, nil, fmt.Errorf("decode outbox entry %x: %w", k, err)
 		}
+		if len(out) > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, v...)
 		out = append(out, ch)
 	}
-	return out, nil
+	return out, append(body, "]}"...), nil
 }
 
 // rebuildViewTx recomputes a record's view: its base with its pending
 // changes applied in counter order. A record with neither leaves the view.
 func rebuildViewTx(tx *bbolt.Tx, id string) error {
-	base, err := getRecordTx(tx, bucketBase, id)
-	if err != nil {
-		return err
-	}
 	pending, err := pendingChangesTx(tx, id)
 	if err != nil {
 		return err
 	}
-	if base == nil && len(pending) == 0 {
-		return tx.Bucket(bucketView).Delete([]byte(id))
+	if len(pending) == 0 {
+		// Nothing on top: the view is the base, byte for byte.
+		raw := tx.Bucket(bucketBase).Get([]byte(id))
+		if raw == nil {
+			return tx.Bucket(bucketView).Delete([]byte(id))
+		}
+		return tx.Bucket(bucketView).Put([]byte(id), raw)
+	}
+	base, err := getRecordTx(tx, bucketBase, id)
+	if err != nil {
+		return err
 	}
 	view := base
 	for _, ch := range pending {
@@ -135,22 +146,8 @@ func applyChange(rec *dsync.Record, ch *dsync.Change) *dsync.Record {
 		next = rec.Clone()
 	}
 	next.Apply(ch)
-	pruneWriters(next)
+	next.Prune()
 	return next
-}
-
-// pruneWriters drops writers no field refers to any more (dsync keeps its own
-// version unexported).
-func pruneWriters(r *dsync.Record) {
-	used := make(map[string]bool, len(r.Fields))
-	for _, f := range r.Fields {
-		used[f.Version] = true
-	}
-	for id := range r.Writers {
-		if !used[id] {
-			delete(r.Writers, id)
-		}
-	}
 }
 
 // foldTx writes into base the fields the server applied from ch, with the

@@ -38,36 +38,61 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return rep, err
 }
 
-// push sends the outbox in batches until it is empty.
-// A batch the server finds too large (413) is halved and sent again.
+// push sends the outbox in batches until it is empty. It is pipelined:
+// while one batch's answers are being stored, the next batch is already on
+// its way, so the device and the server work at the same time. A batch the
+// server finds too large (413) is halved and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	for {
-		var batch []dsync.Change
-		err := d.db.View(func(tx *bbolt.Tx) (err error) {
-			batch, err = outboxBatchTx(tx, limit)
-			return err
-		})
-		if err != nil || len(batch) == 0 {
-			return err
+	var after uint64      // highest counter sent and answered
+	var acking chan error // the acknowledgement under way, if any
+	wait := func() error {
+		if acking == nil {
+			return nil
 		}
-		var resp dsync.PushResponse
-		req := request{method: http.MethodPost, path: "/v1/push", body: dsync.PushRequest{Changes: batch}, gzip: !d.opts.DisableGzip, auth: true}
-		err = d.call(ctx, req, &resp)
+		err := <-acking
+		acking = nil
+		return err
+	}
+	for {
+		batch, resp, err := d.sendBatch(ctx, after, limit)
 		if tooLarge(err) && len(batch) > 1 {
 			limit = len(batch) / 2
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("push: %w", err)
+		if err != nil || len(batch) == 0 {
+			return errors.Join(err, wait())
 		}
-		if err := checkResults(batch, resp.Results); err != nil {
-			return err
-		}
-		if err := d.acknowledge(batch, resp.Results, rep); err != nil {
+		if err := wait(); err != nil {
 			return fmt.Errorf("store push results: %w", err)
 		}
+		after = batch[len(batch)-1].Counter
+		acking = make(chan error, 1)
+		go func() { acking <- d.acknowledge(batch, resp.Results, rep) }()
 	}
+}
+
+// sendBatch pushes up to limit outbox changes with counters above after. The
+// body is spliced from the outbox's stored JSON, not encoded again.
+func (d *Device) sendBatch(ctx context.Context, after uint64, limit int) ([]dsync.Change, *dsync.PushResponse, error) {
+	var batch []dsync.Change
+	var body []byte
+	err := d.db.View(func(tx *bbolt.Tx) (err error) {
+		batch, body, err = outboxBatchTx(tx, after, limit)
+		return err
+	})
+	if err != nil || len(batch) == 0 {
+		return nil, nil, err
+	}
+	var resp dsync.PushResponse
+	req := request{method: http.MethodPost, path: "/v1/push", raw: body, gzip: !d.opts.DisableGzip, auth: true}
+	if err := d.call(ctx, req, &resp); err != nil {
+		return batch, nil, fmt.Errorf("push: %w", err)
+	}
+	if err := checkResults(batch, resp.Results); err != nil {
+		return batch, nil, err
+	}
+	return batch, &resp, nil
 }
 
 func tooLarge(err error) bool {

@@ -118,7 +118,7 @@ func Merge(cur *Record, ch *Change) (*Record, Outcome) {
 	if !out.Changed {
 		return cur, out
 	}
-	next.pruneWriters()
+	next.Prune()
 	return next, out
 }
 

@@ -99,8 +99,8 @@ func (r *Record) set(field string, v json.RawMessage, ch *Change) {
 	}
 }
 
-// pruneWriters drops writers no field refers to any more.
-func (r *Record) pruneWriters() {
+// Prune drops writers no field refers to any more.
+func (r *Record) Prune() {
 	for id := range r.Writers {
 		if !r.refers(id) {
 			delete(r.Writers, id)
