@@ -78,6 +78,10 @@ func uploadedFile(c *gin.Context) (io.Reader, string, error) {
 
 // importError makes an unreadable file a 400 that says why.
 func importError(err error) error {
+	if isTooLarge(err) {
+		return &Error{Status: 413, Code: ErrTooLarge.Code,
+			Message: ErrTooLarge.Message + "; 大文件请用命令行 dengji import / import large files with the dengji import command"}
+	}
 	if errors.Is(err, roll.ErrFormat) || errors.Is(err, roll.ErrEncoding) {
 		return &Error{Status: 400, Code: ErrBadRequest.Code, Message: ErrBadRequest.Message + ": " + err.Error()}
 	}

@@ -129,3 +129,13 @@ func TestAPI_ImportAndExportRoll(t *testing.T) {
 		}
 	})
 }
+
+func TestAPI_ImportTooLarge(t *testing.T) {
+	s := startServer(t)
+	admin := s.login(t, "admin", "admin-pass", "")
+	big := "姓名,身份证号,选区\n" + strings.Repeat("李碧辉,430102199001021234,d1\n", 40<<20/30)
+	code, body := s.send(t, "POST", "/v1/admin/import/registrations", admin.AccessToken, "text/csv", strings.NewReader(big))
+	if code != 413 || !strings.Contains(string(body), "too_large") {
+		t.Fatalf("%d %s", code, body)
+	}
+}

@@ -117,7 +117,7 @@ func (c *csvRows) Next() (int, []string, error) {
 		if errors.Is(err, io.EOF) {
 			return 0, nil, io.EOF
 		}
-		return 0, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	// Excel shows a blank line as an empty row, which csv skips, and a
 	// quoted cell spanning lines as one row.
@@ -151,7 +151,7 @@ type xlsxRows struct {
 func openXLSX(r io.Reader) (*xlsxRows, error) {
 	f, err := excelize.OpenReader(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: xlsx: %v", ErrFormat, err)
+		return nil, fmt.Errorf("%w: xlsx: %w", ErrFormat, err)
 	}
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
@@ -161,7 +161,7 @@ func openXLSX(r io.Reader) (*xlsxRows, error) {
 	rs, err := f.Rows(sheets[0])
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: xlsx: %v", ErrFormat, err)
+		return nil, fmt.Errorf("%w: xlsx: %w", ErrFormat, err)
 	}
 	return &xlsxRows{f: f, rows: rs}, nil
 }
