@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
-	json "github.com/goccy/go-json"
+	"io"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	json "github.com/goccy/go-json"
 )
 
 // gzipMin is the body size above which a response is compressed for clients
@@ -35,12 +37,18 @@ func respond(c *gin.Context, status int, v any) {
 // bind decodes a JSON request body (already size-limited and decompressed by
 // the middleware) into v, refusing unknown fields.
 func bind(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Read first: the size cap reports itself through the reader's error,
+	// which a decoder need not pass on intact.
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
 		if isTooLarge(err) {
 			return ErrTooLarge
 		}
+		return ErrBadRequest
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return &Error{Status: 400, Code: ErrBadRequest.Code, Message: ErrBadRequest.Message + ": " + err.Error()}
 	}
 	return nil

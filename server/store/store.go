@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/dengji/dengji/model"
@@ -49,6 +50,9 @@ type SyncTx interface {
 	// Feed returns up to limit records of the given districts (nil: all)
 	// whose Seq is above cursor, in Seq order, and whether more follow.
 	Feed(districts []string, cursor uint64, limit int) (recs []dsync.Record, more bool, err error)
+	// FeedRaw is Feed without decoding: each record as stored, for the pull
+	// path, which passes records through to devices untouched.
+	FeedRaw(districts []string, cursor uint64, limit int) (entries []FeedEntry, more bool, err error)
 	// HighSeq is the highest sequence number given out.
 	HighSeq() (uint64, error)
 	// ForEachRecord calls fn for every record of a type ("" for all) until
@@ -61,6 +65,13 @@ type SyncTx interface {
 	District(code string) (*model.District, error)
 	PutDistrict(d *model.District) error
 	Districts() ([]model.District, error)
+}
+
+// FeedEntry is one record of the feed in its stored JSON form.
+type FeedEntry struct {
+	Seq     uint64
+	Deleted bool
+	Record  json.RawMessage
 }
 
 // ConflictQuery selects conflicts; zero fields select everything.

@@ -9,11 +9,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	json "github.com/goccy/go-json"
 	"os"
 	"path/filepath"
 	"time"
 
+	json "github.com/goccy/go-json"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
@@ -117,6 +117,15 @@ func (t *tx) putJSON(bucket []byte, key string, v any) error {
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// feedValue is a feed entry's value: a tombstone flag, then the record ID.
+func feedValue(rec *dsync.Record) []byte {
+	flag := byte(0)
+	if rec.Deleted() {
+		flag = 1
+	}
+	return append([]byte{flag}, rec.ID...)
+}
+
 func feedKey(district string, seq uint64) []byte {
 	k := make([]byte, 0, len(district)+9)
 	k = append(k, district...)
@@ -141,7 +150,7 @@ func (t *tx) PutRecord(rec *dsync.Record, prevSeq uint64) error {
 			return err
 		}
 	}
-	if err := feed.Put(feedKey(rec.District, rec.Seq), []byte(rec.ID)); err != nil {
+	if err := feed.Put(feedKey(rec.District, rec.Seq), feedValue(rec)); err != nil {
 		return err
 	}
 	return t.putJSON(bucketRecords, rec.ID, rec)
@@ -301,8 +310,24 @@ func truncate(cs []dsync.Conflict, limit int) []dsync.Conflict {
 
 // --- the feed ---
 
-// Feed merges one cursor per district by sequence number.
+// Feed decodes what FeedRaw reads.
 func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record, bool, error) {
+	entries, more, err := t.FeedRaw(districts, cursor, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	recs := make([]dsync.Record, len(entries))
+	for i, e := range entries {
+		if err := json.Unmarshal(e.Record, &recs[i]); err != nil {
+			return nil, false, err
+		}
+	}
+	return recs, more, nil
+}
+
+// FeedRaw merges one cursor per district by sequence number. The records are
+// bbolt's bytes, valid only for the transaction's life.
+func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.FeedEntry, bool, error) {
 	if districts == nil {
 		districts = t.allDistricts()
 	}
@@ -314,21 +339,22 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 		}
 	}
 	heap.Init(h)
-	recs := make([]dsync.Record, 0, min(limit, 256))
-	for h.Len() > 0 && len(recs) < limit {
+	records := t.b(bucketRecords)
+	out := make([]store.FeedEntry, 0, min(limit, 256))
+	for h.Len() > 0 && len(out) < limit {
 		it := &(*h)[0]
-		rec, err := t.Record(string(it.id))
-		if err != nil {
-			return nil, false, fmt.Errorf("feed %s: %w", it.id, err)
+		data := records.Get(it.id)
+		if data == nil {
+			return nil, false, fmt.Errorf("boltstore: feed names missing record %s", it.id)
 		}
-		recs = append(recs, *rec)
+		out = append(out, store.FeedEntry{Seq: it.seq, Deleted: it.deleted, Record: data})
 		if it.next() {
 			heap.Fix(h, 0)
 		} else {
 			heap.Pop(h)
 		}
 	}
-	return recs, h.Len() > 0, nil
+	return out, h.Len() > 0, nil
 }
 
 // allDistricts lists the districts in the feed by skipping from one prefix to
@@ -345,10 +371,11 @@ func (t *tx) allDistricts() []string {
 }
 
 type feedIter struct {
-	c      *bolt.Cursor
-	prefix []byte
-	seq    uint64
-	id     []byte
+	c       *bolt.Cursor
+	prefix  []byte
+	seq     uint64
+	id      []byte
+	deleted bool
 }
 
 func (it *feedIter) seek(seq uint64) bool {
@@ -362,7 +389,7 @@ func (it *feedIter) load(k, v []byte) bool {
 	if k == nil || !bytes.HasPrefix(k, it.prefix) {
 		return false
 	}
-	it.seq, it.id = binary.BigEndian.Uint64(k[len(it.prefix):]), v
+	it.seq, it.deleted, it.id = binary.BigEndian.Uint64(k[len(it.prefix):]), v[0] == 1, v[1:]
 	return true
 }
 

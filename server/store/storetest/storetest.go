@@ -95,6 +95,20 @@ func record(t *testing.T, s store.Store, id string) *dsync.Record {
 	return rec
 }
 
+// pull reads one page through store.Pull and decodes it.
+func pull(t *testing.T, s store.Store, districts []string, cursor uint64, limit int) ([]dsync.Record, *store.Page) {
+	t.Helper()
+	page, err := store.Pull(ctx, s, districts, cursor, limit)
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	recs, err := page.Decode()
+	if err != nil {
+		t.Fatalf("decode page: %v", err)
+	}
+	return recs, page
+}
+
 func wantStatus(t *testing.T, rs []dsync.Result, want ...dsync.Status) {
 	t.Helper()
 	for i, r := range rs {
@@ -195,9 +209,9 @@ func testResolveFlowsThroughFeed(t *testing.T, s store.Store) {
 	if err != nil || c.Status != dsync.ConflictResolved || c.Resolution.Change == "" {
 		t.Fatalf("resolve: %+v %v", c, err)
 	}
-	page, err := store.Pull(ctx, s, []string{"d1"}, cursor, 10)
-	if err != nil || len(page.Records) != 1 || string(page.Records[0].Fields["name"].Value) != `"汪雄"` {
-		t.Fatalf("the decision must reach devices through the feed: %+v %v", page, err)
+	recs, _ := pull(t, s, []string{"d1"}, cursor, 10)
+	if len(recs) != 1 || string(recs[0].Fields["name"].Value) != `"汪雄"` {
+		t.Fatalf("the decision must reach devices through the feed: %+v", recs)
 	}
 	if _, err := store.ResolveConflict(ctx, s, store.Resolve{Conflict: c.ID, Choice: store.ChoiceKept}); !errors.Is(err, store.ErrResolved) {
 		t.Fatalf("second decision: %v", err)
@@ -219,11 +233,8 @@ func testFeedPagesByDistrict(t *testing.T, s store.Store) {
 	var got []string
 	cursor := uint64(0)
 	for {
-		page, err := store.Pull(ctx, s, []string{"d0", "d2"}, cursor, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range page.Records {
+		recs, page := pull(t, s, []string{"d0", "d2"}, cursor, 4)
+		for _, r := range recs {
 			if r.District == "d1" {
 				t.Fatalf("record %s of district d1 leaked", r.ID)
 			}
@@ -249,13 +260,22 @@ func testSnapshotSkipsTombstones(t *testing.T, s store.Store) {
 		a.change(dsync.OpCreate, nil, "r2", "d1", map[string]string{"name": `"b"`}))
 	seen := record(t, s, "r1")
 	push(t, s, a, a.change(dsync.OpDelete, seen, "r1", "d1", map[string]string{dsync.FieldDeleted: "true"}))
-	snap, _ := store.Pull(ctx, s, []string{"d1"}, 0, 10)
-	if len(snap.Records) != 1 || snap.Records[0].ID != "r2" || snap.Cursor != 3 {
+	snap, page := pull(t, s, []string{"d1"}, 0, 10)
+	if len(snap) != 1 || snap[0].ID != "r2" || page.Cursor != 3 {
 		t.Fatalf("snapshot: %+v", snap)
 	}
-	later, _ := store.Pull(ctx, s, []string{"d1"}, 1, 10)
-	if len(later.Records) != 2 || !later.Records[1].Deleted() {
+	later, _ := pull(t, s, []string{"d1"}, 1, 10)
+	if len(later) != 2 || !later[1].Deleted() {
 		t.Fatalf("an incremental pull must carry the tombstone: %+v", later)
+	}
+	var viaFeed []dsync.Record
+	s.View(ctx, func(tx store.Tx) error {
+		var err error
+		viaFeed, _, err = tx.Feed([]string{"d1"}, 1, 10)
+		return err
+	})
+	if len(viaFeed) != 2 || viaFeed[0].ID != later[0].ID || viaFeed[1].Seq != later[1].Seq {
+		t.Fatalf("Feed and FeedRaw disagree: %+v", viaFeed)
 	}
 }
 
