@@ -157,28 +157,56 @@ func (rep *SyncReport) count(r *dsync.Result) {
 
 // pull stores the server's records page by page from the stored cursor.
 func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
-	for {
-		cursor, err := d.cursor()
-		if err != nil {
-			return err
-		}
-		var page dsync.PullResponse
-		path := fmt.Sprintf("/v1/pull?cursor=%d&limit=%d", cursor, d.opts.PageSize)
-		if err := d.call(ctx, request{method: http.MethodGet, path: path, auth: true}, &page); err != nil {
-			return fmt.Errorf("pull: %w", err)
-		}
-		if page.More && page.Cursor <= cursor {
-			return fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, cursor)
-		}
-		n, err := d.storePage(&page)
-		if err != nil {
-			return fmt.Errorf("store pulled page: %w", err)
-		}
-		rep.Pulled += n
-		if !page.More {
+	cursor, err := d.cursor()
+	if err != nil {
+		return err
+	}
+	// Pipelined: the next page is fetched while the last one is stored. Each
+	// page stores its own cursor, so an interruption resumes after the last
+	// page stored.
+	var storing chan error
+	wait := func() error {
+		if storing == nil {
 			return nil
 		}
+		err := <-storing
+		storing = nil
+		return err
 	}
+	for {
+		page, err := d.fetchPage(ctx, cursor)
+		if err != nil {
+			return errors.Join(err, wait())
+		}
+		if err := wait(); err != nil {
+			return fmt.Errorf("store pulled page: %w", err)
+		}
+		storing = make(chan error, 1)
+		go func() {
+			n, err := d.storePage(page)
+			rep.Pulled += n
+			storing <- err
+		}()
+		if !page.More {
+			if err := wait(); err != nil {
+				return fmt.Errorf("store pulled page: %w", err)
+			}
+			return nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+func (d *Device) fetchPage(ctx context.Context, cursor uint64) (*dsync.PullResponse, error) {
+	var page dsync.PullResponse
+	path := fmt.Sprintf("/v1/pull?cursor=%d&limit=%d", cursor, d.opts.PageSize)
+	if err := d.call(ctx, request{method: http.MethodGet, path: path, auth: true}, &page); err != nil {
+		return nil, fmt.Errorf("pull: %w", err)
+	}
+	if page.More && page.Cursor <= cursor {
+		return nil, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, cursor)
+	}
+	return &page, nil
 }
 
 func (d *Device) cursor() (uint64, error) {
