@@ -34,7 +34,7 @@ func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
 }
 
 func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
-	b, err := json.Marshal(v)
+	b, err := json.MarshalWithOption(v, json.UnorderedMap())
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", bucket, key, err)
 	}

@@ -16,7 +16,7 @@ const gzipMin = 1024
 
 // respond writes v as JSON, gzip'd when the client accepts it and it pays.
 func respond(c *gin.Context, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := json.MarshalWithOption(v, json.UnorderedMap())
 	if err != nil {
 		status, body = 500, []byte(`{"error":{"code":"internal","message":"服务器内部错误 / internal server error"}}`)
 	}

@@ -108,7 +108,7 @@ func (t *tx) getJSON(bucket []byte, key string, v any) error {
 }
 
 func (t *tx) putJSON(bucket []byte, key string, v any) error {
-	data, err := json.Marshal(v)
+	data, err := json.MarshalWithOption(v, json.UnorderedMap())
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence(
 func (t *tx) HighSeq() (uint64, error) { return t.b(bucketChanges).Sequence(), nil }
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
-	data, err := json.Marshal(ch)
+	data, err := json.MarshalWithOption(ch, json.UnorderedMap())
 	if err != nil {
 		return err
 	}
