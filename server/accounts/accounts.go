@@ -18,7 +18,7 @@ import (
 // Errors callers switch on.
 var (
 	// ErrExists means a user of that name exists already.
-	ErrExists = errors.New("accounts: user exists")
+	ErrExists = errors.New("accounts: 用户名已存在 / user exists")
 	// ErrInvalid means a user's name, role or districts are not acceptable.
 	ErrInvalid = errors.New("accounts: invalid user")
 )
@@ -63,13 +63,13 @@ func Add(ctx context.Context, st store.Store, nu NewUser) (password string, err 
 func check(nu NewUser) error {
 	switch {
 	case !userName.MatchString(nu.Name):
-		return fmt.Errorf("%w: name must be 2-64 letters, digits or _.@-", ErrInvalid)
+		return fmt.Errorf("%w: 用户名须为 2-64 个字母、数字或 _.@- / name must be 2-64 letters, digits or _.@-", ErrInvalid)
 	case !nu.Role.Valid():
-		return fmt.Errorf("%w: role must be registrar, coordinator or admin", ErrInvalid)
+		return fmt.Errorf("%w: 角色须为 registrar、coordinator 或 admin / role must be registrar, coordinator or admin", ErrInvalid)
 	case nu.Role != store.RoleAdmin && len(nu.Districts) == 0:
-		return fmt.Errorf("%w: a %s needs at least one district", ErrInvalid, nu.Role)
+		return fmt.Errorf("%w: %s 至少需要一个选区 / a %s needs at least one district", ErrInvalid, nu.Role, nu.Role)
 	case nu.Password != "" && len(nu.Password) < 8:
-		return fmt.Errorf("%w: password must be at least 8 characters", ErrInvalid)
+		return fmt.Errorf("%w: 密码至少 8 个字符 / password must be at least 8 characters", ErrInvalid)
 	}
 	return nil
 }

@@ -27,20 +27,21 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		fs.StringVar(&districts, "districts", "", "负责的选区代码，逗号分隔 / district codes, comma-separated")
 		fs.StringVar(&password, "password", "", "密码（留空则生成）/ password (generated when empty)")
 	}
-	if err := parse(fs, args[1:]); err != nil {
+	name, err := parseNamed(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	return withStore(dir, func(st store.Store) error {
 		switch args[0] {
 		case "add":
-			return userAdd(ctx, st, fs.Arg(0), role, districts, password, out)
+			return userAdd(ctx, st, name, role, districts, password, out)
 		case "list":
 			return userList(ctx, st, out)
 		case "disable", "enable":
-			if fs.Arg(0) == "" {
+			if name == "" {
 				return fmt.Errorf("%w: dengji user %s NAME", errUsage, args[0])
 			}
-			return accounts.SetDisabled(ctx, st, fs.Arg(0), args[0] == "disable")
+			return accounts.SetDisabled(ctx, st, name, args[0] == "disable")
 		}
 		return fmt.Errorf("%w: dengji user add|list|disable|enable", errUsage)
 	})
@@ -87,7 +88,8 @@ func runDevice(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var dir string
 	fs := newFlags("device "+args[0], &dir)
-	if err := parse(fs, args[1:]); err != nil {
+	id, err := parseNamed(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	return withStore(dir, func(st store.Store) error {
@@ -95,13 +97,13 @@ func runDevice(ctx context.Context, args []string, out io.Writer) error {
 		case "list":
 			return deviceList(ctx, st, out)
 		case "revoke":
-			if fs.Arg(0) == "" {
+			if id == "" {
 				return fmt.Errorf("%w: dengji device revoke DEVICE_ID", errUsage)
 			}
-			if err := accounts.Revoke(ctx, st, fs.Arg(0)); err != nil {
+			if err := accounts.Revoke(ctx, st, id); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "已停用设备 / revoked device %s\n", fs.Arg(0))
+			fmt.Fprintf(out, "已停用设备 / revoked device %s\n", id)
 			return nil
 		}
 		return fmt.Errorf("%w: dengji device list|revoke", errUsage)

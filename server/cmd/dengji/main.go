@@ -12,8 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 
+	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
 )
@@ -31,7 +33,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "dengji:", err)
+		fmt.Fprintln(os.Stderr, "dengji:", explain(err))
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
 		}
@@ -40,6 +42,22 @@ func main() {
 }
 
 var errUsage = errors.New("用法错误 / usage error")
+
+// explain turns the errors an operator can cause into messages they can act
+// on; anything else is shown as it is.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "找不到该用户或设备 / no such user or device"
+	case errors.Is(err, accounts.ErrInvalid), errors.Is(err, accounts.ErrExists):
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 && errors.Is(err, accounts.ErrInvalid) {
+			msg = msg[i+2:]
+		}
+		return strings.TrimPrefix(msg, "accounts: ")
+	}
+	return err.Error()
+}
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -87,6 +105,22 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
+}
+
+// parseNamed parses flags around one positional name, which may come first
+// ("user add li --role registrar") or last ("user add --role registrar li").
+func parseNamed(fs *flag.FlagSet, args []string) (string, error) {
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	if name == "" {
+		name = fs.Arg(0)
+	}
+	return name, nil
 }
 
 // openStore opens the embedded store in dir with an actionable error when a
