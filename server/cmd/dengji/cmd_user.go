@@ -17,7 +17,7 @@ func init() {
 }
 
 func runUser(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || !oneOf(args[0], "add", "list", "disable", "enable") {
 		return fmt.Errorf("%w: dengji user add|list|disable|enable", errUsage)
 	}
 	var dir, role, districts, password string
@@ -83,7 +83,7 @@ func userList(ctx context.Context, st store.Store, out io.Writer) error {
 }
 
 func runDevice(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || !oneOf(args[0], "list", "revoke") {
 		return fmt.Errorf("%w: dengji device list|revoke", errUsage)
 	}
 	var dir string
@@ -126,4 +126,13 @@ func deviceList(ctx context.Context, st store.Store, out io.Writer) error {
 			d.LastSeen.Format("2006-01-02 15:04"), status)
 	}
 	return tw.Flush()
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
 }
