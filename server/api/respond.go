@@ -20,6 +20,11 @@ func respond(c *gin.Context, status int, v any) {
 	if err != nil {
 		status, body = 500, []byte(`{"error":{"code":"internal","message":"服务器内部错误 / internal server error"}}`)
 	}
+	respondJSON(c, status, body)
+}
+
+// respondJSON writes an encoded JSON body, gzip'd when it pays.
+func respondJSON(c *gin.Context, status int, body []byte) {
 	h := c.Writer.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Vary", "Accept-Encoding")

@@ -62,7 +62,7 @@ func (s *Server) pull(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	respond(c, 200, page)
+	respondJSON(c, 200, page.AppendJSON(nil))
 }
 
 // scopeFilter narrows the user's scope to the districts asked for; asking for

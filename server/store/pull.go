@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -13,6 +14,21 @@ type Page struct {
 	Records []json.RawMessage `json:"records"`
 	Cursor  uint64            `json:"cursor"`
 	More    bool              `json:"more"`
+}
+
+// AppendJSON appends the page's JSON to b without re-encoding the records.
+func (p *Page) AppendJSON(b []byte) []byte {
+	b = append(b, `{"records":[`...)
+	for i, r := range p.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	b = append(b, `],"cursor":`...)
+	b = strconv.AppendUint(b, p.Cursor, 10)
+	b = append(b, `,"more":`...)
+	return append(strconv.AppendBool(b, p.More), '}')
 }
 
 // Decode returns the page's records decoded.
@@ -43,11 +59,20 @@ func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit
 		if len(entries) > 0 {
 			page.Cursor = entries[len(entries)-1].Seq
 		}
+		// The entries' bytes belong to the transaction: copy them out, into
+		// one buffer.
+		size := 0
+		for _, e := range entries {
+			size += len(e.Record)
+		}
+		buf := make([]byte, 0, size)
 		for _, e := range entries {
 			if cursor == 0 && e.Deleted {
 				continue
 			}
-			page.Records = append(page.Records, e.Record)
+			start := len(buf)
+			buf = append(buf, e.Record...)
+			page.Records = append(page.Records, buf[start:len(buf):len(buf)])
 		}
 		return nil
 	})

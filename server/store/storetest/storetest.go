@@ -106,6 +106,11 @@ func pull(t *testing.T, s store.Store, districts []string, cursor uint64, limit 
 	if err != nil {
 		t.Fatalf("decode page: %v", err)
 	}
+	var viaJSON dsync.PullResponse
+	if err := json.Unmarshal(page.AppendJSON(nil), &viaJSON); err != nil || len(viaJSON.Records) != len(recs) ||
+		viaJSON.Cursor != page.Cursor || viaJSON.More != page.More {
+		t.Fatalf("page JSON does not read back as a PullResponse: %v", err)
+	}
 	return recs, page
 }
 
