@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/dengji/dengji/model"
@@ -26,6 +27,7 @@ type Store interface {
 type Tx interface {
 	SyncTx
 	AuthTx
+	DupTx
 }
 
 // SyncTx holds records, the change log and conflicts.
@@ -164,4 +166,77 @@ type RefreshToken struct {
 	User    string    `json:"user"`
 	Device  string    `json:"device,omitempty"`
 	Expires time.Time `json:"expires"`
+}
+
+// DupTx holds the cases of the central duplicate check (不重). A case is kept
+// as one row plus one row per member, so a SQL backend stores it as a
+// dup_cases table (evidence as JSON) and a dup_case_members table
+// (case_id, record_id, district) indexed by district.
+type DupTx interface {
+	DupCase(id string) (*DupCase, error)
+	// PutDupCase stores c, replacing a case with its ID (and its members).
+	PutDupCase(c *DupCase) error
+	DeleteDupCase(id string) error
+	// DupCases returns the cases that q selects, in ID order.
+	DupCases(q DupCaseQuery) ([]DupCase, error)
+}
+
+// DupStatus is where a duplicate case stands with the people who review it.
+type DupStatus string
+
+// Duplicate case statuses. A run changes only open cases.
+const (
+	DupOpen      DupStatus = "open"
+	DupConfirmed DupStatus = "confirmed" // same person; Keep is the registration kept
+	DupRejected  DupStatus = "rejected"  // different people; never proposed again
+)
+
+// DupMember is one registration of a duplicate case.
+type DupMember struct {
+	Record   string `json:"record"`
+	District string `json:"district"`
+}
+
+// DupCase is a suspected duplicate: registrations the engine believes are
+// one person, and what a coordinator decided about them.
+type DupCase struct {
+	ID       string      `json:"id"`
+	Members  []DupMember `json:"members"`  // by record ID
+	Decision string      `json:"decision"` // the engine's proposal: auto or review
+	Status   DupStatus   `json:"status"`
+	Score    float64     `json:"score"`          // weakest posterior log2-odds of its links
+	Keep     string      `json:"keep,omitempty"` // record kept (suggested while open)
+	// Evidence is the engine's scored links between members, as JSON.
+	Evidence  json.RawMessage `json:"evidence,omitempty"`
+	Found     time.Time       `json:"found"` // when a run first proposed it
+	DecidedBy string          `json:"decided_by,omitempty"`
+	DecidedAt time.Time       `json:"decided_at,omitzero"`
+}
+
+// Records lists the member record IDs.
+func (c *DupCase) Records() []string {
+	out := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		out[i] = m.Record
+	}
+	return out
+}
+
+// Districts lists the members' districts, each once.
+func (c *DupCase) Districts() []string {
+	var out []string
+	for _, m := range c.Members {
+		if !slices.Contains(out, m.District) {
+			out = append(out, m.District)
+		}
+	}
+	return out
+}
+
+// DupCaseQuery selects duplicate cases; zero fields select everything.
+type DupCaseQuery struct {
+	Districts []string // nil: all; else cases with a member in any of them
+	Status    DupStatus
+	After     string // case ID to continue after
+	Limit     int
 }

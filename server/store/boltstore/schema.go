@@ -17,12 +17,14 @@ var (
 	bucketSettings    = []byte("settings")     // key → value
 	bucketRefs        = []byte("refs")         // external reference → record ID
 	bucketDistricts   = []byte("districts")    // district code → model.District JSON
+	bucketDupCases    = []byte("dup_cases")    // case ID → store.DupCase JSON
+	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
-	bucketRefs, bucketDistricts,
+	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		"ValidatorRejects":          testValidatorRejects,
 		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
 		"Accounts":                  testAccounts,
+		"DupCases":                  testDupCases,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -395,4 +396,89 @@ func testRefsDistrictsAndScan(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func testDupCases(t *testing.T, s store.Store) {
+	found := time.Now().UTC().Truncate(time.Second)
+	c1 := store.DupCase{ID: "dup-1", Decision: "auto", Status: store.DupOpen, Score: 12.5, Keep: "r1",
+		Members:  []store.DupMember{{Record: "r1", District: "d1"}, {Record: "r2", District: "d2"}},
+		Evidence: json.RawMessage(`[{"a":"r1","b":"r2"}]`), Found: found}
+	c2 := store.DupCase{ID: "dup-2", Decision: "review", Status: store.DupRejected, Found: found,
+		Members:   []store.DupMember{{Record: "r3", District: "d2"}, {Record: "r4", District: "d2"}},
+		DecidedBy: "wang", DecidedAt: found}
+	put := func(cs ...store.DupCase) {
+		t.Helper()
+		err := s.Update(ctx, func(tx store.Tx) error {
+			for i := range cs {
+				if err := tx.PutDupCase(&cs[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(q store.DupCaseQuery) string {
+		t.Helper()
+		var out []string
+		err := s.View(ctx, func(tx store.Tx) error {
+			cs, err := tx.DupCases(q)
+			for _, c := range cs {
+				out = append(out, c.ID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	put(c1, c2)
+	s.View(ctx, func(tx store.Tx) error {
+		got, err := tx.DupCase("dup-2")
+		if err != nil || got.Status != store.DupRejected || got.DecidedBy != "wang" || !got.DecidedAt.Equal(found) ||
+			len(got.Members) != 2 || got.Members[1].Record != "r4" {
+			t.Errorf("case: %+v %v", got, err)
+		}
+		got, err = tx.DupCase("dup-1")
+		if err != nil || got.Score != 12.5 || got.Keep != "r1" || string(got.Evidence) != `[{"a":"r1","b":"r2"}]` {
+			t.Errorf("case: %+v %v", got, err)
+		}
+		if _, err := tx.DupCase("dup-9"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing case: %v", err)
+		}
+		return nil
+	})
+	for q, want := range map[*store.DupCaseQuery]string{
+		{}:                                "[dup-1 dup-2]",
+		{Districts: []string{"d1"}}:       "[dup-1]",
+		{Districts: []string{"d2", "d1"}}: "[dup-1 dup-2]", // each case once, in ID order
+		{Districts: []string{"d3"}}:       "[]",
+		{Status: store.DupRejected}:       "[dup-2]",
+		{Districts: []string{"d2"}, After: "dup-1"}: "[dup-2]",
+		{Limit: 1}: "[dup-1]",
+	} {
+		if got := ids(*q); got != want {
+			t.Errorf("DupCases(%+v) = %s, want %s", *q, got, want)
+		}
+	}
+	c1.Members = []store.DupMember{{Record: "r1", District: "d3"}, {Record: "r5", District: "d3"}}
+	put(c1)
+	if got := ids(store.DupCaseQuery{Districts: []string{"d1"}}); got != "[]" {
+		t.Errorf("after moving members, d1 still lists %s", got)
+	}
+	if got := ids(store.DupCaseQuery{Districts: []string{"d3"}}); got != "[dup-1]" {
+		t.Errorf("d3 lists %s", got)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteDupCase("dup-1") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(store.DupCaseQuery{Districts: []string{"d3"}}); got != "[]" {
+		t.Errorf("deleted case still indexed: %s", got)
+	}
+	if got := ids(store.DupCaseQuery{}); got != "[dup-2]" {
+		t.Errorf("after delete: %s", got)
+	}
 }
