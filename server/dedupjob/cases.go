@@ -1,0 +1,169 @@
+package dedupjob
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/dengji/dengji/server/dedup"
+	"github.com/dengji/dengji/server/store"
+)
+
+// save reconciles proposals with the stored cases and writes the result in
+// one transaction. The stored cases are read inside it, so a decision taken
+// while the engine ran is kept. Open cases with a dead member are dropped
+// first: the registration they name is gone.
+func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, dead map[string]bool,
+	district func(string) string) error {
+	now := j.opt.Now().UTC()
+	err := j.st.Update(ctx, func(tx store.Tx) error {
+		stored, err := tx.DupCases(store.DupCaseQuery{})
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*store.DupCase, len(stored))
+		prev := make([]dedup.Case, 0, len(stored))
+		for i := range stored {
+			c := &stored[i]
+			byID[c.ID] = c
+			if c.Status == store.DupOpen && touches(c, dead) {
+				continue
+			}
+			ec, err := engineCase(c)
+			if err != nil {
+				return err
+			}
+			prev = append(prev, ec)
+		}
+		out := dedup.Reconcile(prev, proposals, sum.Full)
+		j.progress(PhaseSave, 0, len(out))
+		kept, err := j.writeCases(tx, sum, out, byID, district, now)
+		if err != nil {
+			return err
+		}
+		for _, c := range stored {
+			if !kept[c.ID] && c.Status == store.DupOpen {
+				if err := tx.DeleteDupCase(c.ID); err != nil {
+					return err
+				}
+				sum.Dropped++
+			}
+		}
+		sum.Cases = len(out)
+		j.progress(PhaseSave, len(out), len(out))
+		return j.putSummary(tx, sum)
+	})
+	if err != nil {
+		return fmt.Errorf("dedupjob: save cases: %w", err)
+	}
+	return nil
+}
+
+// writeCases stores the open cases of out that changed and counts them all.
+func (j *Job) writeCases(tx store.Tx, sum *Summary, out []dedup.Case, byID map[string]*store.DupCase,
+	district func(string) string, now time.Time) (map[string]bool, error) {
+	kept := make(map[string]bool, len(out))
+	for i := range out {
+		c := &out[i]
+		kept[c.ID] = true
+		switch c.Status {
+		case dedup.StatusConfirmed:
+			sum.Confirmed++
+			continue
+		case dedup.StatusRejected:
+			sum.Rejected++
+			continue
+		}
+		if c.Decision == dedup.Auto {
+			sum.Auto++
+		} else {
+			sum.Review++
+		}
+		old := byID[c.ID]
+		sc, err := storeCase(c, old, district, now)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			sum.New++
+		} else if same(old, sc) {
+			continue
+		}
+		if err := tx.PutDupCase(sc); err != nil {
+			return nil, err
+		}
+	}
+	return kept, nil
+}
+
+func (j *Job) putSummary(tx store.Tx, sum *Summary) error {
+	sum.Seconds = j.opt.Now().Sub(sum.Started).Seconds()
+	v, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	if err := tx.PutSetting(SettingLast, v); err != nil {
+		return err
+	}
+	return tx.PutSetting(SettingSeq, formatSeq(sum.Seq))
+}
+
+func touches(c *store.DupCase, dead map[string]bool) bool {
+	for _, m := range c.Members {
+		if dead[m.Record] {
+			return true
+		}
+	}
+	return false
+}
+
+// engineCase is a stored case as dedup.Reconcile reads it.
+func engineCase(c *store.DupCase) (dedup.Case, error) {
+	ec := dedup.Case{ID: c.ID, Records: c.Records(), Decision: dedup.Decision(c.Decision),
+		Status: dedup.Status(c.Status), Keep: c.Keep, Score: c.Score}
+	if len(c.Evidence) > 0 {
+		if err := json.Unmarshal(c.Evidence, &ec.Evidence); err != nil {
+			return ec, fmt.Errorf("case %s: evidence: %w", c.ID, err)
+		}
+	}
+	return ec, nil
+}
+
+// storeCase is an engine case as stored; members keep the district they
+// had when the registration is no longer known.
+func storeCase(c *dedup.Case, old *store.DupCase, district func(string) string, now time.Time) (*store.DupCase, error) {
+	sc := &store.DupCase{ID: c.ID, Decision: string(c.Decision), Status: store.DupStatus(c.Status),
+		Score: c.Score, Keep: c.Keep, Found: now}
+	if old != nil {
+		sc.Found = old.Found
+	}
+	for _, r := range c.Records {
+		d := district(r)
+		if d == "" && old != nil {
+			for _, m := range old.Members {
+				if m.Record == r {
+					d = m.District
+				}
+			}
+		}
+		sc.Members = append(sc.Members, store.DupMember{Record: r, District: d})
+	}
+	if len(c.Evidence) > 0 {
+		ev, err := json.Marshal(c.Evidence)
+		if err != nil {
+			return nil, err
+		}
+		sc.Evidence = ev
+	}
+	return sc, nil
+}
+
+// same reports whether storing b over a would change nothing.
+func same(a, b *store.DupCase) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
