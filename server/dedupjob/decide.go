@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	json "github.com/goccy/go-json"
+	"github.com/google/uuid"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/store"
