@@ -18,6 +18,9 @@ const exportUsage = "dengji export roll --district CODE [--format csv|xlsx] [--p
 	"       dengji export stats [--format csv|json] [--english] [--out FILE]"
 
 func runExport(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "duplicates" {
+		return exportDuplicates(ctx, args[1:], out) // cmd_dedup.go
+	}
 	if len(args) == 0 || (args[0] != "roll" && args[0] != "stats") {
 		return fmt.Errorf("%w: %s", errUsage, exportUsage)
 	}

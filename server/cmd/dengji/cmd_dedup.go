@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/dengji/dengji/server/dedup/eval"
+	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/store"
+)
+
+func init() {
+	commands["dedup"] = command{"查重（全量或 --incremental）| eval（评估引擎）/ run the duplicate check, or evaluate the engine", runDedup}
+}
+
+// dedupStderr receives progress; tests replace it.
+var dedupStderr io.Writer = os.Stderr
+
+const dedupUsage = "dengji dedup [--incremental] [--data DIR]\n" +
+	"       dengji dedup eval [--records N] [--seed S] [--febrl DIR]\n" +
+	"       dengji export duplicates [--format csv] [--status open|confirmed|rejected] [--district CODE] [--out FILE]"
+
+// defaultFEBRLDir is where the FEBRL benchmark sits next to a checkout.
+const defaultFEBRLDir = "../shared/data/febrl"
+
+func runDedup(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "eval" {
+		return runDedupEval(args[1:], out)
+	}
+	var dir string
+	var incremental bool
+	fs := newFlags("dedup", &dir)
+	fs.BoolVar(&incremental, "incremental", false,
+		"只比对上次查重后变更的登记（本进程无索引时执行全量）/ only registrations changed since the last run (full when this process has no index)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	}
+	opt := dedupjob.DefaultOptions()
+	opt.Progress = dedupProgress(dedupStderr)
+	return withStore(dir, func(st store.Store) error {
+		job := dedupjob.New(st, opt)
+		run := job.Run
+		if incremental {
+			// A command is a fresh process: the index of the last run lives
+			// only in the server that made it.
+			fmt.Fprintln(dedupStderr, "命令行进程没有上次的索引，执行全量查重；增量查重请用服务器 API / "+
+				"no index in a fresh process: running a full check (incremental runs: POST /v1/admin/dedup?incremental=1)")
+			run = job.RunIncremental
+		}
+		sum, err := run(ctx)
+		if err != nil {
+			return err
+		}
+		printSummary(out, sum)
+		return nil
+	})
+}
+
+// dedupProgress prints each phase's start and every 50,000 records loaded.
+func dedupProgress(w io.Writer) dedupjob.Progress {
+	last := ""
+	return func(phase string, done, total int) {
+		switch {
+		case phase != last:
+			last = phase
+			fmt.Fprintf(w, "%s …\n", phaseNames[phase])
+		case phase == dedupjob.PhaseLoad && done%50000 == 0 && done > 0:
+			fmt.Fprintf(w, "  已读取 / read %d\n", done)
+		}
+	}
+}
+
+var phaseNames = map[string]string{
+	dedupjob.PhaseLoad:  "读取登记 / loading registrations",
+	dedupjob.PhaseMatch: "比对 / matching",
+	dedupjob.PhaseSave:  "保存案例 / saving cases",
+}
+
+func printSummary(w io.Writer, s dedupjob.Summary) {
+	kind := "增量 / incremental"
+	if s.Full {
+		kind = "全量 / full"
+	}
+	fmt.Fprintf(w, "查重完成（%s）/ duplicate check done\n", kind)
+	fmt.Fprintf(w, "  登记 / records:        %d\n", s.Records)
+	fmt.Fprintf(w, "  案例 / cases:          %d（自动 / auto %d，待审 / review %d，新增 / new %d，撤销 / dropped %d）\n",
+		s.Cases, s.Auto, s.Review, s.New, s.Dropped)
+	fmt.Fprintf(w, "  已决定 / kept decisions: 确认 / confirmed %d，否定 / rejected %d\n", s.Confirmed, s.Rejected)
+	fmt.Fprintf(w, "  用时 / seconds:        %.1f\n", s.Seconds)
+}
+
+func runDedupEval(args []string, out io.Writer) error {
+	var dir, febrl string
+	var records int
+	var seed uint64
+	fs := newFlags("dedup eval", &dir)
+	fs.IntVar(&records, "records", 20000, "生成名册的记录数（0 跳过）/ records in the generated roll (0: skip)")
+	fs.Uint64Var(&seed, "seed", 1, "生成器种子 / generator seed")
+	fs.StringVar(&febrl, "febrl", "", "FEBRL 数据目录（默认 "+defaultFEBRLDir+"，存在时）/ FEBRL folder (default "+defaultFEBRLDir+" if present)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 || records < 0 {
+		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	}
+	if febrl == "" {
+		if _, err := os.Stat(defaultFEBRLDir); err == nil {
+			febrl = defaultFEBRLDir
+		}
+	}
+	return eval.RunEval(out, eval.Config{Records: records, Seed: seed, FEBRLDir: febrl})
+}
+
+// exportDuplicates is `dengji export duplicates`: one CSV row per
+// registration in a case (header dedupjob.CSVHeader).
+func exportDuplicates(ctx context.Context, args []string, out io.Writer) error {
+	var dir, format, outFile, status, district string
+	fs := newFlags("export duplicates", &dir)
+	fs.StringVar(&format, "format", "csv", "只支持 csv / csv only")
+	fs.StringVar(&outFile, "out", "", "输出文件（默认标准输出）/ output file (default stdout)")
+	fs.StringVar(&status, "status", "", "open|confirmed|rejected（默认全部 / default all）")
+	fs.StringVar(&district, "district", "", "只导出涉及该选区的案例 / only cases touching this district")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if format != "csv" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	}
+	q := store.DupCaseQuery{Status: store.DupStatus(status)}
+	if district != "" {
+		q.Districts = []string{district}
+	}
+	w := out
+	var f *os.File
+	if outFile != "" {
+		var err error
+		if f, err = os.Create(outFile); err != nil {
+			return err
+		}
+		w = f
+	}
+	var n int
+	err := withStore(dir, func(st store.Store) error {
+		var err error
+		n, err = dedupjob.WriteCSV(ctx, st, w, q)
+		return err
+	})
+	if f != nil {
+		err = errors.Join(err, f.Close())
+		if err == nil {
+			fmt.Fprintf(out, "已导出 / exported %d 行 rows to %s\n", n, outFile)
+		}
+	}
+	return err
+}
