@@ -48,6 +48,11 @@ var (
 	ErrUnsupported     = apiErr(415, "unsupported_encoding", "不支持的内容编码", "unsupported Content-Encoding: use gzip or none")
 	ErrUnavailable     = apiErr(503, "unavailable", "服务器繁忙，请稍后重试", "the server is busy: try again shortly")
 	ErrInternal        = apiErr(500, "internal", "服务器内部错误", "internal server error")
+	ErrDedupRunning    = apiErr(409, "dedup_running", "查重正在进行，请稍后再试", "a duplicate check is already running")
+	ErrBadDecision     = apiErr(400, "bad_decision", "处理结果无效：请选择 confirmed 或 rejected", "decision must be confirmed or rejected")
+	ErrBadKeep         = apiErr(400, "bad_keep", "保留的登记不在该案例中", "the registration to keep is not in the case")
+	ErrAlreadyDecided  = apiErr(409, "already_decided", "该疑似重复已作出不同的处理", "this case was already decided otherwise")
+	ErrRemoveRefused   = apiErr(409, "remove_refused", "已记录处理结果，但除名被拒绝，请检查该登记", "the decision is recorded but removing the duplicate registration was refused")
 )
 
 // fail turns any error into the API's error response. It is the only place

@@ -106,6 +106,8 @@ func (s *Server) routes() *gin.Engine {
 	review.POST("/conflicts/:id/resolve", s.resolveConflict)
 	review.GET("/export/roll", s.exportRoll)
 	review.GET("/export/stats", s.exportStats)
+	review.GET("/duplicates", s.listDuplicates)
+	review.POST("/duplicates/:id/decide", s.decideDuplicate)
 
 	admin := authed.Group("", requireRole(store.RoleAdmin))
 	admin.GET("/users", s.listUsers)
@@ -116,6 +118,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/devices/:id/revoke", s.revokeDevice)
 	admin.POST("/admin/import/registrations", s.importRegistrations)
 	admin.POST("/admin/import/districts", s.importDistricts)
+	admin.POST("/admin/dedup", s.startDedup)
+	admin.GET("/admin/dedup", s.getDedup)
 	return e
 }
 

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/store"
+)
+
+// dedupJobs holds one duplicate-check job per store, so the index of the
+// last full run outlives the request that started it.
+var dedupJobs sync.Map // store.Store -> *dedupjob.Job
+
+func (s *Server) dedupJob() *dedupjob.Job {
+	if j, ok := dedupJobs.Load(s.store); ok {
+		return j.(*dedupjob.Job)
+	}
+	j, _ := dedupJobs.LoadOrStore(s.store, dedupjob.New(s.store, dedupjob.DefaultOptions()))
+	return j.(*dedupjob.Job)
+}
+
+// dedupAPIError maps the job's errors to API errors; fail writes them.
+func dedupAPIError(err error) error {
+	switch {
+	case errors.Is(err, dedupjob.ErrRunning):
+		return ErrDedupRunning
+	case errors.Is(err, dedupjob.ErrBadDecision):
+		return ErrBadDecision
+	case errors.Is(err, dedupjob.ErrNotMember):
+		return ErrBadKeep
+	case errors.Is(err, dedupjob.ErrDecided):
+		return ErrAlreadyDecided
+	case errors.Is(err, dedupjob.ErrRemoveRefused):
+		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
+			Message: ErrRemoveRefused.Message + ": " + err.Error()}
+	}
+	return err
+}
+
+// startDedup starts a full run, or ?incremental=1 an incremental one, in
+// the background: 202 with the job's status, 409 dedup_running if one runs.
+func (s *Server) startDedup(c *gin.Context) {
+	incremental, _ := strconv.ParseBool(c.DefaultQuery("incremental", "0"))
+	job := s.dedupJob()
+	if err := job.Start(context.WithoutCancel(c.Request.Context()), incremental); err != nil {
+		fail(c, dedupAPIError(err))
+		return
+	}
+	s.dedupStatus(c, 202)
+}
+
+// getDedup reports the run under way (phase, done, total) and the last
+// run's summary.
+func (s *Server) getDedup(c *gin.Context) { s.dedupStatus(c, 200) }
+
+func (s *Server) dedupStatus(c *gin.Context, code int) {
+	st, err := s.dedupJob().Status(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, code, st)
+}
+
+// duplicateCase is a case as the console shows it.
+type duplicateCase struct {
+	ID        string            `json:"id"`
+	Decision  string            `json:"decision"` // auto or review
+	Status    store.DupStatus   `json:"status"`
+	Score     float64           `json:"score"`
+	Keep      string            `json:"keep,omitempty"`
+	Members   []duplicateMember `json:"members"`
+	Evidence  json.RawMessage   `json:"evidence,omitempty"`
+	Found     time.Time         `json:"found"`
+	DecidedBy string            `json:"decided_by,omitempty"`
+	DecidedAt time.Time         `json:"decided_at,omitzero"`
+}
+
+// duplicateMember carries the registration only when its district is the
+// caller's: a coordinator sees that a member elsewhere exists, not who.
+type duplicateMember struct {
+	Record       string              `json:"record"`
+	District     string              `json:"district"`
+	Registration *model.Registration `json:"registration,omitempty"`
+}
+
+type duplicatesResponse struct {
+	Cases []duplicateCase `json:"cases"`
+}
+
+// listDuplicates lists cases touching the caller's districts:
+// ?status=open|confirmed|rejected&district=…&after=ID&limit=N.
+func (s *Server) listDuplicates(c *gin.Context) {
+	u := user(c)
+	districts, err := scopeFilter(u, c.QueryArray("district"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := strconv.Atoi(c.DefaultQuery("limit", "200"))
+	if err != nil || limit < 1 || limit > 1000 {
+		fail(c, ErrBadRequest)
+		return
+	}
+	q := store.DupCaseQuery{Districts: districts, Status: store.DupStatus(c.Query("status")),
+		After: c.Query("after"), Limit: limit}
+	out := []duplicateCase{}
+	err = s.store.View(c, func(tx store.Tx) error {
+		cases, err := tx.DupCases(q)
+		if err != nil {
+			return err
+		}
+		for i := range cases {
+			dc, err := showCase(tx, u, &cases[i])
+			if err != nil {
+				return err
+			}
+			out = append(out, dc)
+		}
+		return nil
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, duplicatesResponse{Cases: out})
+}
+
+func showCase(tx store.Tx, u *store.User, c *store.DupCase) (duplicateCase, error) {
+	dc := duplicateCase{ID: c.ID, Decision: c.Decision, Status: c.Status, Score: c.Score, Keep: c.Keep,
+		Evidence: c.Evidence, Found: c.Found, DecidedBy: c.DecidedBy, DecidedAt: c.DecidedAt}
+	for _, m := range c.Members {
+		dm := duplicateMember{Record: m.Record, District: m.District}
+		if u.InScope(m.District) {
+			rec, err := tx.Record(m.Record)
+			switch {
+			case err == nil:
+				reg, err := model.RegistrationFromFields(rec.Values())
+				if err != nil {
+					return dc, err
+				}
+				dm.Registration = &reg
+			case !errors.Is(err, store.ErrNotFound):
+				return dc, err
+			}
+		}
+		dc.Members = append(dc.Members, dm)
+	}
+	return dc, nil
+}
+
+type decideRequest struct {
+	Decision string `json:"decision"` // confirmed or rejected
+	Keep     string `json:"keep,omitempty"`
+	// Remove, with confirmed, marks the other registrations removed
+	// (registered elsewhere) at once.
+	Remove bool `json:"remove,omitempty"`
+}
+
+type decideResponse struct {
+	Case    duplicateCase `json:"case"`
+	Removed []string      `json:"removed,omitempty"`
+}
+
+// decideDuplicate records a coordinator's decision on a case; every
+// member's district must be the caller's.
+func (s *Server) decideDuplicate(c *gin.Context) {
+	var req decideRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	u := user(c)
+	res, err := dedupjob.Decide(c, s.store, dedupjob.Decision{Case: c.Param("id"),
+		Status: store.DupStatus(req.Decision), Keep: req.Keep, By: u.Name, Remove: req.Remove,
+		Validate: s.cfg.Validator,
+		Allow: func(dc *store.DupCase) error {
+			for _, d := range dc.Districts() {
+				if !u.InScope(d) {
+					return ErrOutOfScope
+				}
+			}
+			return nil
+		}})
+	if err != nil {
+		fail(c, dedupAPIError(err))
+		return
+	}
+	var out decideResponse
+	err = s.store.View(c, func(tx store.Tx) error {
+		out.Case, err = showCase(tx, u, &res.Case)
+		return err
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out.Removed = res.Removed
+	respond(c, 200, out)
+}
