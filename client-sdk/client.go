@@ -24,6 +24,7 @@ type request struct {
 	path   string // with query
 	body   any    // JSON; nil for none
 	raw    []byte // an already encoded JSON body, used instead of body
+	zipped bool   // raw is already gzip'd
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
 }
@@ -31,7 +32,7 @@ type request struct {
 // call makes an API request, retrying transient failures, and refreshes the
 // access token once if the server says it expired.
 func (d *Device) call(ctx context.Context, req request, out any) error {
-	body, err := encodeBody(req.body, req.raw, req.gzip)
+	body, err := encodeBody(req.body, req.raw, req.gzip && !req.zipped)
 	if err != nil {
 		return err
 	}
@@ -170,7 +171,7 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
-	if req.gzip && body != nil {
+	if (req.gzip || req.zipped) && body != nil {
 		hr.Header.Set("Content-Encoding", "gzip")
 	}
 	if req.auth {

@@ -173,21 +173,38 @@ func foldTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) error {
 	return putRecordTx(tx, bucketBase, next)
 }
 
-// ackTx handles the server's answer to one pushed change.
-func ackTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) error {
+// ackTx handles the server's answer to one pushed change. It reports whether
+// the record's view is already right (settled), so it need not be rebuilt.
+func ackTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) (settled bool, err error) {
 	if err := removeChangeTx(tx, ch); err != nil {
-		return err
+		return false, err
 	}
 	if rejected(res) {
-		return putJSONTx(tx, bucketRejected, []byte(ch.ID), Rejection{Change: *ch, Result: *res})
+		return false, putJSONTx(tx, bucketRejected, []byte(ch.ID), Rejection{Change: *ch, Result: *res})
 	}
 	for i := range res.Conflicts {
 		c := &res.Conflicts[i]
 		if err := putJSONTx(tx, bucketConflicts, []byte(c.ID), c); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return foldTx(tx, ch, res)
+	if settleCreateTx(tx, ch, res) {
+		return true, nil
+	}
+	return false, foldTx(tx, ch, res)
+}
+
+// settleCreateTx is the common case of an applied create with nothing else
+// pending: the server now holds exactly what the view shows, so the view's
+// bytes become the base as they are.
+func settleCreateTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) bool {
+	id := []byte(ch.Record)
+	if ch.Op != dsync.OpCreate || res.Status != dsync.StatusApplied ||
+		tx.Bucket(bucketBase).Get(id) != nil || hasPendingTx(tx, ch.Record) {
+		return false
+	}
+	view := tx.Bucket(bucketView).Get(id)
+	return view != nil && tx.Bucket(bucketBase).Put(id, view) == nil
 }
 
 // rejected reports whether a result refused the change. A duplicate carries

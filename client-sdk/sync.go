@@ -38,13 +38,14 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return rep, err
 }
 
-// push sends the outbox in batches until it is empty. It is pipelined:
-// while one batch's answers are being stored, the next batch is already on
-// its way, so the device and the server work at the same time. A batch the
-// server finds too large (413) is halved and sent again.
+// push sends the outbox in batches until it is empty. It is pipelined: while
+// one batch is with the server, the next is read from the outbox and
+// compressed, and the answers to the last are being stored, so the device and
+// the server work at the same time. Batches still reach the server one after
+// the other, in counter order. A batch the server finds too large (413) is
+// halved and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	var after uint64      // highest counter sent and answered
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -54,45 +55,72 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		acking = nil
 		return err
 	}
+	next := d.prepare(0, limit)
 	for {
-		batch, resp, err := d.sendBatch(ctx, after, limit)
-		if tooLarge(err) && len(batch) > 1 {
-			limit = len(batch) / 2
+		b := <-next
+		if b.err != nil || len(b.changes) == 0 {
+			return errors.Join(b.err, wait())
+		}
+		next = d.prepare(b.last(), limit)
+		resp, err := d.send(ctx, b)
+		if tooLarge(err) && len(b.changes) > 1 {
+			<-next
+			limit = len(b.changes) / 2
+			next = d.prepare(b.after, limit)
 			continue
 		}
-		if err != nil || len(batch) == 0 {
+		if err != nil {
+			<-next
 			return errors.Join(err, wait())
 		}
 		if err := wait(); err != nil {
+			<-next
 			return fmt.Errorf("store push results: %w", err)
 		}
-		after = batch[len(batch)-1].Counter
 		acking = make(chan error, 1)
-		go func() { acking <- d.acknowledge(batch, resp.Results, rep) }()
+		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
 	}
 }
 
-// sendBatch pushes up to limit outbox changes with counters above after. The
-// body is spliced from the outbox's stored JSON, not encoded again.
-func (d *Device) sendBatch(ctx context.Context, after uint64, limit int) ([]dsync.Change, *dsync.PushResponse, error) {
-	var batch []dsync.Change
-	var body []byte
-	err := d.db.View(func(tx *bbolt.Tx) (err error) {
-		batch, body, err = outboxBatchTx(tx, after, limit)
-		return err
-	})
-	if err != nil || len(batch) == 0 {
-		return nil, nil, err
-	}
+// batch is a push ready to send: outbox changes with counters above after,
+// and the request body carrying them.
+type batch struct {
+	after   uint64
+	changes []dsync.Change
+	body    []byte
+	err     error
+}
+
+func (b *batch) last() uint64 { return b.changes[len(b.changes)-1].Counter }
+
+// prepare reads and encodes the next batch in the background. The body is
+// spliced from the outbox's stored JSON, not encoded again.
+func (d *Device) prepare(after uint64, limit int) <-chan *batch {
+	out := make(chan *batch, 1)
+	go func() {
+		b := &batch{after: after}
+		b.err = d.db.View(func(tx *bbolt.Tx) (err error) {
+			b.changes, b.body, err = outboxBatchTx(tx, after, limit)
+			return err
+		})
+		if b.err == nil && len(b.changes) > 0 && !d.opts.DisableGzip {
+			b.body, b.err = encodeBody(nil, b.body, true)
+		}
+		out <- b
+	}()
+	return out
+}
+
+func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error) {
 	var resp dsync.PushResponse
-	req := request{method: http.MethodPost, path: "/v1/push", raw: body, gzip: !d.opts.DisableGzip, auth: true}
+	req := request{method: http.MethodPost, path: "/v1/push", raw: b.body, zipped: !d.opts.DisableGzip, auth: true}
 	if err := d.call(ctx, req, &resp); err != nil {
-		return batch, nil, fmt.Errorf("push: %w", err)
+		return nil, fmt.Errorf("push: %w", err)
 	}
-	if err := checkResults(batch, resp.Results); err != nil {
-		return batch, nil, err
+	if err := checkResults(b.changes, resp.Results); err != nil {
+		return nil, err
 	}
-	return batch, &resp, nil
+	return &resp, nil
 }
 
 func tooLarge(err error) bool {
@@ -126,10 +154,13 @@ func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *
 	touched := map[string]bool{}
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		for i := range batch {
-			if err := ackTx(tx, &batch[i], &results[i]); err != nil {
+			settled, err := ackTx(tx, &batch[i], &results[i])
+			if err != nil {
 				return err
 			}
-			touched[batch[i].Record] = true
+			if !settled {
+				touched[batch[i].Record] = true
+			}
 		}
 		for id := range touched {
 			if err := rebuildViewTx(tx, id); err != nil {
