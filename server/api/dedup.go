@@ -1,11 +1,9 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -15,43 +13,13 @@ import (
 	"github.com/dengji/dengji/server/store"
 )
 
-// dedupJobs holds one duplicate-check job per store, so the index of the
-// last full run outlives the request that started it.
-var dedupJobs sync.Map // store.Store -> *dedupjob.Job
-
-func (s *Server) dedupJob() *dedupjob.Job {
-	if j, ok := dedupJobs.Load(s.store); ok {
-		return j.(*dedupjob.Job)
-	}
-	j, _ := dedupJobs.LoadOrStore(s.store, dedupjob.New(s.store, dedupjob.DefaultOptions()))
-	return j.(*dedupjob.Job)
-}
-
-// dedupAPIError maps the job's errors to API errors; fail writes them.
-func dedupAPIError(err error) error {
-	switch {
-	case errors.Is(err, dedupjob.ErrRunning):
-		return ErrDedupRunning
-	case errors.Is(err, dedupjob.ErrBadDecision):
-		return ErrBadDecision
-	case errors.Is(err, dedupjob.ErrNotMember):
-		return ErrBadKeep
-	case errors.Is(err, dedupjob.ErrDecided):
-		return ErrAlreadyDecided
-	case errors.Is(err, dedupjob.ErrRemoveRefused):
-		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
-			Message: ErrRemoveRefused.Message + ": " + err.Error()}
-	}
-	return err
-}
-
 // startDedup starts a full run, or ?incremental=1 an incremental one, in
 // the background: 202 with the job's status, 409 dedup_running if one runs.
 func (s *Server) startDedup(c *gin.Context) {
 	incremental, _ := strconv.ParseBool(c.DefaultQuery("incremental", "0"))
-	job := s.dedupJob()
-	if err := job.Start(context.WithoutCancel(c.Request.Context()), incremental); err != nil {
-		fail(c, dedupAPIError(err))
+	// The run outlives the request that starts it, not the server.
+	if err := s.dedup.Start(s.ctx, incremental); err != nil {
+		fail(c, err)
 		return
 	}
 	s.dedupStatus(c, 202)
@@ -62,7 +30,7 @@ func (s *Server) startDedup(c *gin.Context) {
 func (s *Server) getDedup(c *gin.Context) { s.dedupStatus(c, 200) }
 
 func (s *Server) dedupStatus(c *gin.Context, code int) {
-	st, err := s.dedupJob().Status(c)
+	st, err := s.dedup.Status(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -191,7 +159,7 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 			return nil
 		}})
 	if err != nil {
-		fail(c, dedupAPIError(err))
+		fail(c, err)
 		return
 	}
 	var out decideResponse

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dengji/dengji/server/accounts"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -87,6 +88,17 @@ func toAPIError(err error) *Error {
 		return ErrUserExists
 	case errors.Is(err, accounts.ErrInvalid):
 		return &Error{Status: 400, Code: ErrBadUser.Code, Message: ErrBadUser.Message + ": " + err.Error()}
+	case errors.Is(err, dedupjob.ErrRunning):
+		return ErrDedupRunning
+	case errors.Is(err, dedupjob.ErrBadDecision):
+		return ErrBadDecision
+	case errors.Is(err, dedupjob.ErrNotMember):
+		return ErrBadKeep
+	case errors.Is(err, dedupjob.ErrDecided):
+		return ErrAlreadyDecided
+	case errors.Is(err, dedupjob.ErrRemoveRefused):
+		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
+			Message: ErrRemoveRefused.Message + ": " + err.Error()}
 	case isTooLarge(err):
 		return ErrTooLarge
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -62,6 +63,12 @@ type Server struct {
 	issuer *auth.Issuer
 	engine *gin.Engine
 	log    *slog.Logger
+	dedup  *dedupjob.Job // the duplicate check; keeps the last full run's index
+
+	// ctx lives as long as the server: background work started by a
+	// request (a dedup run) stops when the server closes.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	ln  net.Listener
 	srv *http.Server
@@ -79,7 +86,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL), log: cfg.Logger}
+	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL), log: cfg.Logger,
+		dedup: dedupjob.New(st, dedupjob.DefaultOptions())}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	return s, nil
 }
@@ -151,6 +160,7 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {
+	s.cancel()
 	if s.srv == nil {
 		return nil
 	}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
 		"Accounts":                  testAccounts,
 		"DupCases":                  testDupCases,
+		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
