@@ -97,7 +97,13 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 
 type tx struct{ btx *bolt.Tx }
 
-func (t *tx) b(name []byte) *bolt.Bucket { return t.btx.Bucket(name) }
+func (t *tx) b(name []byte) *bolt.Bucket {
+	b := t.btx.Bucket(name)
+	if appendMostly[string(name)] {
+		b.FillPercent = 0.9
+	}
+	return b
+}
 
 func (t *tx) getJSON(bucket []byte, key string, v any) error {
 	data := t.b(bucket).Get([]byte(key))

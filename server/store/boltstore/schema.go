@@ -21,6 +21,13 @@ var (
 	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
 )
 
+// appendMostly are the buckets whose keys mostly grow (sequence numbers,
+// time-ordered UUIDv7s): their pages are filled to 90% instead of bbolt's 50%,
+// halving the pages a push writes.
+var appendMostly = map[string]bool{
+	string(bucketRecords): true, string(bucketFeed): true, string(bucketChanges): true, string(bucketResults): true,
+}
+
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
