@@ -68,14 +68,9 @@ type duplicatesResponse struct {
 // ?status=open|confirmed|rejected&district=…&after=ID&limit=N.
 func (s *Server) listDuplicates(c *gin.Context) {
 	u := user(c)
-	districts, err := scopeFilter(u, c.QueryArray("district"))
+	districts, limit, err := listParams(c)
 	if err != nil {
 		fail(c, err)
-		return
-	}
-	limit, err := strconv.Atoi(c.DefaultQuery("limit", "200"))
-	if err != nil || limit < 1 || limit > 1000 {
-		fail(c, ErrBadRequest)
 		return
 	}
 	q := store.DupCaseQuery{Districts: districts, Status: store.DupStatus(c.Query("status")),

@@ -17,14 +17,9 @@ type conflictsResponse struct {
 // listConflicts lists conflicts in the caller's districts:
 // ?status=open|resolved&district=…&after=ID&limit=N.
 func (s *Server) listConflicts(c *gin.Context) {
-	districts, err := scopeFilter(user(c), c.QueryArray("district"))
+	districts, limit, err := listParams(c)
 	if err != nil {
 		fail(c, err)
-		return
-	}
-	limit, err := strconv.Atoi(c.DefaultQuery("limit", "200"))
-	if err != nil || limit < 1 || limit > 1000 {
-		fail(c, ErrBadRequest)
 		return
 	}
 	q := store.ConflictQuery{Districts: districts, Status: dsync.ConflictStatus(c.Query("status")),
@@ -42,6 +37,20 @@ func (s *Server) listConflicts(c *gin.Context) {
 		out = []dsync.Conflict{}
 	}
 	respond(c, 200, conflictsResponse{Conflicts: out})
+}
+
+// listParams reads the district filter (within the caller's scope) and the
+// page size of a review list.
+func listParams(c *gin.Context) (districts []string, limit int, err error) {
+	districts, err = scopeFilter(user(c), c.QueryArray("district"))
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err = strconv.Atoi(c.DefaultQuery("limit", "200"))
+	if err != nil || limit < 1 || limit > 1000 {
+		return nil, 0, ErrBadRequest
+	}
+	return districts, limit, nil
 }
 
 type resolveRequest struct {

@@ -113,6 +113,29 @@ func (t *tx) getJSON(bucket []byte, key string, v any) error {
 	return json.Unmarshal(data, v)
 }
 
+// getAs decodes the value at key, or returns store.ErrNotFound.
+func getAs[T any](t *tx, bucket []byte, key string) (*T, error) {
+	var v T
+	if err := t.getJSON(bucket, key, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// listAs decodes every value of a bucket, in key order.
+func listAs[T any](t *tx, bucket []byte) ([]T, error) {
+	var out []T
+	err := t.b(bucket).ForEach(func(_, data []byte) error {
+		var v T
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
 func (t *tx) putJSON(bucket []byte, key string, v any) error {
 	data, err := json.MarshalWithOption(v, json.UnorderedMap())
 	if err != nil {
@@ -122,6 +145,14 @@ func (t *tx) putJSON(bucket []byte, key string, v any) error {
 }
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// districtKey is an index key: district, a zero byte, then the ID, so one
+// district's entries sort together.
+func districtKey(district, id string) []byte {
+	k := make([]byte, 0, len(district)+1+len(id))
+	k = append(append(k, district...), 0)
+	return append(k, id...)
+}
 
 // feedValue is a feed entry's value: a tombstone flag, then the record ID.
 func feedValue(rec *dsync.Record) []byte {
@@ -142,11 +173,7 @@ func feedKey(district string, seq uint64) []byte {
 // --- records, change log, results ---
 
 func (t *tx) Record(id string) (*dsync.Record, error) {
-	var r dsync.Record
-	if err := t.getJSON(bucketRecords, id, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return getAs[dsync.Record](t, bucketRecords, id)
 }
 
 func (t *tx) PutRecord(rec *dsync.Record, prevSeq uint64) error {
@@ -184,11 +211,7 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 }
 
 func (t *tx) Result(changeID string) (*dsync.Result, error) {
-	var r dsync.Result
-	if err := t.getJSON(bucketResults, changeID, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return getAs[dsync.Result](t, bucketResults, changeID)
 }
 
 func (t *tx) PutResult(r *dsync.Result) error { return t.putJSON(bucketResults, r.Change, r) }
@@ -231,41 +254,21 @@ func (t *tx) PutRef(key, recordID string) error {
 }
 
 func (t *tx) District(code string) (*model.District, error) {
-	var d model.District
-	if err := t.getJSON(bucketDistricts, code, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return getAs[model.District](t, bucketDistricts, code)
 }
 
 func (t *tx) PutDistrict(d *model.District) error { return t.putJSON(bucketDistricts, d.Code, d) }
 
-func (t *tx) Districts() ([]model.District, error) {
-	var out []model.District
-	err := t.b(bucketDistricts).ForEach(func(_, v []byte) error {
-		var d model.District
-		if err := json.Unmarshal(v, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	})
-	return out, err
-}
+func (t *tx) Districts() ([]model.District, error) { return listAs[model.District](t, bucketDistricts) }
 
 // --- conflicts ---
 
 func (t *tx) Conflict(id string) (*dsync.Conflict, error) {
-	var c dsync.Conflict
-	if err := t.getJSON(bucketConflicts, id, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return getAs[dsync.Conflict](t, bucketConflicts, id)
 }
 
 func (t *tx) PutConflict(c *dsync.Conflict) error {
-	k := append(append([]byte(c.District), 0), c.ID...)
-	if err := t.b(bucketConflictIdx).Put(k, nil); err != nil {
+	if err := t.b(bucketConflictIdx).Put(districtKey(c.District, c.ID), nil); err != nil {
 		return err
 	}
 	return t.putJSON(bucketConflicts, c.ID, c)
@@ -414,58 +417,22 @@ func (h *feedHeap) Pop() any {
 
 // --- accounts ---
 
-func (t *tx) User(name string) (*store.User, error) {
-	var u store.User
-	if err := t.getJSON(bucketUsers, name, &u); err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
+func (t *tx) User(name string) (*store.User, error) { return getAs[store.User](t, bucketUsers, name) }
 
 func (t *tx) PutUser(u *store.User) error { return t.putJSON(bucketUsers, u.Name, u) }
 
-func (t *tx) Users() ([]store.User, error) {
-	var out []store.User
-	err := t.b(bucketUsers).ForEach(func(_, v []byte) error {
-		var u store.User
-		if err := json.Unmarshal(v, &u); err != nil {
-			return err
-		}
-		out = append(out, u)
-		return nil
-	})
-	return out, err
-}
+func (t *tx) Users() ([]store.User, error) { return listAs[store.User](t, bucketUsers) }
 
 func (t *tx) Device(id string) (*store.Device, error) {
-	var d store.Device
-	if err := t.getJSON(bucketDevices, id, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	return getAs[store.Device](t, bucketDevices, id)
 }
 
 func (t *tx) PutDevice(d *store.Device) error { return t.putJSON(bucketDevices, d.ID, d) }
 
-func (t *tx) Devices() ([]store.Device, error) {
-	var out []store.Device
-	err := t.b(bucketDevices).ForEach(func(_, v []byte) error {
-		var d store.Device
-		if err := json.Unmarshal(v, &d); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
-	})
-	return out, err
-}
+func (t *tx) Devices() ([]store.Device, error) { return listAs[store.Device](t, bucketDevices) }
 
 func (t *tx) RefreshToken(hash string) (*store.RefreshToken, error) {
-	var rt store.RefreshToken
-	if err := t.getJSON(bucketRefresh, hash, &rt); err != nil {
-		return nil, err
-	}
-	return &rt, nil
+	return getAs[store.RefreshToken](t, bucketRefresh, hash)
 }
 
 func (t *tx) PutRefreshToken(rt *store.RefreshToken) error {

@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strings"
 
@@ -12,16 +13,10 @@ import (
 
 // --- duplicate cases ---
 
-func dupIdxKey(district, id string) []byte {
-	return append(append([]byte(district), 0), id...)
-}
+func dupIdxKey(district, id string) []byte { return districtKey(district, id) }
 
 func (t *tx) DupCase(id string) (*store.DupCase, error) {
-	var c store.DupCase
-	if err := t.getJSON(bucketDupCases, id, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return getAs[store.DupCase](t, bucketDupCases, id)
 }
 
 // PutDupCase replaces the case and moves its district index entries to the
@@ -48,7 +43,7 @@ func (t *tx) DeleteDupCase(id string) error {
 
 func (t *tx) unindexDupCase(id string) error {
 	old, err := t.DupCase(id)
-	if err == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
