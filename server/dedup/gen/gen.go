@@ -53,12 +53,16 @@ type generator struct {
 	recs     []dedup.Record
 	truth    []string
 	entities int
+	// ids holds the first 17 digits of every ID issued: a resident ID
+	// belongs to one person, so two persons must never be given the same.
+	ids map[uint64]struct{}
 }
 
 // Generate returns records and, for each, the ID of the entity (person) it
 // registers. Records of one entity are duplicates of each other.
 func Generate(cfg Config) (recs []dedup.Record, truth []string) {
-	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0xd3e1)), recs: make([]dedup.Record, 0, cfg.Records+8)}
+	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0xd3e1)), recs: make([]dedup.Record, 0, cfg.Records+8),
+		ids: make(map[uint64]struct{}, cfg.Records)}
 	g.truth = make([]string, 0, cfg.Records+8)
 	acc := 0.0
 	for _, s := range surnames {
@@ -179,12 +183,22 @@ func (g *generator) nearCounty(c int) int {
 	return g.pick(len(counties))
 }
 
+// idNumber issues an ID not yet given to anybody (the sequence number is
+// redrawn on a collision; the 500 per sex and day are never exhausted).
 func (g *generator) idNumber(county int, b [3]int, male bool) string {
-	seq := g.pick(500) * 2
-	if male {
-		seq++
+	var first17 string
+	for {
+		seq := g.pick(500) * 2
+		if male {
+			seq++
+		}
+		first17 = counties[county].code + date8(b) + pad(seq, 3)
+		k, _ := strconv.ParseUint(first17, 10, 64)
+		if _, used := g.ids[k]; !used {
+			g.ids[k] = struct{}{}
+			break
+		}
 	}
-	first17 := counties[county].code + date8(b) + pad(seq, 3)
 	c, _ := idcard.CheckDigit(first17)
 	return first17 + string(c)
 }
