@@ -61,7 +61,7 @@ func DefaultOptions() Options {
 		IDChecksum: true,
 		MaxBlock:   300,
 		AutoBits:   6,
-		ReviewBits: -4,
+		ReviewBits: -2,
 		DupRate:    0.05,
 		MaxCluster: 6,
 		Workers:    runtime.GOMAXPROCS(0),

@@ -16,10 +16,17 @@ type Weights struct {
 	// valid IDs) who share a phone: a household's phone and address are
 	// one piece of evidence, not two.
 	HouseU [numLevels]float64
+	// SibU is U for name, gender, phone and address among pairs of
+	// different people (two valid IDs) born the same day with the same
+	// surname whose names do not agree: twins share the address and often
+	// the phone and a generation character of the given name, so once the
+	// birth date agrees these fields are weaker evidence than at random.
+	SibU [numFields][numLevels]float64
 	// Training sizes: pairs sharing a valid ID (positives), rare
 	// name+birth pairs used for the ID field (anchors), same name and birth
 	// with different valid IDs (negatives), random pairs.
 	Positives, Anchors, Negatives, Random int
+	Siblings                              int
 }
 
 // conflictWeight is the weight shown for two different valid IDs; such a
@@ -64,10 +71,10 @@ func distribution(c [numLevels]float64, prior [numLevels]float64, alpha, floor f
 
 // trainer collects training pairs during estimation.
 type trainer struct {
-	pos, anchor, neg, random counts
-	house                    [numLevels]float64
-	nPos, nAnchor, nNeg      int
-	nHouse                   int
+	pos, anchor, neg, random, sib counts
+	house                         [numLevels]float64
+	nPos, nAnchor, nNeg           int
+	nHouse, nSib                  int
 }
 
 // estimate computes Weights from the prepared records and their blocks.
@@ -97,7 +104,7 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 	n := float64(len(ps))
 	bi.eachBlock(func(lo, hi int) {
 		kind := keyKind(bi.post[lo].h)
-		if kind != keyID && kind != keyNameYear && kind != keyPhone {
+		if kind != keyID && kind != keyNameYear && kind != keyPhone && kind != keyBirthSur {
 			return
 		}
 		for x := lo; x < hi; x++ {
@@ -124,6 +131,15 @@ func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Opt
 		}
 		return
 	}
+	if kind == keyBirthSur {
+		if tr.nSib < opt.Samples && a.idValid && b.idValid && a.id != b.id && a.birth == b.birth && a.surPy == b.surPy {
+			if l := compare(a, b, opt.IDChecksum); !nameAgrees(l[FieldName]) {
+				tr.sib.add(l)
+				tr.nSib++
+			}
+		}
+		return
+	}
 	if a.name != b.name || a.birth != b.birth || a.birth == 0 {
 		return
 	}
@@ -139,7 +155,7 @@ func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Opt
 }
 
 func (tr *trainer) weights(opt Options) *Weights {
-	w := &Weights{Positives: tr.nPos, Anchors: tr.nAnchor, Negatives: tr.nNeg, Random: opt.Samples}
+	w := &Weights{Positives: tr.nPos, Anchors: tr.nAnchor, Negatives: tr.nNeg, Random: opt.Samples, Siblings: tr.nSib}
 	floor := 0.5 / float64(max(1, opt.Samples))
 	for f := Field(0); f < numFields; f++ {
 		src := tr.pos[f]
@@ -149,6 +165,7 @@ func (tr *trainer) weights(opt Options) *Weights {
 		w.M[f] = distribution(src, priorM[f], priorStrength, 1e-4)
 		w.U[f] = distribution(tr.random[f], [numLevels]float64{}, 0, floor)
 		w.CondU[f] = distribution(tr.neg[f], w.U[f], priorStrength, floor)
+		w.SibU[f] = distribution(tr.sib[f], w.U[f], priorStrength, floor)
 	}
 	w.HouseU = distribution(tr.house, w.U[FieldAddress], priorStrength, floor)
 	return w
@@ -219,11 +236,21 @@ func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) floa
 		u = float64(max(sa.birth, sb.birth)) / n
 	case (f == FieldGender || f == FieldPhone || f == FieldAddress) && nameBirthAgree(l):
 		u = math.Max(u, w.CondU[f][lv])
+	case f != FieldBirth && f != FieldID && birthOnly(l):
+		u = math.Max(u, w.SibU[f][lv])
 	}
 	if f == FieldAddress && l[FieldPhone] == LevelExact {
 		u = math.Max(u, w.HouseU[lv])
 	}
 	return math.Log2(w.M[f][lv] / u)
+}
+
+func nameAgrees(nm Level) bool { return nm == LevelExact || nm == LevelPinyin }
+
+// birthOnly reports a birth date that agrees with names that do not.
+func birthOnly(l levels) bool {
+	bd := l[FieldBirth]
+	return (bd == LevelExact || bd == LevelLunar) && !nameAgrees(l[FieldName]) && l[FieldName] != LevelMissing
 }
 
 func nameBirthAgree(l levels) bool {

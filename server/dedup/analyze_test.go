@@ -1,0 +1,130 @@
+package dedup_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dengji/dengji/server/dedup"
+	"github.com/dengji/dengji/server/dedup/gen"
+)
+
+// TestAnalyze (DEDUP_ANALYZE=n) lists the false links by evidence pattern.
+func TestAnalyze(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("DEDUP_ANALYZE"))
+	if n == 0 {
+		t.Skip("DEDUP_ANALYZE unset")
+	}
+	recs, truth := gen.Generate(gen.DefaultConfig(n, 1))
+	opt := dedup.DefaultOptions()
+	if os.Getenv("SWEEP") != "" {
+		sweep(t, recs, truth, opt)
+	}
+	res, _, err := dedup.Run(recs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := dedup.Evaluate(recs, truth, res, opt)
+	rep.Print(os.Stdout)
+	ent := map[string]string{}
+	byID := map[string]dedup.Record{}
+	for i, r := range recs {
+		ent[r.ID] = truth[i]
+		byID[r.ID] = r
+	}
+	pat := map[string]int{}
+	good := map[string]int{}
+	shown := 0
+	for _, c := range res.Clusters {
+		for _, l := range c.Links {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s ", l.Decision)
+			for _, f := range l.Evidence.Fields {
+				fmt.Fprintf(&b, "%s=%s ", f.Field[:2], f.Level)
+			}
+			k := b.String()
+			if ent[l.A] != ent[l.B] {
+				pat[k]++
+				if shown < 40 && (l.Decision == dedup.Auto || os.Getenv("SHOWREV") != "") {
+					shown++
+					fmt.Printf("FP %s post=%.1f tot=%.1f co=%.3f\n  %+v\n  %+v\n", k, l.Evidence.Posterior, l.Evidence.Total, l.Evidence.Coincidences, byID[l.A], byID[l.B])
+				}
+			} else {
+				good[k]++
+			}
+		}
+	}
+	type kv struct {
+		k string
+		v int
+	}
+	var kvs []kv
+	for k, v := range pat {
+		kvs = append(kvs, kv{k, v})
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+	for i, x := range kvs {
+		if i > 30 {
+			break
+		}
+		fmt.Printf("%6d FP (%6d TP) %s\n", x.v, good[x.k], x.k)
+	}
+}
+
+// sweep approximates pairwise figures per threshold from the links of one
+// run with a low review threshold (clusters' transitive pairs ignored).
+func sweep(t *testing.T, recs []dedup.Record, truth []string, opt dedup.Options) {
+	o := opt
+	o.ReviewBits = -12
+	res, _, err := dedup.Run(recs, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent := map[string]string{}
+	sizes := map[string]int{}
+	for i, r := range recs {
+		ent[r.ID] = truth[i]
+		sizes[truth[i]]++
+	}
+	truePairs := 0
+	for _, k := range sizes {
+		truePairs += k * (k - 1) / 2
+	}
+	type pl struct {
+		post float64
+		tp   bool
+	}
+	var ls []pl
+	for _, c := range res.Clusters {
+		for _, l := range c.Links {
+			ls = append(ls, pl{l.Evidence.Posterior, ent[l.A] == ent[l.B]})
+		}
+	}
+	for _, a := range []float64{4, 6, 8, 10, 12} {
+		for _, r := range []float64{-6, -4, -2, 0, 1, 2, 3, 4} {
+			if r > a {
+				continue
+			}
+			var pairs, tp, auto, atp int
+			for _, x := range ls {
+				if x.post >= r {
+					pairs++
+					if x.tp {
+						tp++
+					}
+				}
+				if x.post >= a {
+					auto++
+					if x.tp {
+						atp++
+					}
+				}
+			}
+			fmt.Printf("sweep auto %4.1f review %4.1f: precision %.4f recall %.4f auto-prec %.5f autoFP %d FP %d\n", a, r,
+				float64(tp)/float64(pairs), float64(tp)/float64(truePairs), float64(atp)/float64(auto), auto-atp, pairs-tp)
+		}
+	}
+}
