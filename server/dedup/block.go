@@ -130,50 +130,69 @@ func buildBlocks(ps []prep, opt Options) *blockIndex {
 	return bi
 }
 
+// collectPostings computes the keys of every record twice, once to count
+// and once to write them straight into one slice of the exact size: peak
+// memory is the postings themselves, not growing chunks and a copy.
 func collectPostings(ps []prep, opt Options) []posting {
-	parts := make([][]posting, (len(ps)+65535)/65536)
-	parallelRange(len(parts), opt.Workers, func(lo, hi int) {
+	start := make([]int32, len(ps)+1)
+	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
 		var keys []uint64
-		for c := lo; c < hi; c++ {
-			var out []posting
-			for i := c * 65536; i < min(len(ps), (c+1)*65536); i++ {
-				keys = appendKeys(keys[:0], &ps[i], opt.IDChecksum)
-				slices.Sort(keys)
-				keys = slices.Compact(keys)
-				for _, k := range keys {
-					out = append(out, posting{k, int32(i)})
-				}
-			}
-			parts[c] = out
+		for i := lo; i < hi; i++ {
+			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
+			start[i+1] = int32(len(keys))
 		}
 	})
-	return slices.Concat(parts...)
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	post := make([]posting, start[len(ps)])
+	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
+		var keys []uint64
+		for i := lo; i < hi; i++ {
+			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
+			at := start[i]
+			for _, k := range keys {
+				post[at] = posting{k, int32(i)}
+				at++
+			}
+		}
+	})
+	return post
 }
 
-// sortPostings sorts in two halves concurrently, then merges.
+// recordKeys appends the distinct blocking keys of p, sorted.
+func recordKeys(dst []uint64, p *prep, checksum bool) []uint64 {
+	dst = appendKeys(dst, p, checksum)
+	slices.Sort(dst)
+	return slices.Compact(dst)
+}
+
+// sortPostings sorts in place: one partition around a sampled median, then
+// the two sides concurrently (no merge buffer).
 func sortPostings(p []posting, workers int) {
 	if workers < 2 || len(p) < 1<<16 {
 		slices.SortFunc(p, cmpPosting)
 		return
 	}
-	mid := len(p) / 2
+	const samples = 1023
+	sample := make([]posting, samples)
+	for i := range sample {
+		sample[i] = p[int(int64(i)*int64(len(p))/samples)]
+	}
+	slices.SortFunc(sample, cmpPosting)
+	pivot := sample[samples/2]
+	// p[:mid] < pivot <= p[mid:]
+	mid := 0
+	for i := range p {
+		if cmpPosting(p[i], pivot) < 0 {
+			p[i], p[mid] = p[mid], p[i]
+			mid++
+		}
+	}
 	done := make(chan struct{})
 	go func() { slices.SortFunc(p[:mid], cmpPosting); close(done) }()
 	slices.SortFunc(p[mid:], cmpPosting)
 	<-done
-	merged := make([]posting, len(p))
-	i, j, k := 0, mid, 0
-	for i < mid && j < len(p) {
-		if cmpPosting(p[i], p[j]) <= 0 {
-			merged[k], i = p[i], i+1
-		} else {
-			merged[k], j = p[j], j+1
-		}
-		k++
-	}
-	k += copy(merged[k:], p[i:mid])
-	copy(merged[k:], p[j:])
-	copy(p, merged)
 }
 
 // link fills the per-record block lists (CSR) for blocks of size 2..maxBlock.

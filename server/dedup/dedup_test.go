@@ -128,3 +128,16 @@ func TestReconcile_KeepsDecisions(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalize_CleanInputIsKept(t *testing.T) {
+	for _, s := range []string{"张伟", "買買提·艾力", "ABC", "ab c", "李峯", "x1", "欧阳芳", "北京市东城区人民路1号", "Ａ号", "\xff张"} {
+		n := NormalizeName(s)
+		if NormalizeName(n) != n || !nameNormal(n) {
+			t.Errorf("NormalizeName(%q) = %q is not a fixed point", s, n)
+		}
+		a := NormalizeAddress(s)
+		if NormalizeAddress(a) != a || !addressNormal(a) {
+			t.Errorf("NormalizeAddress(%q) = %q is not a fixed point", s, a)
+		}
+	}
+}

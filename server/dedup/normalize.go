@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/longbridgeapp/opencc"
 	"github.com/mozillazg/go-pinyin"
@@ -126,6 +127,9 @@ func isNameSeparator(r rune) bool {
 // to simplified, lower-cases Latin letters and drops separators, so that
 // "買買提·艾力" and "买买提艾力" are equal.
 func NormalizeName(s string) string {
+	if nameNormal(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -188,6 +192,9 @@ func surnameReading(sur string) string {
 	if p, ok := surnamePinyin[sur]; ok {
 		return p
 	}
+	if r, n := utf8.DecodeRuneInString(sur); n == len(sur) {
+		return runePinyin(r) // one character: the table's string, no copy
+	}
 	var b strings.Builder
 	for _, r := range sur {
 		b.WriteString(runePinyin(r))
@@ -221,6 +228,9 @@ func NormalizePhone(s string) string {
 // NormalizeAddress folds width and characters like NormalizeName and drops
 // punctuation and spaces.
 func NormalizeAddress(s string) string {
+	if addressNormal(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -230,4 +240,34 @@ func NormalizeAddress(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// nameNormal reports that NormalizeName would return s unchanged, so that
+// the usual, already clean name is not copied.
+func nameNormal(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || foldWidth(r) != r || isNameSeparator(r) || !keptUnchanged(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// addressNormal reports that NormalizeAddress would return s unchanged.
+func addressNormal(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || foldWidth(r) != r || !keptUnchanged(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// keptUnchanged reports a letter or digit that lower-casing and
+// simplification leave as it is.
+func keptUnchanged(r rune) bool {
+	if r < 0x80 {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+	}
+	return simplifyRune(unicode.ToLower(r)) == r && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
