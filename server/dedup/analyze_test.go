@@ -23,11 +23,14 @@ func TestAnalyze(t *testing.T) {
 	if os.Getenv("SWEEP") != "" {
 		sweep(t, recs, truth, opt)
 	}
-	res, _, err := dedup.Run(recs, opt)
+	res, ix, err := dedup.Run(recs, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep, _ := dedup.Evaluate(recs, truth, res, opt)
+	if os.Getenv("FN") != "" {
+		missed(recs, truth, res, ix)
+	}
 	rep.Print(os.Stdout)
 	ent := map[string]string{}
 	byID := map[string]dedup.Record{}
@@ -125,6 +128,104 @@ func sweep(t *testing.T, recs []dedup.Record, truth []string, opt dedup.Options)
 			}
 			fmt.Printf("sweep auto %4.1f review %4.1f: precision %.4f recall %.4f auto-prec %.5f autoFP %d FP %d\n", a, r,
 				float64(tp)/float64(pairs), float64(tp)/float64(truePairs), float64(atp)/float64(auto), auto-atp, pairs-tp)
+		}
+	}
+}
+
+// TestAnalyzeIncremental (DEDUP_ANALYZE_INC=1) lists the true pairs touching
+// a 10k batch that Match misses, with the index's explanation.
+func TestAnalyzeIncremental(t *testing.T) {
+	if os.Getenv("DEDUP_ANALYZE_INC") == "" {
+		t.Skip("DEDUP_ANALYZE_INC unset")
+	}
+	const n = 1000000
+	recs, truth := gen.Generate(gen.DefaultConfig(n+10000, 1))
+	opt := dedup.DefaultOptions()
+	_, ix, err := dedup.Run(recs[:n], opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Match(recs[n:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[[2]string]bool{}
+	for _, c := range res.Clusters {
+		for i := range c.Records {
+			for j := range c.Records {
+				got[[2]string{c.Records[i], c.Records[j]}] = true
+			}
+		}
+	}
+	byEnt := map[string][]int{}
+	for i := n - 2000; i < len(recs); i++ {
+		byEnt[truth[i]] = append(byEnt[truth[i]], i)
+	}
+	miss := 0
+	for _, ms := range byEnt {
+		for x := range ms {
+			for y := x + 1; y < len(ms); y++ {
+				a, b := recs[ms[x]], recs[ms[y]]
+				if ms[y] < n || got[[2]string{a.ID, b.ID}] {
+					continue
+				}
+				miss++
+				l := ix.Explain(a, b)
+				var s strings.Builder
+				for _, f := range l.Evidence.Fields {
+					fmt.Fprintf(&s, "%s=%s(%.1f) ", f.Field[:2], f.Level, f.Weight)
+				}
+				fmt.Printf("MISS %q post=%.1f %s\n  %+v\n  %+v\n", l.Decision, l.Evidence.Posterior, s.String(), a, b)
+			}
+		}
+	}
+	fmt.Println("missed", miss)
+}
+
+// missed buckets the true pairs the run did not propose by evidence pattern.
+func missed(recs []dedup.Record, truth []string, res *dedup.Result, ix *dedup.Index) {
+	got := map[[2]string]bool{}
+	for _, c := range res.Clusters {
+		for i := range c.Records {
+			for j := range c.Records {
+				got[[2]string{c.Records[i], c.Records[j]}] = true
+			}
+		}
+	}
+	byEnt := map[string][]int{}
+	for i := range recs {
+		byEnt[truth[i]] = append(byEnt[truth[i]], i)
+	}
+	pat := map[string]int{}
+	for _, ms := range byEnt {
+		for x := range ms {
+			for y := x + 1; y < len(ms); y++ {
+				a, b := recs[ms[x]], recs[ms[y]]
+				if got[[2]string{a.ID, b.ID}] {
+					continue
+				}
+				l := ix.Explain(a, b)
+				var s strings.Builder
+				fmt.Fprintf(&s, "%q ", l.Decision)
+				for _, f := range l.Evidence.Fields {
+					fmt.Fprintf(&s, "%s=%s ", f.Field[:2], f.Level)
+				}
+				pat[s.String()]++
+			}
+		}
+	}
+	type kv struct {
+		k string
+		v int
+	}
+	var kvs []kv
+	for k, v := range pat {
+		kvs = append(kvs, kv{k, v})
+	}
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
+	for i, x := range kvs {
+		if i < 25 {
+			fmt.Printf("%6d FN %s\n", x.v, x.k)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 )
@@ -15,7 +16,7 @@ const (
 	keyBirthSur  = 'b' // birth date + surname pinyin
 	keyBirthGiv  = 'g' // birth date + given-name pinyin
 	keyPhone     = 'f' // phone
-	keyNameAddr  = 'a' // name + address prefix (household or residence)
+	keyNameAddr  = 'a' // name pinyin + address prefix (household or residence)
 	addrPrefix   = 6   // runes of address used in keyNameAddr
 	fnvOffset    = 14695981039346656037
 	fnvPrime     = 1099511628211
@@ -55,12 +56,14 @@ func appendKeys(dst []uint64, p *prep, checksum bool) []uint64 {
 	if p.phone != "" {
 		dst = append(dst, hashKey(keyPhone, p.phone))
 	}
-	if p.name != "" {
+	// The name is keyed by its pinyin so that a homophone written without
+	// a birth date still meets its other registration.
+	if nm := cmp.Or(p.py, p.name); nm != "" {
 		if p.hh != "" {
-			dst = append(dst, hashKey(keyNameAddr, p.name, runePrefix(p.hh, addrPrefix)))
+			dst = append(dst, hashKey(keyNameAddr, nm, runePrefix(p.hh, addrPrefix)))
 		}
 		if p.res != "" && runePrefix(p.res, addrPrefix) != runePrefix(p.hh, addrPrefix) {
-			dst = append(dst, hashKey(keyNameAddr, p.name, runePrefix(p.res, addrPrefix)))
+			dst = append(dst, hashKey(keyNameAddr, nm, runePrefix(p.res, addrPrefix)))
 		}
 	}
 	return dst

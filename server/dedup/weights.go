@@ -247,10 +247,12 @@ func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) floa
 
 func nameAgrees(nm Level) bool { return nm == LevelExact || nm == LevelPinyin }
 
-// birthOnly reports a birth date that agrees with names that do not.
+// birthOnly reports a birth date that agrees with names that do not, and
+// IDs that do not agree either (twins never share an ID).
 func birthOnly(l levels) bool {
-	bd := l[FieldBirth]
-	return (bd == LevelExact || bd == LevelLunar) && !nameAgrees(l[FieldName]) && l[FieldName] != LevelMissing
+	bd, id := l[FieldBirth], l[FieldID]
+	return (bd == LevelExact || bd == LevelLunar) && !nameAgrees(l[FieldName]) && l[FieldName] != LevelMissing &&
+		id != LevelExact && id != LevelRepaired
 }
 
 func nameBirthAgree(l levels) bool {
