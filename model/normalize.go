@@ -32,7 +32,7 @@ func Normalize(typ string, fields map[string]json.RawMessage) map[string]json.Ra
 
 func normalizeValue(typ, key, s string) string {
 	s = strings.TrimSpace(s)
-	if Keys(typ) == nil {
+	if keys(typ) == nil {
 		return s
 	}
 	switch key {

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -128,9 +129,26 @@ func MigrantContactFromFields(fields map[string]json.RawMessage) (MigrantContact
 func Keys(typ string) []string {
 	switch typ {
 	case TypeRegistration:
-		return keysOf(registrationFields)
+		return slices.Clone(registrationKeys)
 	case TypeMigrantContact:
-		return keysOf(migrantContactFields)
+		return slices.Clone(migrantContactKeys)
+	}
+	return nil
+}
+
+// The keys once, for the validator, which must not build them per record.
+var (
+	registrationKeys   = keysOf(registrationFields)
+	migrantContactKeys = keysOf(migrantContactFields)
+)
+
+// keys is Keys without the copy, for this package's read-only use.
+func keys(typ string) []string {
+	switch typ {
+	case TypeRegistration:
+		return registrationKeys
+	case TypeMigrantContact:
+		return migrantContactKeys
 	}
 	return nil
 }

@@ -24,15 +24,15 @@ const VotingAge = 18
 // still checked, with a not_normalized warning.
 func Validate(typ, district string, fields map[string]json.RawMessage, rules Rules) Report {
 	var rep Report
-	keys := Keys(typ)
-	if keys == nil {
+	known := keys(typ)
+	if known == nil {
 		rep.errorf("", CodeUnknownType)
 		return rep
 	}
 	if district == "" {
 		rep.errorf("district", CodeRequired)
 	}
-	v := readValues(typ, keys, fields, &rep)
+	v := readValues(typ, known, fields, &rep)
 	switch typ {
 	case TypeRegistration:
 		validateRegistration(v, rules, &rep)
