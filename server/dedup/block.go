@@ -117,6 +117,7 @@ func cmpPosting(a, b posting) int {
 // blocks (runs of equal key) it is in that are worth comparing.
 type blockIndex struct {
 	post      []posting // sorted by (h, rec)
+	delta     []posting // postings of records added since the full run, sorted
 	recStart  []int32   // CSR over records into recBlock
 	recBlock  []int32   // start offset in post of each block of a record
 	maxBlock  int
@@ -250,9 +251,14 @@ func (bi *blockIndex) blockEnd(lo int) int {
 	return hi
 }
 
-// lookup returns the range of postings with key h.
-func (bi *blockIndex) lookup(h uint64) (lo, hi int) {
-	lo, _ = slices.BinarySearchFunc(bi.post, h, func(p posting, h uint64) int {
+// lookup returns the postings with key h in the full run's postings and in
+// those added since.
+func (bi *blockIndex) lookup(h uint64) (main, delta []posting) {
+	return lookupIn(bi.post, h), lookupIn(bi.delta, h)
+}
+
+func lookupIn(post []posting, h uint64) []posting {
+	lo, _ := slices.BinarySearchFunc(post, h, func(p posting, h uint64) int {
 		switch {
 		case p.h < h:
 			return -1
@@ -261,9 +267,39 @@ func (bi *blockIndex) lookup(h uint64) (lo, hi int) {
 		}
 		return 0
 	})
-	hi = lo
-	for hi < len(bi.post) && bi.post[hi].h == h {
+	hi := lo
+	for hi < len(post) && post[hi].h == h {
 		hi++
 	}
-	return lo, hi
+	return post[lo:hi]
+}
+
+// add indexes records ps numbered from n0 on: their postings are merged
+// into the (small, sorted) delta, and the delta into the main postings once
+// it holds an eighth as many.
+func (bi *blockIndex) add(ps []prep, n0 int32, opt Options) {
+	np := collectPostings(ps, opt)
+	for i := range np {
+		np[i].rec += n0
+	}
+	sortPostings(np, opt.Workers)
+	bi.delta = mergePostings(bi.delta, np)
+	if len(bi.delta) > len(bi.post)/8 {
+		bi.post, bi.delta = mergePostings(bi.post, bi.delta), nil
+	}
+}
+
+// mergePostings merges two sorted posting slices into a new one.
+func mergePostings(a, b []posting) []posting {
+	out := make([]posting, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if cmpPosting(a[i], b[j]) <= 0 {
+			out, i = append(out, a[i]), i+1
+		} else {
+			out, j = append(out, b[j]), j+1
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

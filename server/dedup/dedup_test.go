@@ -1,6 +1,8 @@
 package dedup
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"testing"
 )
@@ -139,5 +141,76 @@ func TestNormalize_CleanInputIsKept(t *testing.T) {
 		if NormalizeAddress(a) != a || !addressNormal(a) {
 			t.Errorf("NormalizeAddress(%q) = %q is not a fixed point", s, a)
 		}
+	}
+}
+
+func TestIndexAdd_Accumulates(t *testing.T) {
+	mk := func(id, name, birth, idn, phone string) Record {
+		return Record{ID: id, Name: name, Gender: "M", BirthDate: birth, IDNumber: idn, Phone: phone,
+			HouseholdAddress: "北京市东城区人民路" + id + "号"}
+	}
+	id1 := "11010119900127123"
+	id1 += string(checkDigit(id1))
+	var base []Record
+	for i := range 50 {
+		base = append(base, mk(fmt.Sprint("b", i), fmt.Sprint("路人", i), fmt.Sprintf("1970-01-%02d", 1+i%28), "", ""))
+	}
+	_, ix, err := Run(base, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := []Record{mk("n1", "欧阳建国", "1990-01-27", id1, "13800000000")}
+	if _, err := ix.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 51 {
+		t.Fatalf("Len %d after Add, want 51", ix.Len())
+	}
+	// a later batch meets the record added before it
+	second := []Record{mk("n2", "歐陽建國", "1990-01-27", id1, "13800000000")}
+	res, err := ix.Add(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Clusters) != 1 || !slices.Equal(res.Clusters[0].Records, []string{"n1", "n2"}) || res.Clusters[0].Decision != Auto {
+		t.Fatalf("second batch not linked to the first: %+v", res.Clusters)
+	}
+	// Match (which does not add) sees both, and the cluster they form
+	m, err := ix.Match([]Record{mk("n3", "欧阳建国", "1990-01-27", "", "13800000000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Clusters) != 1 || !slices.Equal(m.Clusters[0].Records, []string{"n1", "n2", "n3"}) {
+		t.Fatalf("match against the accumulated index: %+v", m.Clusters)
+	}
+	// a record re-added under its ID replaces the indexed version
+	moved := mk("n1", "张三", "1960-05-05", "", "")
+	if _, err := ix.Add([]Record{moved}); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 52 {
+		t.Fatalf("Len %d after replacing, want 52", ix.Len())
+	}
+	m, _ = ix.Match([]Record{mk("n4", "欧阳建国", "1990-01-27", id1, "")})
+	if len(m.Clusters) != 1 || !slices.Equal(m.Clusters[0].Records, []string{"n2", "n4"}) {
+		t.Fatalf("replaced record still matched: %+v", m.Clusters)
+	}
+}
+
+// A field no sampled pair has on both sides (here: no record has an ID)
+// must not make weights NaN, which silently stopped every such pair linking.
+func TestWeights_FiniteWhenAFieldIsNeverPresent(t *testing.T) {
+	var base []Record
+	for i := range 30 {
+		base = append(base, Record{ID: fmt.Sprint(i), Name: fmt.Sprint("路人", i), BirthDate: "1970-01-01"})
+	}
+	_, ix, err := Run(base, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Record{ID: "x", Name: "张伟", BirthDate: "1990-01-01", IDNumber: "A1234567", Phone: "13800000000"}
+	l := ix.Explain(a, a)
+	if math.IsNaN(l.Evidence.Total) || l.Decision != Auto {
+		t.Fatalf("identical records: %+v", l)
 	}
 }

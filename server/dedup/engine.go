@@ -69,7 +69,10 @@ type Result struct {
 // Index is the state kept from a full run for incremental matching.
 type Index struct {
 	opt     Options
-	recs    []Record
+	recs    []Record // the full run's records (the caller's slice)
+	more    []Record // records added since (Add), copied
+	dead    []bool   // per record: replaced by a later Add (nil if none)
+	ndead   int
 	ps      []prep
 	st      []recStat
 	fr      *freqs
@@ -100,6 +103,7 @@ func Run(recs []Record, opt Options) (*Result, *Index, error) {
 	ix.w = estimate(ix.ps, ix.st, ix.bi, opt)
 	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
 	links, compared := ix.scoreAll()
+	ix.bi.recStart, ix.bi.recBlock = nil, nil // only the full run walks blocks per record
 	c := newClusterer(len(recs), opt.MaxCluster)
 	ix.seedValidIDs(c, len(recs))
 	demoted := clusterLinks(c, links)
@@ -216,7 +220,7 @@ func (ns *nodeSet) rec(node int32) (*Record, *prep) {
 	}
 	n := int32(len(ns.ix.ps))
 	if node < n {
-		return &ns.ix.recs[node], &ns.ix.ps[node]
+		return ns.ix.record(node), &ns.ix.ps[node]
 	}
 	return &ns.batch[node-n], &ns.bps[node-n]
 }
@@ -362,8 +366,19 @@ func (ix *Index) keepClusters(res *Result) {
 // Weights returns the weights estimated by the full run.
 func (ix *Index) Weights() *Weights { return ix.w }
 
-// Len returns the number of indexed records.
-func (ix *Index) Len() int { return len(ix.ps) }
+// Len returns the number of indexed records (replaced ones not counted).
+func (ix *Index) Len() int { return len(ix.ps) - ix.ndead }
+
+// record returns the indexed record at position i.
+func (ix *Index) record(i int32) *Record {
+	if int(i) < len(ix.recs) {
+		return &ix.recs[i]
+	}
+	return &ix.more[int(i)-len(ix.recs)]
+}
+
+// isDead reports a record replaced by a later Add.
+func (ix *Index) isDead(i int32) bool { return ix.dead != nil && ix.dead[i] }
 
 // Explain scores two records with the index's weights and frequencies, so
 // a coordinator can see why a pair was or was not proposed. Decision is ""

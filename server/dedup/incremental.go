@@ -2,6 +2,8 @@ package dedup
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -13,9 +15,14 @@ import (
 // replaces the indexed version. The index is not modified; weights and
 // frequencies are those of the full run plus the batch's own counts.
 func (ix *Index) Match(batch []Record) (*Result, error) {
+	res, _, err := ix.match(batch)
+	return res, err
+}
+
+func (ix *Index) match(batch []Record) (*Result, *nodeSet, error) {
 	start := time.Now()
 	if _, err := positions(batch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ns := &nodeSet{ix: ix, batch: batch, bps: make([]prep, len(batch))}
 	parallelRange(len(batch), ix.opt.Workers, func(lo, hi int) {
@@ -38,7 +45,7 @@ func (ix *Index) Match(batch []Record) (*Result, error) {
 	res.Stats.Comparisons = compared + c2
 	res.Stats.OversizedBlocks = skipped
 	res.Stats.Elapsed = time.Since(start)
-	return res, nil
+	return res, ns, nil
 }
 
 // batchStats adds the batch's own name, pinyin and date counts to the index's.
@@ -69,13 +76,13 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 			p := &ns.bps[k]
 			keys = appendKeys(keys[:0], p, ix.opt.IDChecksum)
 			for _, h := range keys {
-				a, b := ix.bi.lookup(h)
-				if b-a+1 > ix.opt.MaxBlock {
+				main, delta := ix.bi.lookup(h)
+				if len(main)+len(delta)+1 > ix.opt.MaxBlock {
 					sk++
 					continue
 				}
-				for _, q := range ix.bi.post[a:b] {
-					if _, dup := seen[q.rec]; dup || masked[q.rec] {
+				for _, q := range concatPostings(main, delta) {
+					if _, dup := seen[q.rec]; dup || masked[q.rec] || ix.isDead(q.rec) {
 						continue
 					}
 					seen[q.rec] = struct{}{}
@@ -142,7 +149,7 @@ func (ix *Index) clusterBatch(ns *nodeSet, links []pairLink, masked map[int32]bo
 			add(g)
 			if g < n && ix.cluster[g] >= 0 {
 				for _, m := range ix.members[ix.cluster[g]] {
-					if !masked[m] {
+					if !masked[m] && !ix.isDead(m) && ix.cluster[m] == ix.cluster[g] {
 						add(m)
 					}
 				}
@@ -159,7 +166,7 @@ func (ix *Index) clusterBatch(ns *nodeSet, links []pairLink, masked map[int32]bo
 	for s, g := range ns.glob {
 		if g < n && ix.cluster[g] >= 0 {
 			for _, m := range ix.members[ix.cluster[g]] {
-				if t, ok := slot[m]; ok && t != int32(s) {
+				if t, ok := slot[m]; ok && t != int32(s) && ix.cluster[m] == ix.cluster[g] {
 					c.union(int32(s), t)
 				}
 			}
@@ -175,6 +182,85 @@ func (ix *Index) clusterBatch(ns *nodeSet, links []pairLink, masked map[int32]bo
 	res := ix.resultNodes(c, local, ns, seeded)
 	res.Stats.Demoted = demoted
 	return res
+}
+
+// concatPostings iterates two posting runs as one (the delta is usually
+// empty, so the common case does not copy).
+func concatPostings(a, b []posting) []posting {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	return append(slices.Clip(a), b...)
+}
+
+// Add matches batch like Match, then adds it to the index so that later
+// batches are matched against it too (incremental runs accumulate): a batch
+// record whose ID is indexed replaces that record, the batch's values count
+// in the frequencies, and the result's automatic clusters become the
+// index's. Weights stay those of the full run; the frequencies of records
+// indexed earlier are not recomputed. Add must not run concurrently with
+// Match, Explain or another Add.
+func (ix *Index) Add(batch []Record) (*Result, error) {
+	res, ns, err := ix.match(batch)
+	if err != nil {
+		return nil, err
+	}
+	ix.absorb(ns, res)
+	return res, nil
+}
+
+func (ix *Index) absorb(ns *nodeSet, res *Result) {
+	n0 := int32(len(ix.ps))
+	for k := range ns.batch {
+		if p, ok := ix.pos[ns.batch[k].ID]; ok {
+			ix.retire(p)
+		}
+		ix.pos[ns.batch[k].ID] = n0 + int32(k)
+	}
+	ix.more = append(ix.more, ns.batch...)
+	ix.ps = append(ix.ps, ns.bps...)
+	for k := range ns.bps {
+		ix.fr.add(&ns.bps[k])
+	}
+	for k := range ns.bps {
+		ix.st = append(ix.st, ix.fr.stat(&ns.bps[k]))
+		ix.cluster = append(ix.cluster, -1)
+	}
+	if ix.dead != nil {
+		ix.dead = append(ix.dead, make([]bool, len(ns.bps))...)
+	}
+	ix.prior = math.Log2(ix.opt.DupRate / math.Max(1, float64(ix.Len())))
+	ix.bi.add(ns.bps, n0, ix.opt)
+	for _, cl := range res.Clusters {
+		if cl.Decision != Auto {
+			continue
+		}
+		k := int32(len(ix.members))
+		var m []int32
+		for _, id := range cl.Records {
+			p := ix.pos[id]
+			ix.cluster[p] = k
+			m = append(m, p)
+		}
+		ix.members = append(ix.members, m)
+	}
+}
+
+// retire takes a replaced record out of matching and of the frequencies.
+func (ix *Index) retire(p int32) {
+	if ix.dead == nil {
+		ix.dead = make([]bool, len(ix.ps))
+	}
+	if ix.dead[p] {
+		return
+	}
+	ix.dead[p] = true
+	ix.ndead++
+	ix.fr.remove(&ix.ps[p])
+	ix.cluster[p] = -1
 }
 
 // String describes the index.

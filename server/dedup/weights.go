@@ -64,6 +64,10 @@ func distribution(c [numLevels]float64, prior [numLevels]float64, alpha, floor f
 		n += c[l]
 	}
 	for l := LevelConflict; l < numLevels; l++ {
+		if n+alpha == 0 { // nothing observed and no prior: not 0/0 = NaN
+			out[l] = floor
+			continue
+		}
 		out[l] = math.Max((c[l]+alpha*prior[l])/(n+alpha), floor)
 	}
 	return out
@@ -208,6 +212,20 @@ func (fr *freqs) add(p *prep) {
 	}
 	if p.birth != 0 {
 		fr.birth[p.birth]++
+	}
+}
+
+// remove undoes add.
+func (fr *freqs) remove(p *prep) {
+	fr.n--
+	if p.name != "" {
+		fr.name[p.name]--
+	}
+	if p.py != "" {
+		fr.py[p.py]--
+	}
+	if p.birth != 0 {
+		fr.birth[p.birth]--
 	}
 }
 
