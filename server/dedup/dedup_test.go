@@ -214,3 +214,12 @@ func TestWeights_FiniteWhenAFieldIsNeverPresent(t *testing.T) {
 		t.Fatalf("identical records: %+v", l)
 	}
 }
+
+func TestDecode_MatchesUTF8(t *testing.T) {
+	for _, s := range []string{"zhangwei", "北京市东城区", "a张b", "𠀀x", "é", "\xe5\x8c", "\xff"} {
+		var buf [maxJaroLen]rune
+		if got, want := decode(buf[:0], s), []rune(s); !slices.Equal(got, want) {
+			t.Errorf("decode(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -144,13 +144,21 @@ func (ix *Index) scoreAll() ([]pairLink, int) {
 	var mu sync.Mutex
 	var all []pairLink
 	compared := 0
-	parallelRange(n, ix.opt.Workers, func(lo, hi int) {
-		stamp := make(map[int32]struct{}, 64)
+	// stamps[w][j] == i marks j as already compared with i (one slice per
+	// worker instead of clearing a map for each record).
+	workers := max(1, ix.opt.Workers)
+	stamps := make([][]int32, workers)
+	for w := range stamps {
+		stamps[w] = make([]int32, n)
+		for j := range stamps[w] {
+			stamps[w][j] = -1
+		}
+	}
+	parallelRangeW(n, workers, func(w, lo, hi int) {
 		var out []pairLink
 		cnt := 0
 		for i := lo; i < hi; i++ {
-			clear(stamp)
-			out, cnt = ix.scoreRecord(int32(i), stamp, out, cnt)
+			out, cnt = ix.scoreRecord(int32(i), stamps[w], out, cnt)
 		}
 		mu.Lock()
 		all = append(all, out...)
@@ -161,7 +169,7 @@ func (ix *Index) scoreAll() ([]pairLink, int) {
 }
 
 // scoreRecord scores record i against every later record sharing a block.
-func (ix *Index) scoreRecord(i int32, seen map[int32]struct{}, out []pairLink, cnt int) ([]pairLink, int) {
+func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]pairLink, int) {
 	bi := ix.bi
 	for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
 		hi := bi.blockEnd(int(lo))
@@ -170,10 +178,10 @@ func (ix *Index) scoreRecord(i int32, seen map[int32]struct{}, out []pairLink, c
 			if j <= i {
 				continue
 			}
-			if _, dup := seen[j]; dup {
+			if seen[j] == i {
 				continue
 			}
-			seen[j] = struct{}{}
+			seen[j] = i
 			cnt++
 			if l, ok := ix.scorePair(&ix.ps[i], &ix.ps[j], ix.st[i], ix.st[j]); ok {
 				l.a, l.b = i, j

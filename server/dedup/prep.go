@@ -39,6 +39,12 @@ func prepareAll(recs []Record, opt Options) []prep {
 
 // parallelRange runs fn over [0,n) split into chunks across workers.
 func parallelRange(n, workers int, fn func(lo, hi int)) {
+	parallelRangeW(n, workers, func(_, lo, hi int) { fn(lo, hi) })
+}
+
+// parallelRangeW is parallelRange telling fn which worker (0..workers-1)
+// runs it.
+func parallelRangeW(n, workers int, fn func(w, lo, hi int)) {
 	workers = max(1, workers)
 	const chunk = 4096
 	var next int64
@@ -46,7 +52,7 @@ func parallelRange(n, workers int, fn func(lo, hi int)) {
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
 			for {
 				mu.Lock()
@@ -56,9 +62,9 @@ func parallelRange(n, workers int, fn func(lo, hi int)) {
 				if lo >= n {
 					return
 				}
-				fn(lo, min(n, lo+chunk))
+				fn(w, lo, min(n, lo+chunk))
 			}
-		}()
+		}(w)
 	}
 	wg.Wait()
 }

@@ -165,11 +165,23 @@ func jwStrings(a, b string) float64 {
 	return jaroWinkler(decode(ra[:0], a), decode(rb[:0], b))
 }
 
+// decode appends the runes of s up to dst's capacity. ASCII (pinyin) and
+// three-byte characters (Han) are decoded inline: the normalized strings it
+// reads are valid UTF-8, and this runs for every compared pair.
 func decode(dst []rune, s string) []rune {
 	for len(s) > 0 && len(dst) < cap(dst) {
-		r, n := utf8.DecodeRuneInString(s)
-		dst = append(dst, r)
-		s = s[n:]
+		switch c := s[0]; {
+		case c < utf8.RuneSelf:
+			dst = append(dst, rune(c))
+			s = s[1:]
+		case c&0xF0 == 0xE0 && len(s) >= 3 && s[1]&0xC0 == 0x80 && s[2]&0xC0 == 0x80:
+			dst = append(dst, rune(c&0x0F)<<12|rune(s[1]&0x3F)<<6|rune(s[2]&0x3F))
+			s = s[3:]
+		default:
+			r, n := utf8.DecodeRuneInString(s)
+			dst = append(dst, r)
+			s = s[n:]
+		}
 	}
 	return dst
 }
