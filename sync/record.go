@@ -80,19 +80,29 @@ func (r *Record) Clone() *Record {
 // Apply writes a change's fields unconditionally, as the author of the change
 // sees its own edit: the device overlays its pending changes with it.
 func (r *Record) Apply(ch *Change) {
-	for k, v := range ch.Set {
-		r.set(k, v, ch)
+	if r.Fields == nil {
+		r.Fields = make(map[string]Field, len(ch.Set)+1)
 	}
+	for k, v := range ch.Set {
+		r.Fields[k] = Field{Value: v, Version: ch.ID}
+	}
+	r.wrote(ch)
 }
 
+// set writes one field as ch.
 func (r *Record) set(field string, v json.RawMessage, ch *Change) {
 	if r.Fields == nil {
 		r.Fields = map[string]Field{}
 	}
-	if r.Writers == nil {
-		r.Writers = map[string]Writer{}
-	}
 	r.Fields[field] = Field{Value: v, Version: ch.ID}
+	r.wrote(ch)
+}
+
+// wrote records ch among the record's writers.
+func (r *Record) wrote(ch *Change) {
+	if r.Writers == nil {
+		r.Writers = make(map[string]Writer, 1)
+	}
 	r.Writers[ch.ID] = Writer{Device: ch.Device, Author: ch.Author, HLC: ch.HLC}
 	if ch.HLC > r.HLC {
 		r.HLC = ch.HLC
