@@ -100,7 +100,7 @@ func runDedupEval(args []string, out io.Writer) error {
 	var records int
 	var seed uint64
 	fs := newFlags("dedup eval", &dir)
-	fs.IntVar(&records, "records", 20000, "生成名册的记录数（0 跳过）/ records in the generated roll (0: skip)")
+	fs.IntVar(&records, "records", 100000, "生成名册的记录数（0 跳过）/ records in the generated roll (0: skip)")
 	fs.Uint64Var(&seed, "seed", 1, "生成器种子 / generator seed")
 	fs.StringVar(&febrl, "febrl", "", "FEBRL 数据目录（默认 "+defaultFEBRLDir+"，存在时）/ FEBRL folder (default "+defaultFEBRLDir+" if present)")
 	if err := parse(fs, args); err != nil {
