@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	sdk "github.com/dengji/dengji/client-sdk"
@@ -210,4 +211,37 @@ func hasServerIssue(is []model.Issue, field, code string) bool {
 		}
 	}
 	return false
+}
+
+// A migrant contact travels with its registration, and the server refuses
+// one whose registration it does not have in the same district.
+func TestE2E_MigrantContactBelongsToRegistration(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "d1", "d2")
+	d := s.device(t, "li", s.URL(), sdk.Options{})
+	reg, err := d.Create(model.TypeRegistration, "d1", registration(21))
+	must(t, err)
+	contact := func(regID string) map[string]json.RawMessage {
+		return model.MigrantContact{RegistrationID: regID, Date: "2026-11-20", Channel: "phone", Reached: "本人",
+			Outcome: "registered_here", Evidence: "heard"}.Fields()
+	}
+	ok, err := d.Create(model.TypeMigrantContact, "d1", contact(reg))
+	must(t, err)
+	orphan, err := d.Create(model.TypeMigrantContact, "d1", contact("no-such-registration"))
+	must(t, err)
+	elsewhere, err := d.Create(model.TypeMigrantContact, "d2", contact(reg))
+	must(t, err)
+	mustSync(t, d)
+
+	s.record(t, ok)
+	rej, _ := d.Rejected()
+	refused := map[string]bool{}
+	for _, r := range rej {
+		if r.Result.Code == dsync.CodeValidation && strings.Contains(string(r.Result.Details), "parent_unknown") {
+			refused[r.Change.Record] = true
+		}
+	}
+	if !refused[orphan] || !refused[elsewhere] || len(rej) != 2 {
+		t.Fatalf("contacts without a registration in their district must be refused: %+v", rej)
+	}
 }
