@@ -15,7 +15,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/boltstore/bolttest"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -27,10 +27,7 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	st, err := boltstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := bolttest.Open(t)
 	cfg := api.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := api.New(context.Background(), st, cfg)
@@ -41,7 +38,7 @@ func startServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	go srv.Serve()
-	t.Cleanup(func() { srv.Close(); st.Close() })
+	t.Cleanup(func() { srv.Close() })
 	for _, u := range []accounts.NewUser{
 		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
 		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"d1"}, Password: "li-password"},

@@ -356,7 +356,12 @@ func (ix *Index) keepClusters(res *Result) {
 	for i := range ix.cluster {
 		ix.cluster[i] = -1
 	}
-	for _, cl := range res.Clusters {
+	ix.adoptClusters(res.Clusters)
+}
+
+// adoptClusters records auto clusters as the index's.
+func (ix *Index) adoptClusters(clusters []Cluster) {
+	for _, cl := range clusters {
 		if cl.Decision != Auto {
 			continue
 		}

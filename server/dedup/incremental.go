@@ -234,19 +234,7 @@ func (ix *Index) absorb(ns *nodeSet, res *Result) {
 	}
 	ix.prior = math.Log2(ix.opt.DupRate / math.Max(1, float64(ix.Len())))
 	ix.bi.add(ns.bps, n0, ix.opt)
-	for _, cl := range res.Clusters {
-		if cl.Decision != Auto {
-			continue
-		}
-		k := int32(len(ix.members))
-		var m []int32
-		for _, id := range cl.Records {
-			p := ix.pos[id]
-			ix.cluster[p] = k
-			m = append(m, p)
-		}
-		ix.members = append(ix.members, m)
-	}
+	ix.adoptClusters(res.Clusters)
 }
 
 // retire takes a replaced record out of matching and of the frequencies.

@@ -17,7 +17,7 @@ import (
 	"github.com/dengji/dengji/server/dedup/gen"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/boltstore/bolttest"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -51,15 +51,7 @@ func (d *device) push(t testing.TB, st store.Store, recs ...dedup.Record) {
 	}
 }
 
-func openStore(t testing.TB) store.Store {
-	t.Helper()
-	st, err := boltstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openStore(t testing.TB) store.Store { return bolttest.Open(t) }
 
 // rollStore is a store holding a generated roll of n registrations.
 func rollStore(t testing.TB, n int) (store.Store, []dedup.Record, *device) {

@@ -14,19 +14,11 @@ import (
 	"github.com/dengji/dengji/model/idcard"
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/boltstore/bolttest"
 	dsync "github.com/dengji/dengji/sync"
 )
 
-func openStore(t testing.TB) store.Store {
-	t.Helper()
-	st, err := boltstore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openStore(t testing.TB) store.Store { return bolttest.Open(t) }
 
 // idNumber makes a valid ID number: region, birth YYYYMMDD, a sequence
 // whose parity gives the gender.
