@@ -54,6 +54,19 @@ func Normalize(s string) string {
 	return b.String()
 }
 
+// Compose builds an 18-character number from a region code (6 digits), a
+// birth date (YYYYMMDD) and a sequence number (0-999, odd for a man),
+// computing the check character; "" if the parts are not digits of those
+// lengths. Generators and tests use it.
+func Compose(region, birth string, seq int) string {
+	first17 := fmt.Sprintf("%s%s%03d", region, birth, seq)
+	c, ok := CheckDigit(first17)
+	if !ok || len(region) != 6 || len(birth) != 8 || seq < 0 || seq > 999 {
+		return ""
+	}
+	return first17 + string(c)
+}
+
 // CheckDigit returns the MOD 11-2 check character for the first 17 digits
 // of an ID number; ok is false unless first17 is exactly 17 ASCII digits.
 func CheckDigit(first17 string) (c byte, ok bool) {

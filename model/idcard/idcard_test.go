@@ -316,3 +316,18 @@ func FuzzParse(f *testing.F) {
 		Candidates(s)
 	})
 }
+
+func TestCompose(t *testing.T) {
+	id := Compose("110105", "19491231", 2)
+	if id != "11010519491231002X" {
+		t.Fatalf("Compose = %q", id)
+	}
+	if _, err := Parse(id); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][3]any{{"1101", "19491231", 2}, {"110105", "1949123", 2}, {"110105", "19491231", 1000}, {"11010x", "19491231", 2}} {
+		if got := Compose(bad[0].(string), bad[1].(string), bad[2].(int)); got != "" {
+			t.Errorf("Compose%v = %q, want empty", bad, got)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -15,10 +14,7 @@ import (
 )
 
 func rollID(t *testing.T, region, birth string, seq int) string {
-	t.Helper()
-	first17 := fmt.Sprintf("%s%s%03d", region, birth, seq)
-	c, _ := idcard.CheckDigit(first17)
-	return first17 + string(c)
+	return idcard.Compose(region, birth, seq)
 }
 
 // send posts or gets raw bytes and returns the status and body.

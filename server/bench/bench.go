@@ -238,8 +238,6 @@ var (
 func Registration(rng *rand.Rand, i int) map[string]json.RawMessage {
 	birth := time.Date(1940+rng.IntN(60), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 	seq := 100 + rng.IntN(900)
-	body := fmt.Sprintf("430102%s%03d", birth.Format("20060102"), seq)
-	check, _ := idcard.CheckDigit(body)
 	gender := "F"
 	if seq%2 == 1 {
 		gender = "M"
@@ -250,7 +248,7 @@ func Registration(rng *rand.Rand, i int) map[string]json.RawMessage {
 		Name:             surnames[rng.IntN(len(surnames))] + given[rng.IntN(len(given))],
 		Gender:           gender,
 		BirthDate:        birth.Format("2006-01-02"),
-		IDNumber:         body + string(check),
+		IDNumber:         idcard.Compose("430102", birth.Format("20060102"), seq),
 		HouseholdAddress: addr,
 		ResidenceAddress: addr,
 		Phone:            fmt.Sprintf("13%09d", rng.IntN(1_000_000_000)),
