@@ -290,3 +290,17 @@ func TestAPI_ConflictReviewScopedToCoordinator(t *testing.T) {
 		t.Fatalf("the coordinator's value must reach devices, got %s", got)
 	}
 }
+
+func TestAPI_LoginThrottledAfterFailures(t *testing.T) {
+	s := startServer(t)
+	for i := 0; i < 5; i++ {
+		if status, code := errCode(t, s, "POST", "/v1/auth/login", "", map[string]string{"username": "li", "password": "guess"}); status != 401 || code != "invalid_credentials" {
+			t.Fatalf("attempt %d: %d %s", i, status, code)
+		}
+	}
+	// Locked now, even with the right password; other accounts are not.
+	if status, code := errCode(t, s, "POST", "/v1/auth/login", "", map[string]string{"username": "LI", "password": "li-password"}); status != 429 || code != "too_many_attempts" {
+		t.Fatalf("after five failures: %d %s", status, code)
+	}
+	s.login(t, "wang", "wang-password", "")
+}

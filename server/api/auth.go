@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,19 +51,21 @@ func (s *Server) login(c *gin.Context) {
 		fail(c, ErrBadRequest)
 		return
 	}
-	var u *store.User
-	err := s.store.Update(c, func(tx store.Tx) error {
-		var err error
-		u, err = tx.User(req.Username)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !auth.CheckPassword(u.PasswordHash, req.Password)) {
-			return ErrBadCredentials
-		}
-		if err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrUserDisabled
-		}
+	if wait := s.logins.retryAfter(req.Username); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		fail(c, ErrTooManyAttempts)
+		return
+	}
+	u, err := s.checkPassword(c, req.Username, req.Password)
+	if errors.Is(err, ErrBadCredentials) {
+		s.logins.failed(req.Username)
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.logins.succeeded(req.Username)
+	err = s.store.Update(c, func(tx store.Tx) error {
 		return enroll(tx, u, req.DeviceID, req.DeviceName)
 	})
 	if err != nil {
@@ -70,6 +74,36 @@ func (s *Server) login(c *gin.Context) {
 	}
 	s.issueTokens(c, u, req.DeviceID)
 }
+
+// checkPassword reads the user and checks the password outside any write
+// transaction: bcrypt takes tens of milliseconds, and pushes must not wait
+// for it.
+func (s *Server) checkPassword(c *gin.Context, name, password string) (*store.User, error) {
+	var u *store.User
+	err := s.store.View(c, func(tx store.Tx) error {
+		var err error
+		u, err = tx.User(name)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		auth.CheckPassword(dummyHash(), password) // the same time as a real check: no user enumeration by timing
+		return nil, ErrBadCredentials
+	case err != nil:
+		return nil, err
+	case !auth.CheckPassword(u.PasswordHash, password):
+		return nil, ErrBadCredentials
+	case u.Disabled:
+		return nil, ErrUserDisabled
+	}
+	return u, nil
+}
+
+// dummyHash is checked against when the user does not exist.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := auth.HashPassword("dengji: no such user")
+	return h
+})
 
 func enroll(tx store.Tx, u *store.User, id, name string) error {
 	if id == "" {

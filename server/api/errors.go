@@ -45,6 +45,7 @@ var (
 	ErrDeviceTaken     = apiErr(409, "device_taken", "此设备已登记给其他用户", "this device is enrolled to another user")
 	ErrUserExists      = apiErr(409, "user_exists", "用户名已存在", "a user with this name exists")
 	ErrAlreadyResolved = apiErr(409, "already_resolved", "该冲突已处理", "this conflict was already resolved")
+	ErrTooManyAttempts = apiErr(429, "too_many_attempts", "登录失败次数过多，请 15 分钟后再试", "too many failed sign-ins: try again in 15 minutes")
 	ErrTooLarge        = apiErr(413, "too_large", "请求过大，请分批提交", "the request is too large: send smaller batches")
 	ErrUnsupported     = apiErr(415, "unsupported_encoding", "不支持的内容编码", "unsupported Content-Encoding: use gzip or none")
 	ErrUnavailable     = apiErr(503, "unavailable", "服务器繁忙，请稍后重试", "the server is busy: try again shortly")

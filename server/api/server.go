@@ -64,6 +64,7 @@ type Server struct {
 	engine *gin.Engine
 	log    *slog.Logger
 	dedup  *dedupjob.Job // the duplicate check; keeps the last full run's index
+	logins *loginThrottle
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -87,7 +88,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL), log: cfg.Logger,
-		dedup: dedupjob.New(st, dedupjob.DefaultOptions())}
+		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), logins: newLoginThrottle()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	return s, nil
