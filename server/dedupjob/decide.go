@@ -101,15 +101,11 @@ func removeOthers(ctx context.Context, st store.Store, c *store.DupCase, d *Deci
 		if err != nil {
 			return err
 		}
-		high, err := tx.HighSeq()
-		if err != nil {
-			return err
-		}
 		for _, m := range c.Members {
 			if m.Record == c.Keep {
 				continue
 			}
-			ch, err := removal(tx, m.Record, detail, high+uint64(len(chs))+1)
+			ch, err := removal(tx, m.Record, detail)
 			if err != nil {
 				return err
 			}
@@ -157,7 +153,7 @@ func keptDetail(tx store.Tx, c *store.DupCase) (string, error) {
 
 // removal is the server change that marks one registration removed, or nil
 // if it is gone or removed already.
-func removal(tx store.Tx, id, detail string, counter uint64) (*dsync.Change, error) {
+func removal(tx store.Tx, id, detail string) (*dsync.Change, error) {
 	rec, err := tx.Record(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -176,7 +172,7 @@ func removal(tx store.Tx, id, detail string, counter uint64) (*dsync.Change, err
 		return nil, err
 	}
 	set := map[string]string{"status": statusRemoved, "removal_reason": "registered_elsewhere", "removal_detail": detail}
-	ch := &dsync.Change{ID: cid.String(), Device: store.ServerDevice, Counter: counter, Record: rec.ID,
+	ch := &dsync.Change{ID: cid.String(), Device: store.ServerDevice, Record: rec.ID,
 		Type: rec.Type, District: rec.District, Op: dsync.OpUpdate, HLC: dsync.MakeHLC(time.Now().UnixMilli(), 0),
 		Set: map[string]json.RawMessage{}, Base: map[string]string{dsync.FieldDeleted: rec.Version(dsync.FieldDeleted)}}
 	for k, v := range set {

@@ -418,7 +418,7 @@ func (w *writer) write(ctx context.Context, b batch) error {
 // again inside the push's own transaction (refGuard), so two imports
 // running at once cannot both create the same voter.
 func (w *writer) push(ctx context.Context, items []item) error {
-	fresh, high, err := w.newItems(ctx, items)
+	fresh, err := w.newItems(ctx, items)
 	if err != nil {
 		return err
 	}
@@ -430,7 +430,6 @@ func (w *writer) push(ctx context.Context, items []item) error {
 	guard := refGuard{keys: make(map[string]string, len(fresh)), seen: map[string]bool{}}
 	for i := range fresh {
 		ch := &fresh[i].ch
-		ch.Counter = high + uint64(i) + 1 // the server device has no counter check; it must be ≥ 1
 		changes[i] = *ch
 		guard.keys[ch.Record] = fresh[i].refKey
 	}
@@ -455,10 +454,9 @@ func (w *writer) push(ctx context.Context, items []item) error {
 }
 
 // newItems drops the items whose reference exists, or repeats an earlier
-// item of the batch, and reads the highest sequence number.
-func (w *writer) newItems(ctx context.Context, items []item) ([]item, uint64, error) {
+// item of the batch.
+func (w *writer) newItems(ctx context.Context, items []item) ([]item, error) {
 	var fresh []item
-	var high uint64
 	inBatch := make(map[string]bool, len(items))
 	err := w.st.View(ctx, func(tx store.Tx) error {
 		fresh = fresh[:0]
@@ -476,11 +474,9 @@ func (w *writer) newItems(ctx context.Context, items []item) ([]item, uint64, er
 			}
 			fresh = append(fresh, it)
 		}
-		var err error
-		high, err = tx.HighSeq()
-		return err
+		return nil
 	})
-	return fresh, high, err
+	return fresh, err
 }
 
 // refGuard is the push's validator: inside the write transaction it refuses

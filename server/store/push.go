@@ -11,7 +11,9 @@ import (
 )
 
 // ServerDevice is the device name on changes the server makes itself
-// (coordinators' decisions). It has no counter.
+// (imports, coordinators' decisions). It keeps no counter: Push numbers its
+// changes with the sequence they are about to get, so callers leave
+// Counter at 0.
 const ServerDevice = "server"
 
 // Validator checks a record as it would be after a change; a non-nil error
@@ -86,10 +88,14 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 	if ch.Device != req.Device {
 		return rejected(ch, dsync.CodeWrongDevice, "change was made by another device"), nil
 	}
-	if req.Device != ServerDevice {
-		if r, err := checkCounter(tx, ch); r != nil || err != nil {
-			return r, err
+	if req.Device == ServerDevice {
+		high, err := tx.HighSeq()
+		if err != nil {
+			return nil, err
 		}
+		ch.Counter = high + 1
+	} else if r, err := checkCounter(tx, ch); r != nil || err != nil {
+		return r, err
 	}
 	cur, err := tx.Record(ch.Record)
 	if err != nil && !errors.Is(err, ErrNotFound) {

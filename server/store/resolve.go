@@ -122,21 +122,17 @@ func decisionChange(tx Tx, c *dsync.Conflict, r Resolve) (*dsync.Change, error) 
 		}
 		ch.Op, ch.Set[dsync.FieldDeleted] = dsync.OpDelete, json.RawMessage("true")
 	}
-	return stampServerChange(tx, ch, rec)
+	return stampServerChange(ch, rec)
 }
 
 // stampServerChange gives a server change its identity and bases: the record
 // exactly as it is now, so the decision applies without a new conflict.
-func stampServerChange(tx Tx, ch *dsync.Change, rec *dsync.Record) (*dsync.Change, error) {
+func stampServerChange(ch *dsync.Change, rec *dsync.Record) (*dsync.Change, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
-	high, err := tx.HighSeq()
-	if err != nil {
-		return nil, err
-	}
-	ch.ID, ch.Device, ch.Counter = id.String(), ServerDevice, high+1
+	ch.ID, ch.Device = id.String(), ServerDevice
 	ch.HLC = dsync.MakeHLC(time.Now().UnixMilli(), 0)
 	for k, f := range rec.Fields {
 		ch.Base[k] = f.Version

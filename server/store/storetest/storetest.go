@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		"Accounts":                  testAccounts,
 		"DupCases":                  testDupCases,
 		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
+		"ServerChangesNumbered":     testServerChangesNumbered,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -482,4 +483,22 @@ func testDupCases(t *testing.T, s store.Store) {
 	if got := ids(store.DupCaseQuery{}); got != "[dup-2]" {
 		t.Errorf("after delete: %s", got)
 	}
+}
+
+func testServerChangesNumbered(t *testing.T, s store.Store) {
+	srv := &dev{id: store.ServerDevice}
+	a := srv.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`})
+	b := srv.change(dsync.OpCreate, nil, "r2", "d1", map[string]string{"name": `"b"`})
+	a.Counter, b.Counter = 0, 0 // the server keeps no counter of its own
+	rs := push(t, s, srv, a, b)
+	wantStatus(t, rs, dsync.StatusApplied, dsync.StatusApplied)
+	s.View(ctx, func(tx store.Tx) error {
+		for _, r := range rs {
+			ch, err := tx.ChangeBySeq(r.Seq)
+			if err != nil || ch.Counter != r.Seq {
+				t.Errorf("server change at %d numbered %+v %v", r.Seq, ch, err)
+			}
+		}
+		return nil
+	})
 }
