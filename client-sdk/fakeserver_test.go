@@ -38,7 +38,8 @@ type fakeServer struct {
 	reject  func(*dsync.Change) string // a rejection code, "" to accept
 	lose    int                        // pushes to process but answer 502, as if the answer was lost
 	// Observations.
-	requests map[string]int // by path
+	decided  map[string]dsync.Conflict // conflicts a coordinator has decided, by ID
+	requests map[string]int             // by path
 	pulls    []string       // raw queries of pulls
 	gzipped  int            // push bodies that came compressed
 }
@@ -46,7 +47,7 @@ type fakeServer struct {
 func newFakeServer(t testing.TB) *fakeServer {
 	s := &fakeServer{
 		t: t, records: map[string]*dsync.Record{}, results: map[string]dsync.Result{},
-		fail: map[string][]int{}, requests: map[string]int{},
+		fail: map[string][]int{}, requests: map[string]int{}, decided: map[string]dsync.Conflict{},
 		access: map[string]bool{}, refresh: map[string]bool{},
 	}
 	mux := http.NewServeMux()
@@ -54,6 +55,7 @@ func newFakeServer(t testing.TB) *fakeServer {
 	mux.HandleFunc("POST /v1/auth/refresh", s.refreshTokens)
 	mux.HandleFunc("POST /v1/push", s.authed(s.push))
 	mux.HandleFunc("GET /v1/pull", s.authed(s.pull))
+	mux.HandleFunc("POST /v1/conflicts/status", s.authed(s.conflictStatus))
 	s.Server = httptest.NewServer(s.faults(mux))
 	t.Cleanup(s.Close)
 	return s
@@ -268,4 +270,24 @@ func jsonFields(m map[string]string) map[string]json.RawMessage {
 		out[k] = b
 	}
 	return out
+}
+
+// conflictStatus answers the decided conflicts among those asked about.
+func (s *fakeServer) conflictStatus(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []dsync.Conflict{}
+	for _, id := range req.IDs {
+		if c, ok := s.decided[id]; ok {
+			out = append(out, c)
+		}
+	}
+	json.NewEncoder(w).Encode(map[string]any{"conflicts": out})
 }

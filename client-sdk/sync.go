@@ -17,10 +17,12 @@ type SyncReport struct {
 	Pulled     int                  // records stored from the server
 	Conflicts  int                  // conflicts the server reported
 	Rejections int                  // changes the server refused
+	Resolved   int                  // conflicts held here that a coordinator has decided
 	Duration   time.Duration
 }
 
-// Sync pushes every pending change, then pulls the server's state. It
+// Sync pushes every pending change, pulls the server's state, and learns the
+// decisions on the conflicts this device holds. It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
@@ -33,6 +35,9 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	err := d.push(ctx, &rep)
 	if err == nil {
 		err = d.pull(ctx, &rep)
+	}
+	if err == nil {
+		err = d.refreshConflicts(ctx, &rep)
 	}
 	rep.Duration = time.Since(start)
 	return rep, err

@@ -121,6 +121,24 @@ func TestSync_Conflict(t *testing.T) {
 	if n := must[int](t)(b.Pending()); n != 0 {
 		t.Fatalf("pending = %d", n)
 	}
+
+	// A coordinator decides; b's next Sync learns it.
+	decided := cs[0]
+	decided.Status = dsync.ConflictResolved
+	decided.Resolution = &dsync.Resolution{Choice: "other", By: "coordinator"}
+	srv.mu.Lock()
+	srv.decided[decided.ID] = decided
+	srv.mu.Unlock()
+	if rep := mustSync(t, b); rep.Resolved != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	cs = must[[]dsync.Conflict](t)(b.Conflicts())
+	if cs[0].Status != dsync.ConflictResolved || cs[0].Resolution.By != "coordinator" {
+		t.Fatalf("the decision did not reach the device: %+v", cs[0])
+	}
+	if rep := mustSync(t, b); rep.Resolved != 0 || srv.count("/v1/conflicts/status") != 2 {
+		t.Fatalf("a decided conflict must not be asked about again: %+v, %d requests", rep, srv.count("/v1/conflicts/status"))
+	}
 }
 
 func TestSync_Rejected(t *testing.T) {

@@ -279,6 +279,20 @@ func TestAPI_ConflictReviewScopedToCoordinator(t *testing.T) {
 	if len(list.Conflicts) != 1 || string(list.Conflicts[0].Base.Value) != `"李碧辉"` {
 		t.Fatalf("conflicts: %+v", list.Conflicts)
 	}
+	// The registrar whose district it is can ask for its status; one of
+	// another district cannot.
+	var status struct{ Conflicts []dsync.Conflict }
+	s.call(t, "POST", "/v1/conflicts/status", li.AccessToken, map[string]any{"ids": []string{list.Conflicts[0].ID, "nope"}}, &status)
+	if len(status.Conflicts) != 1 || status.Conflicts[0].Status != dsync.ConflictOpen {
+		t.Fatalf("status for the registrar: %+v", status)
+	}
+	accounts.Add(context.Background(), s.st, accounts.NewUser{Name: "zhao", Role: store.RoleRegistrar, Districts: []string{"d2"}, Password: "zhao-password"})
+	zhao := s.login(t, "zhao", "zhao-password", "phone-9")
+	status.Conflicts = nil
+	s.call(t, "POST", "/v1/conflicts/status", zhao.AccessToken, map[string]any{"ids": []string{list.Conflicts[0].ID}}, &status)
+	if len(status.Conflicts) != 0 {
+		t.Fatalf("a conflict leaked to another district: %+v", status)
+	}
 	var resolved dsync.Conflict
 	if code := s.call(t, "POST", "/v1/conflicts/"+list.Conflicts[0].ID+"/resolve", wang.AccessToken,
 		map[string]any{"choice": "value", "value": "李碧辉"}, &resolved); code != 200 || resolved.Status != dsync.ConflictResolved {

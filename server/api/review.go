@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -80,4 +81,49 @@ func (s *Server) resolveConflict(c *gin.Context) {
 		return
 	}
 	respond(c, 200, conflict)
+}
+
+// conflictStatusRequest names conflicts a device holds.
+type conflictStatusRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// maxStatusIDs bounds one status request.
+const maxStatusIDs = 1000
+
+// conflictStatus answers the current state of the named conflicts that lie in
+// the caller's districts, so a registrar's device learns a coordinator's
+// decision on the edits it made. Unknown or foreign IDs are left out.
+func (s *Server) conflictStatus(c *gin.Context) {
+	var req conflictStatusRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if len(req.IDs) > maxStatusIDs {
+		fail(c, ErrTooLarge)
+		return
+	}
+	u := user(c)
+	out := []dsync.Conflict{}
+	err := s.store.View(c, func(tx store.Tx) error {
+		for _, id := range req.IDs {
+			cf, err := tx.Conflict(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if u.InScope(cf.District) {
+				out = append(out, *cf)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, conflictsResponse{Conflicts: out})
 }

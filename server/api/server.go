@@ -110,6 +110,7 @@ func (s *Server) routes() *gin.Engine {
 	authed.GET("/me", s.me)
 	authed.POST("/push", s.push)
 	authed.GET("/pull", s.pull)
+	authed.POST("/conflicts/status", s.conflictStatus)
 
 	review := authed.Group("", requireRole(store.RoleCoordinator, store.RoleAdmin))
 	review.GET("/conflicts", s.listConflicts)

@@ -245,3 +245,40 @@ func TestE2E_MigrantContactBelongsToRegistration(t *testing.T) {
 		t.Fatalf("contacts without a registration in their district must be refused: %+v", rej)
 	}
 }
+
+// A coordinator's decision reaches the registrar whose edit was not applied:
+// the decided value with the pull, the decision on the device's conflict.
+func TestE2E_CoordinatorDecisionReachesDevice(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	s.addUser(t, "wang", store.RoleRegistrar, "d1")
+	a, b := s.device(t, "li", s.URL(), sdk.Options{}), s.device(t, "wang", s.URL(), sdk.Options{})
+	id, err := a.Create(model.TypeRegistration, "d1", registration(31))
+	must(t, err)
+	mustSync(t, a)
+	mustSync(t, b)
+	must(t, a.Update(id, map[string]json.RawMessage{"voter_group": str("第1选民小组")}))
+	must(t, b.Update(id, map[string]json.RawMessage{"voter_group": str("第2选民小组")}))
+	mustSync(t, a)
+	mustSync(t, b)
+	cs, _ := b.Conflicts()
+	if len(cs) != 1 || cs[0].Status != dsync.ConflictOpen {
+		t.Fatalf("b's edit must be held as an open conflict: %+v", cs)
+	}
+
+	if _, err := store.ResolveConflict(ctx, s.st, store.Resolve{Conflict: cs[0].ID, Choice: store.ChoiceOther, By: "coordinator"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := mustSync(t, b)
+	if rep.Resolved != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	cs, _ = b.Conflicts()
+	if cs[0].Status != dsync.ConflictResolved || cs[0].Resolution.Choice != store.ChoiceOther {
+		t.Fatalf("decision on the device: %+v", cs[0])
+	}
+	rec, _ := b.Get(id)
+	if got := string(rec.Fields["voter_group"].Value); got != `"第2选民小组"` {
+		t.Fatalf("the decided value must reach the device, got %s", got)
+	}
+}
