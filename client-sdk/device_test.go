@@ -113,7 +113,7 @@ func TestDevice_Create(t *testing.T) {
 		t.Fatalf("pending = %d", len(chs))
 	}
 	ch := chs[0]
-	if ch.Op != dsync.OpCreate || ch.Device != d.ID() || ch.Counter != 1 || len(ch.Base) != 2 || ch.Base["name"] != "" {
+	if ch.Op != dsync.OpCreate || ch.Device != d.ID() || ch.Counter != 1 || len(ch.Base) != 0 {
 		t.Fatalf("change = %+v", ch)
 	}
 	if r.Version("name") != ch.ID || r.Writers[ch.ID].Device != d.ID() {

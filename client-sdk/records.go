@@ -30,13 +30,10 @@ func (d *Device) Create(typ, district string, fields map[string]json.RawMessage)
 	if err != nil {
 		return "", err
 	}
-	ch := &dsync.Change{
-		Record: id, Type: typ, District: district, Op: dsync.OpCreate,
-		Set: model.Normalize(typ, fields), Base: make(map[string]string, len(fields)),
-	}
-	for k := range fields {
-		ch.Base[k] = ""
-	}
+	// A create carries no bases: every one would be "" (the field was never
+	// written), and the server merges a create by its op.
+	ch := &dsync.Change{Record: id, Type: typ, District: district, Op: dsync.OpCreate,
+		Set: model.Normalize(typ, fields)}
 	err = d.write(ch, func(view *dsync.Record) error {
 		if view != nil {
 			return fmt.Errorf("sdk: record %s already exists", id)

@@ -29,7 +29,7 @@ type Change struct {
 	Set map[string]json.RawMessage `json:"set,omitempty"`
 	// Base holds, for every field the change writes (and, for a delete, every
 	// field the author saw), the version the author last saw; "" if none.
-	// Updates also carry the base of FieldDeleted.
+	// Updates also carry the base of FieldDeleted; a create needs none.
 	Base map[string]string `json:"base,omitempty"`
 	HLC  HLC               `json:"hlc"`
 	// Author is the user the server authenticated for the push; a device's
