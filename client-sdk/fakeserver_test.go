@@ -39,9 +39,9 @@ type fakeServer struct {
 	lose    int                        // pushes to process but answer 502, as if the answer was lost
 	// Observations.
 	decided  map[string]dsync.Conflict // conflicts a coordinator has decided, by ID
-	requests map[string]int             // by path
-	pulls    []string       // raw queries of pulls
-	gzipped  int            // push bodies that came compressed
+	requests map[string]int            // by path
+	pulls    []string                  // raw queries of pulls
+	gzipped  int                       // push bodies that came compressed
 }
 
 func newFakeServer(t testing.TB) *fakeServer {

@@ -155,8 +155,9 @@ func applyChange(rec *dsync.Record, ch *dsync.Change) *dsync.Record {
 // not flicker back before the next pull.
 func foldTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) error {
 	part := *ch
-	part.Set = make(map[string]json.RawMessage, len(res.Applied))
-	for _, k := range res.Applied {
+	applied := res.AppliedFields(ch)
+	part.Set = make(map[string]json.RawMessage, len(applied))
+	for _, k := range applied {
 		if v, ok := ch.Set[k]; ok {
 			part.Set[k] = v
 		}

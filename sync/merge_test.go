@@ -201,3 +201,17 @@ func TestHLC_JSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip %s -> %v (%v)", b, back, err)
 	}
 }
+
+func TestResult_AppliedFields(t *testing.T) {
+	create := &Change{Op: OpCreate, Set: map[string]json.RawMessage{"b": nil, "a": nil}}
+	if got := (&Result{Status: StatusApplied}).AppliedFields(create); len(got) != 2 || got[0] != "a" {
+		t.Fatalf("an applied create wrote every field it sets, got %v", got)
+	}
+	update := &Change{Op: OpUpdate, Set: create.Set}
+	if got := (&Result{Status: StatusConflict, Applied: []string{"b"}}).AppliedFields(update); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("an update wrote what Applied lists, got %v", got)
+	}
+	if got := (&Result{Status: StatusRejected}).AppliedFields(create); len(got) != 0 {
+		t.Fatalf("a rejected create wrote nothing, got %v", got)
+	}
+}

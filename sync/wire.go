@@ -16,9 +16,11 @@ type PushRequest struct {
 
 // Result is the server's answer for one pushed change.
 type Result struct {
-	Change    string     `json:"change"`
-	Status    Status     `json:"status"`
-	Seq       uint64     `json:"seq,omitempty"` // sequence that carried it, if it changed state
+	Change string `json:"change"`
+	Status Status `json:"status"`
+	Seq    uint64 `json:"seq,omitempty"` // sequence that carried it, if it changed state
+	// Applied lists the fields written; it is left out for an applied
+	// create, which writes every field it sets (see AppliedFields).
 	Applied   []string   `json:"applied,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	Code      string     `json:"code,omitempty"`
@@ -57,3 +59,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+
+// AppliedFields is the fields r says ch wrote.
+func (r *Result) AppliedFields(ch *Change) []string {
+	if r.Status == StatusApplied && ch.Op == OpCreate && len(r.Applied) == 0 {
+		return sortedKeys(ch.Set)
+	}
+	return r.Applied
+}
