@@ -5,9 +5,11 @@
 // bbolt file in one transaction together with the record as the app now sees
 // it, so a killed process never loses typed work. Sync pushes the pending
 // changes and pulls the server's state; local changes not yet acknowledged
-// stay on top of pulled state. Conflicts the server reports and changes it
-// rejects are kept on the device for the app to show.
+// stay on top of pulled state. Conflicts the server reports, and how a
+// coordinator later decided them, and changes it rejects are kept on the
+// device for the app to show.
 //
 // The package imports nothing of the server: only the protocol (package
-// sync), the shared record model, bbolt, uuid and the standard library.
+// sync), the shared record model, bbolt, uuid, a JSON codec (goccy/go-json)
+// and the standard library; a test checks it.
 package sdk
