@@ -143,12 +143,7 @@ func TestSync_Conflict(t *testing.T) {
 
 func TestSync_Rejected(t *testing.T) {
 	srv := newFakeServer(t)
-	srv.reject = func(ch *dsync.Change) string {
-		if string(ch.Set["name"]) == `"bad"` {
-			return dsync.CodeValidation
-		}
-		return ""
-	}
+	srv.reject = rejectBadName
 	d := newSynced(t, srv, Options{})
 	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
 	bad := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
@@ -456,12 +451,7 @@ func fillOutboxTx(d *Device, tx *bbolt.Tx, n int, fields map[string]json.RawMess
 // treats like the original.
 func TestSync_LostAnswer(t *testing.T) {
 	srv := newFakeServer(t)
-	srv.reject = func(ch *dsync.Change) string {
-		if string(ch.Set["name"]) == `"bad"` {
-			return dsync.CodeValidation
-		}
-		return ""
-	}
+	srv.reject = rejectBadName
 	d := newSynced(t, srv, Options{})
 	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
 	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
@@ -485,4 +475,12 @@ func TestSync_InProgress(t *testing.T) {
 	if _, err := d.Sync(context.Background()); !errors.Is(err, ErrSyncInProgress) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// rejectBadName makes the stand-in server refuse a change that names "bad".
+func rejectBadName(ch *dsync.Change) string {
+	if string(ch.Set["name"]) == `"bad"` {
+		return dsync.CodeValidation
+	}
+	return ""
 }

@@ -60,20 +60,11 @@ func TestAnalyze(t *testing.T) {
 			}
 		}
 	}
-	type kv struct {
-		k string
-		v int
-	}
-	var kvs []kv
-	for k, v := range pat {
-		kvs = append(kvs, kv{k, v})
-	}
-	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
-	for i, x := range kvs {
+	for i, x := range byCount(pat) {
 		if i > 30 {
 			break
 		}
-		fmt.Printf("%6d FP (%6d TP) %s\n", x.v, good[x.k], x.k)
+		fmt.Printf("%6d FP (%6d TP) %s\n", x.k, good[x.p], x.p)
 	}
 }
 
@@ -214,18 +205,24 @@ func missed(recs []dedup.Record, truth []string, res *dedup.Result, ix *dedup.In
 			}
 		}
 	}
-	type kv struct {
-		k string
-		v int
-	}
-	var kvs []kv
-	for k, v := range pat {
-		kvs = append(kvs, kv{k, v})
-	}
-	sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
-	for i, x := range kvs {
+	for i, x := range byCount(pat) {
 		if i < 25 {
-			fmt.Printf("%6d FN %s\n", x.v, x.k)
+			fmt.Printf("%6d FN %s\n", x.k, x.p)
 		}
 	}
+}
+
+type patternCount struct {
+	p string
+	k int
+}
+
+// byCount orders evidence patterns by how often they occur, most first.
+func byCount(pat map[string]int) []patternCount {
+	out := make([]patternCount, 0, len(pat))
+	for p, k := range pat {
+		out = append(out, patternCount{p, k})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k > out[j].k })
+	return out
 }
