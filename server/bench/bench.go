@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	Devices   int    // devices pushing at once (the concurrent figure)
 	PerDevice int    // records each concurrent device pushes
 	Dir       string // work directory; a temporary one if empty
+	// CPUProfile, if set, profiles each timed phase alone into
+	// CPUProfile.push, CPUProfile.bootstrap and CPUProfile.concurrent.
+	CPUProfile string
 }
 
 // DefaultConfig is the run the README's figures come from.
@@ -147,12 +151,14 @@ func measurePush(ctx context.Context, e *env, cfg Config, f *Figures) error {
 	if cfg.Records > 0 {
 		f.AvgRecordBytes = size / cfg.Records
 	}
-	start := time.Now()
-	rep, err := d.Push(ctx)
+	var rep sdk.SyncReport
+	f.PushSeconds, err = timed(cfg, "push", func() (err error) {
+		rep, err = d.Push(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	f.PushSeconds = time.Since(start).Seconds()
 	f.PushRecordsPerS = float64(cfg.Records) / f.PushSeconds
 	f.Errors += cfg.Records - rep.Pushed["applied"]
 	return nil
@@ -170,12 +176,14 @@ func measureBootstrap(ctx context.Context, e *env, cfg Config, f *Figures) error
 		return err
 	}
 	defer d.Close()
-	start := time.Now()
-	rep, err := d.Sync(ctx)
+	var rep sdk.SyncReport
+	f.BootstrapSeconds, err = timed(cfg, "bootstrap", func() (err error) {
+		rep, err = d.Sync(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	f.BootstrapSeconds = time.Since(start).Seconds()
 	f.BootstrapRecords = rep.Pulled
 	return nil
 }
@@ -197,26 +205,50 @@ func measureConcurrent(ctx context.Context, e *env, cfg Config, f *Figures) erro
 		devs[i] = d
 	}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for _, d := range devs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rep, err := d.Push(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				f.Errors++
-			}
-			f.Errors += cfg.PerDevice - rep.Pushed["applied"]
-		}()
+	var err error
+	f.ConcurrentSeconds, err = timed(cfg, "concurrent", func() error {
+		var wg sync.WaitGroup
+		for _, d := range devs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rep, err := d.Push(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					f.Errors++
+				}
+				f.Errors += cfg.PerDevice - rep.Pushed["applied"]
+			}()
+		}
+		wg.Wait()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	f.ConcurrentSeconds = time.Since(start).Seconds()
 	f.ConcurrentRecords = cfg.Devices * cfg.PerDevice
 	f.ConcurrentPushRecordsPerS = float64(f.ConcurrentRecords) / f.ConcurrentSeconds
 	return nil
+}
+
+// timed runs one measured phase and returns its seconds, under the CPU
+// profiler if the run asked for one.
+func timed(cfg Config, phase string, fn func() error) (float64, error) {
+	if cfg.CPUProfile != "" {
+		out, err := os.Create(cfg.CPUProfile + "." + phase)
+		if err != nil {
+			return 0, err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	err := fn()
+	return time.Since(start).Seconds(), err
 }
 
 func approxSize(fields map[string]json.RawMessage) int {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"runtime/pprof"
 
 	"github.com/dengji/dengji/server/bench"
 )
@@ -28,20 +26,10 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.Devices, "devices", cfg.Devices, "同时推送的设备数 / devices pushing at once")
 	fs.IntVar(&cfg.PerDevice, "per-device", cfg.PerDevice, "每台并发设备推送的记录数 / records per concurrent device")
 	fs.BoolVar(&asJSON, "json", false, "输出 JSON / print one JSON object")
-	cpuProfile := fs.String("cpuprofile", "", "写入 CPU 剖析文件 / write a CPU profile to this file")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "",
+		"每个计时阶段写一个 CPU 剖析文件 FILE.push|bootstrap|concurrent / profile each timed phase into FILE.push|bootstrap|concurrent")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
 	}
 	// The benchmark always runs on a temporary directory: --data is accepted
 	// for uniformity and never touched.
