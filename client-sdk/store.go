@@ -30,7 +30,7 @@ func getRecordTx(tx *bbolt.Tx, bucket []byte, id string) (*dsync.Record, error) 
 }
 
 func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
-	return putJSONTx(tx, bucket, []byte(r.ID), r)
+	return tx.Bucket(bucket).Put([]byte(r.ID), r.AppendJSON(nil))
 }
 
 func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
@@ -43,7 +43,7 @@ func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
 
 // appendChangeTx puts a change into the outbox and the pending index.
 func appendChangeTx(tx *bbolt.Tx, ch *dsync.Change) error {
-	if err := putJSONTx(tx, bucketOutbox, key64(ch.Counter), ch); err != nil {
+	if err := tx.Bucket(bucketOutbox).Put(key64(ch.Counter), ch.AppendJSON(nil)); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketPending).Put(pendingKey(ch.Record, ch.Counter), nil)

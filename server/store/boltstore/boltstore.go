@@ -186,7 +186,7 @@ func (t *tx) PutRecord(rec *dsync.Record, prevSeq uint64) error {
 	if err := feed.Put(feedKey(rec.District, rec.Seq), feedValue(rec)); err != nil {
 		return err
 	}
-	return t.putJSON(bucketRecords, rec.ID, rec)
+	return t.b(bucketRecords).Put([]byte(rec.ID), rec.AppendJSON(nil))
 }
 
 func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence() }
@@ -194,11 +194,7 @@ func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence(
 func (t *tx) HighSeq() (uint64, error) { return t.b(bucketChanges).Sequence(), nil }
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
-	data, err := json.MarshalWithOption(ch, json.UnorderedMap())
-	if err != nil {
-		return err
-	}
-	return t.b(bucketChanges).Put(u64(seq), data)
+	return t.b(bucketChanges).Put(u64(seq), ch.AppendJSON(nil))
 }
 
 func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
