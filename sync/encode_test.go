@@ -99,3 +99,12 @@ func randomChange(rng *rand.Rand) *Change {
 	}
 	return ch
 }
+
+func TestValidJSON_AgreesWithStdlib(t *testing.T) {
+	for _, s := range []string{`""`, `"a"`, `"王"`, `"a"b"`, `"a\"`, `"a\nb"`, "\"a\nb\"", "\"\xff\"", `"`, `"a`,
+		`true`, `nul`, `[1,2]`, `{"a":1}`, ``, ` "a"`} {
+		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Errorf("validJSON(%q) = %v, json.Valid says %v", s, got, want)
+		}
+	}
+}

@@ -87,7 +87,7 @@ type Resolution struct {
 type Outcome struct {
 	Status    Status
 	Changed   bool     // the record's state changed: it needs a new sequence number
-	Applied   []string // fields written
+	Applied   []string // fields written; nil for a create, which writes all it sets (see Result.AppliedFields)
 	Conflicts []Conflict
 	Code      string // when rejected
 	Reason    string
@@ -132,7 +132,7 @@ func create(ch *Change) (*Record, Outcome) {
 	}
 	rec := &Record{ID: ch.Record, Type: ch.Type, District: ch.District}
 	rec.Apply(ch)
-	return rec, Outcome{Status: StatusApplied, Changed: true, Applied: sortedKeys(ch.Set)}
+	return rec, Outcome{Status: StatusApplied, Changed: true}
 }
 
 // mergeFields merges creates, updates and restores field by field.

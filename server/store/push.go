@@ -133,9 +133,6 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 
 func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome) (*dsync.Result, error) {
 	r := &dsync.Result{Change: ch.ID, Status: out.Status, Applied: out.Applied}
-	if ch.Op == dsync.OpCreate && out.Status == dsync.StatusApplied {
-		r.Applied = nil // every field it sets: see Result.AppliedFields
-	}
 	seq, err := tx.NextSeq()
 	if err != nil {
 		return nil, err
