@@ -3,6 +3,8 @@ package model
 import (
 	"encoding/json"
 	"errors"
+	"iter"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -23,6 +25,12 @@ const VotingAge = 18
 // Fields should be normalized first (Normalize); values that are not are
 // still checked, with a not_normalized warning.
 func Validate(typ, district string, fields map[string]json.RawMessage, rules Rules) Report {
+	return ValidateSeq(typ, district, maps.All(fields), rules)
+}
+
+// ValidateSeq is Validate over fields given as a sequence of key and value,
+// so a caller holding them in another shape need not copy them into a map.
+func ValidateSeq(typ, district string, fields iter.Seq2[string, json.RawMessage], rules Rules) Report {
 	var rep Report
 	known := keys(typ)
 	if known == nil {
@@ -47,8 +55,8 @@ type values map[string]string
 
 // readValues decodes the known fields and reports unknown keys, non-string
 // values and values Normalize would change.
-func readValues(typ string, keys []string, fields map[string]json.RawMessage, rep *Report) values {
-	v := make(values, len(fields))
+func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMessage], rep *Report) values {
+	v := make(values, len(keys))
 	var unknown []string
 	for k, raw := range fields {
 		if !slices.Contains(keys, k) {

@@ -3,6 +3,8 @@ package sync
 import (
 	"bytes"
 	"encoding/json"
+	"iter"
+	"maps"
 )
 
 // FieldDeleted is the reserved field holding a record's tombstone: JSON true
@@ -54,12 +56,20 @@ func (r *Record) Version(field string) string { return r.Fields[field].Version }
 // Values returns the record's field values without the reserved fields.
 func (r *Record) Values() map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(r.Fields))
-	for k, f := range r.Fields {
-		if k != FieldDeleted {
-			out[k] = f.Value
+	maps.Insert(out, r.All())
+	return out
+}
+
+// All yields the record's fields and values, without the reserved fields,
+// in no particular order.
+func (r *Record) All() iter.Seq2[string, json.RawMessage] {
+	return func(yield func(string, json.RawMessage) bool) {
+		for k, f := range r.Fields {
+			if k != FieldDeleted && !yield(k, f.Value) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // Clone returns a deep copy whose maps may be changed freely (values are

@@ -34,7 +34,7 @@ func (e *ValidationError) Details() json.RawMessage {
 // its own district. The server never trusts the device.
 func ModelValidator(rules model.Rules) Validator {
 	return func(tx SyncTx, rec *dsync.Record) error {
-		rep := model.Validate(rec.Type, rec.District, rec.Values(), rules)
+		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), rules)
 		if !rep.OK() {
 			return &ValidationError{Issues: rep.Errors}
 		}
