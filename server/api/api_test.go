@@ -119,6 +119,9 @@ func TestAPI_Errors(t *testing.T) {
 		{"BadToken", "GET", "/v1/pull", "not-a-jwt", nil, 401, "unauthorized"},
 		{"PushOutOfScope", "POST", "/v1/push", li.AccessToken,
 			dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "d1", 1), create("phone-1", "r2", "d9", 2)}}, 403, "out_of_scope"},
+		{"PushUnknownField", "POST", "/v1/push", li.AccessToken,
+			json.RawMessage(`{"changes":[{"id":"phone-1-9","bogus":1}]}`), 400, "bad_request"},
+		{"PushNotAList", "POST", "/v1/push", li.AccessToken, json.RawMessage(`{"changes":{"id":"x"}}`), 400, "bad_request"},
 		{"PullOutOfScope", "GET", "/v1/pull?district=d9", li.AccessToken, nil, 403, "out_of_scope"},
 		{"PushWithoutDevice", "POST", "/v1/push", wang.AccessToken, dsync.PushRequest{}, 403, "device_required"},
 		{"RegistrarListsConflicts", "GET", "/v1/conflicts", li.AccessToken, nil, 403, "forbidden"},
@@ -142,6 +145,20 @@ func TestAPI_Errors(t *testing.T) {
 	s.call(t, "GET", "/v1/pull", li.AccessToken, nil, &page)
 	if len(page.Records) != 0 {
 		t.Fatalf("a refused batch left %d records", len(page.Records))
+	}
+}
+
+// A body outside the shape devices send (here escaped strings) takes the
+// general decoder and is applied all the same.
+func TestAPI_PushGeneralDecoder(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	body := json.RawMessage(`{"changes":[{"id":"phone-1-\u0031","device":"phone-1","n":1,"record":"r1",` +
+		`"type":"registration","district":"d1","op":"create","set":{"name":"\u674e\u78a7\u8f89"},"hlc":"5"}]}`)
+	var pr dsync.PushResponse
+	if code := s.call(t, "POST", "/v1/push", li.AccessToken, body, &pr); code != 200 ||
+		len(pr.Results) != 1 || pr.Results[0].Change != "phone-1-1" || pr.Results[0].Status != dsync.StatusApplied {
+		t.Fatalf("push: %d %+v", code, pr)
 	}
 }
 

@@ -42,15 +42,28 @@ func respondJSON(c *gin.Context, status int, body []byte) {
 // bind decodes a JSON request body (already size-limited and decompressed by
 // the middleware) into v, refusing unknown fields.
 func bind(c *gin.Context, v any) error {
-	// Read first: the size cap reports itself through the reader's error,
-	// which a decoder need not pass on intact.
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	return decode(body, v)
+}
+
+// readBody reads the whole request body. Read first, decode after: the size
+// cap reports itself through the reader's error, which a decoder need not
+// pass on intact.
+func readBody(c *gin.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		if isTooLarge(err) {
-			return ErrTooLarge
+			return nil, ErrTooLarge
 		}
-		return ErrBadRequest
+		return nil, ErrBadRequest
 	}
+	return body, nil
+}
+
+func decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

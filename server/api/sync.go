@@ -18,10 +18,17 @@ func (s *Server) push(c *gin.Context) {
 		fail(c, ErrDeviceRequired)
 		return
 	}
-	var req dsync.PushRequest
-	if err := bind(c, &req); err != nil {
+	body, err := readBody(c)
+	if err != nil {
 		fail(c, err)
 		return
+	}
+	req, ok := dsync.ParsePushRequest(body)
+	if !ok {
+		if err := decode(body, &req); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	if len(req.Changes) > dsync.MaxPushBatch {
 		fail(c, ErrTooLarge)
