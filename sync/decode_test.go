@@ -82,8 +82,8 @@ func TestParsePushRequest_DeviceBodies(t *testing.T) {
 func TestParsePushRequest_LeavesTheUnusualToTheGeneralDecoder(t *testing.T) {
 	for _, body := range []string{
 		`{"changes":null}`,
-		`{"changes":[{"ID":"c1"}]}`,          // case-insensitive key
-		`{"changes":[{"id":"c\u0031"}]}`,     // escaped string
+		`{"changes":[{"ID":"c1"}]}`,           // case-insensitive key
+		`{"changes":[{"id":"c\u0031"}]}`,      // escaped string
 		`{"changes":[{"id":"c1","id":"c2"}]}`, // repeated field
 		`{"changes":[{"set":{"a":1,"a":2}}]}`,
 		`{"changes":[{"n":01}]}`,
