@@ -93,21 +93,26 @@ func outboxChangeTx(tx *bbolt.Tx, key []byte) (*dsync.Change, error) {
 // outboxBatchTx reads up to limit changes with counters above after, in
 // counter order, and the body of a push request carrying them.
 func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byte, error) {
-	var out []dsync.Change
 	body := append(make([]byte, 0, 64<<10), `{"changes":[`...)
 	c := tx.Bucket(bucketOutbox).Cursor()
-	for k, v := c.Seek(key64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-		var ch dsync.Change
-		if err := json.Unmarshal(v, &ch); err != nil {
-			return nil, nil, fmt.Errorf("decode outbox entry %x: %w", k, err)
-		}
-		if len(out) > 0 {
+	n := 0
+	for k, v := c.Seek(key64(after + 1)); k != nil && n < limit; k, v = c.Next() {
+		if n > 0 {
 			body = append(body, ',')
 		}
 		body = append(body, v...)
-		out = append(out, ch)
+		n++
 	}
-	return out, append(body, "]}"...), nil
+	body = append(body, "]}"...)
+	// The changes are read back from the body, which is ours to keep; the
+	// outbox's bytes last only as long as the transaction.
+	req, ok := dsync.ParsePushRequest(body)
+	if !ok {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, nil, fmt.Errorf("decode outbox after counter %d: %w", after, err)
+		}
+	}
+	return req.Changes, body, nil
 }
 
 // rebuildViewTx recomputes a record's view: its base with its pending
