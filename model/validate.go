@@ -50,16 +50,28 @@ func ValidateSeq(typ, district string, fields iter.Seq2[string, json.RawMessage]
 	return rep
 }
 
-// values holds a record's string fields; undecodable fields are absent.
-type values map[string]string
+// values holds a record's string fields, in the order of its type's keys;
+// undecodable fields are empty. A slice beside the keys, not a map: it is
+// built for every record the server accepts.
+type values struct {
+	keys, vals []string
+}
+
+func (v values) get(key string) string {
+	if i := slices.Index(v.keys, key); i >= 0 {
+		return v.vals[i]
+	}
+	return ""
+}
 
 // readValues decodes the known fields and reports unknown keys, non-string
 // values and values Normalize would change.
 func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMessage], rep *Report) values {
-	v := make(values, len(keys))
+	v := values{keys: keys, vals: make([]string, len(keys))}
 	var unknown []string
 	for k, raw := range fields {
-		if !slices.Contains(keys, k) {
+		i := slices.Index(keys, k)
+		if i < 0 {
 			unknown = append(unknown, k)
 			continue
 		}
@@ -68,14 +80,14 @@ func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMess
 			rep.errorf(k, CodeFieldType)
 			continue
 		}
-		v[k] = s
+		v.vals[i] = s
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
 		rep.warnf(k, CodeUnknownField)
 	}
-	for _, k := range keys {
-		if s := v[k]; s != "" && normalizeValue(typ, k, s) != s {
+	for i, k := range keys {
+		if s := v.vals[i]; s != "" && normalizeValue(typ, k, s) != s {
 			rep.warnf(k, CodeNotNormalized)
 		}
 	}
@@ -84,7 +96,7 @@ func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMess
 
 func (v values) required(rep *Report, keys ...string) {
 	for _, k := range keys {
-		if v[k] == "" && !rep.hasError(k) {
+		if v.get(k) == "" && !rep.hasError(k) {
 			rep.errorf(k, CodeRequired)
 		}
 	}
@@ -92,7 +104,7 @@ func (v values) required(rep *Report, keys ...string) {
 
 func (v values) enum(rep *Report, enums ...Enum) {
 	for _, e := range enums {
-		if s := v[e.Field]; s != "" && !e.Has(s) {
+		if s := v.get(e.Field); s != "" && !e.Has(s) {
 			rep.errorf(e.Field, CodeEnumValue)
 		}
 	}
@@ -101,7 +113,7 @@ func (v values) enum(rep *Report, enums ...Enum) {
 // date returns the field as a date; it reports date_format if it is set
 // but not a canonical date.
 func (v values) date(rep *Report, key string) (time.Time, bool) {
-	s := v[key]
+	s := v.get(key)
 	if s == "" {
 		return time.Time{}, false
 	}
@@ -120,7 +132,7 @@ func (v values) date(rep *Report, key string) (time.Time, bool) {
 // id parses the ID number in key and checks its region; ok is false if
 // the field is empty or invalid.
 func (v values) id(rep *Report, key string) (idcard.ID, bool) {
-	s := v[key]
+	s := v.get(key)
 	if s == "" {
 		return idcard.ID{}, false
 	}
@@ -148,19 +160,19 @@ func validateRegistration(v values, rules Rules, rep *Report) {
 	if idOK && birthOK && !id.Birth.Equal(birth) {
 		rep.errorf("birth_date", CodeBirthDateMismatch)
 	}
-	if g := v["gender"]; idOK && Genders.Has(g) && (g == "M") != id.Male {
+	if g := v.get("gender"); idOK && Genders.Has(g) && (g == "M") != id.Male {
 		rep.errorf("gender", CodeGenderMismatch)
 	}
-	if v["status"] == "removed" && v["removal_reason"] == "" {
+	if v.get("status") == "removed" && v.get("removal_reason") == "" {
 		rep.errorf("removal_reason", CodeRemovalReasonRequired)
 	}
 	if !birthOK && idOK {
 		birth, birthOK = id.Birth, true
 	}
-	if birthOK && v["status"] != "removed" && !rules.ElectionDay.IsZero() && !OfAge(birth, rules.ElectionDay) {
+	if birthOK && v.get("status") != "removed" && !rules.ElectionDay.IsZero() && !OfAge(birth, rules.ElectionDay) {
 		rep.errorf("birth_date", CodeUnderAge)
 	}
-	if p := v["phone"]; p != "" {
+	if p := v.get("phone"); p != "" {
 		if _, ok := normalizePhone(p); !ok {
 			rep.errorf("phone", CodePhoneFormat)
 		}
@@ -171,16 +183,16 @@ func validateMigrantContact(v values, rep *Report) {
 	v.required(rep, "registration_id", "date", "channel", "outcome", "evidence")
 	v.enum(rep, ContactChannels, ContactOutcomes, Evidences)
 	v.date(rep, "date")
-	switch v["outcome"] {
+	switch v.get("outcome") {
 	case "registered_elsewhere":
-		if v["elsewhere"] == "" {
+		if v.get("elsewhere") == "" {
 			rep.errorf("elsewhere", CodeElsewhereRequired)
 		}
 	case "proxy":
-		if v["proxy_name"] == "" {
+		if v.get("proxy_name") == "" {
 			rep.errorf("proxy_name", CodeProxyRequired)
 		}
-		if v["proxy_id_number"] == "" {
+		if v.get("proxy_id_number") == "" {
 			rep.errorf("proxy_id_number", CodeProxyRequired)
 		}
 	}
