@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	dsync "github.com/dengji/dengji/sync"
+	json "github.com/goccy/go-json"
 	"go.etcd.io/bbolt"
+
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // SyncReport says what one Sync did.
@@ -48,9 +50,12 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // compressed, and the answers to the last are being stored, so the device and
 // the server work at the same time. Batches still reach the server one after
 // the other, in counter order. A batch the server finds too large (413) is
-// halved and sent again.
+// halved and sent again. If the server finds counters already used (this
+// device was restored from a backup), the outbox is numbered again above
+// the server's mark and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
+	renumbered := 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -81,6 +86,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		if err := wait(); err != nil {
 			<-next
 			return fmt.Errorf("store push results: %w", err)
+		}
+		if high, ok := counterReused(resp.Results); ok {
+			<-next // read under the old numbers
+			if renumbered++; renumbered > 3 {
+				return fmt.Errorf("%w: the server keeps refusing this device's counters", ErrProtocol)
+			}
+			if err := d.acknowledge(b.changes, resp.Results, rep); err != nil {
+				return fmt.Errorf("store push results: %w", err)
+			}
+			if err := d.renumber(high); err != nil {
+				return fmt.Errorf("number the outbox again: %w", err)
+			}
+			next = d.prepare(0, limit)
+			continue
 		}
 		acking = make(chan error, 1)
 		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
@@ -152,13 +171,62 @@ func checkResults(batch []dsync.Change, results []dsync.Result) error {
 	return nil
 }
 
-// acknowledge applies one batch's results in one transaction.
+// counterReused reports whether the server refused counters this device
+// already used, and the highest counter it has taken from the device.
+func counterReused(results []dsync.Result) (high uint64, ok bool) {
+	for i := range results {
+		var cr dsync.CounterReused
+		if results[i].Code == dsync.CodeCounterReused && json.Unmarshal(results[i].Details, &cr) == nil {
+			high, ok = max(high, cr.High), true
+		}
+	}
+	return high, ok
+}
+
+// renumber gives every change still in the outbox a new counter above high
+// and above every counter this device used, in the order they were made, in
+// one transaction. Change IDs stay: the server knows a change by its ID.
+func (d *Device) renumber(high uint64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		var chs []*dsync.Change
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			ch, err := outboxChangeTx(tx, k)
+			if err != nil {
+				return err
+			}
+			chs = append(chs, ch)
+		}
+		for _, ch := range chs {
+			if err := removeChangeTx(tx, ch); err != nil {
+				return err
+			}
+		}
+		n := max(high, getU64Tx(tx, keyCounter))
+		for _, ch := range chs {
+			n++
+			ch.Counter = n
+			if err := appendChangeTx(tx, ch); err != nil {
+				return err
+			}
+		}
+		return putU64Tx(tx, keyCounter, n)
+	})
+}
+
+// acknowledge applies one batch's results in one transaction. A change
+// refused for its counter stays in the outbox, to be numbered again.
 func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *SyncReport) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	touched := map[string]bool{}
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		for i := range batch {
+			if results[i].Code == dsync.CodeCounterReused {
+				continue
+			}
 			settled, err := ackTx(tx, &batch[i], &results[i])
 			if err != nil {
 				return err
@@ -178,7 +246,9 @@ func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *
 		return err
 	}
 	for i := range results {
-		rep.count(&results[i])
+		if results[i].Code != dsync.CodeCounterReused {
+			rep.count(&results[i])
+		}
 	}
 	return nil
 }

@@ -29,6 +29,15 @@ type Result struct {
 	Details json.RawMessage `json:"details,omitempty"`
 }
 
+// CounterReused is the Details of a counter_reused rejection. A device
+// restored from a backup counts again from where the backup stood; the
+// server refuses such a change and every later one of the batch without
+// remembering them, and the device numbers its unacknowledged changes again
+// above High, in the same order, and sends them again.
+type CounterReused struct {
+	High uint64 `json:"high_counter"` // the highest counter the server has taken from the device
+}
+
 // PushResponse is the body answering a push: one result per change, in order.
 type PushResponse struct {
 	Results []Result `json:"results"`

@@ -31,16 +31,23 @@ type PushRequest struct {
 
 // Push merges a batch in one transaction and answers one result per change, in
 // the order given. A change seen before (by ID) is answered "duplicate" with
-// its first result, and nothing is applied twice.
+// its first result, and nothing is applied twice. From the first change whose
+// counter the device already used (see dsync.CounterReused), every later new
+// change of the batch is refused the same way, so none overtakes the changes
+// the device must number again.
 func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error) {
 	order := counterOrder(req.Changes)
 	results := make([]dsync.Result, len(req.Changes))
 	err := s.Update(ctx, func(tx Tx) error {
+		var reused *dsync.Result
 		for _, i := range order {
 			ch := req.Changes[i]
-			r, err := pushOne(tx, &req, &ch)
+			r, err := pushOne(tx, &req, &ch, reused)
 			if err != nil {
 				return fmt.Errorf("push change %d: %w", i, err)
+			}
+			if r.Code == dsync.CodeCounterReused {
+				reused = r
 			}
 			results[i] = *r
 		}
@@ -63,7 +70,10 @@ func counterOrder(chs []dsync.Change) []int {
 	return idx
 }
 
-func pushOne(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
+// pushOne answers one change. After a counter_reused refusal in the batch
+// (reused), new changes are refused alike. Such refusals are not stored: the
+// change comes back under a new counter and is then taken.
+func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*dsync.Result, error) {
 	prev, err := tx.Result(ch.ID)
 	switch {
 	case err == nil:
@@ -73,10 +83,15 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
+	if reused != nil && ch.Device == req.Device {
+		r := *reused
+		r.Change, r.Reason = ch.ID, "an earlier change of this batch reused a counter; number this one again after it"
+		return &r, nil
+	}
 	ch.Author = req.Author
 	r, err := apply(tx, req, ch)
-	if err != nil {
-		return nil, err
+	if err != nil || r.Code == dsync.CodeCounterReused {
+		return r, err
 	}
 	if err := tx.PutResult(r); err != nil {
 		return nil, err
@@ -125,8 +140,10 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 		return nil, err
 	}
 	if ch.Counter <= hw {
-		return rejected(ch, dsync.CodeCounterReused,
-			fmt.Sprintf("counter %d was already used by this device (highest seen %d)", ch.Counter, hw)), nil
+		r := rejected(ch, dsync.CodeCounterReused,
+			fmt.Sprintf("counter %d was already used by this device (highest seen %d)", ch.Counter, hw))
+		r.Details, _ = json.Marshal(dsync.CounterReused{High: hw})
+		return r, nil
 	}
 	return nil, tx.SetDeviceCounter(ch.Device, ch.Counter)
 }

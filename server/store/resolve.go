@@ -76,7 +76,7 @@ func ResolveConflict(ctx context.Context, s Store, r Resolve) (*dsync.Conflict, 
 
 func applyDecision(tx Tx, ch *dsync.Change, r Resolve) error {
 	req := PushRequest{Device: ServerDevice, Author: r.By, Validate: r.Validate}
-	res, err := pushOne(tx, &req, ch)
+	res, err := pushOne(tx, &req, ch, nil)
 	if err != nil {
 		return err
 	}

@@ -159,13 +159,29 @@ func testPushTwiceAppliesOnce(t *testing.T, s store.Store) {
 
 func testCounterReuseRejected(t *testing.T, s store.Store) {
 	a := &dev{id: "A"}
-	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`}))
+	push(t, s, a, a.change(dsync.OpCreate, nil, "r1", "d1", map[string]string{"name": `"a"`}),
+		a.change(dsync.OpCreate, nil, "r0", "d1", map[string]string{"name": `"z"`}))
 	restored := &dev{id: "A"} // restored from a backup: counter starts over
 	reused := restored.change(dsync.OpCreate, nil, "r2", "d1", map[string]string{"name": `"b"`})
 	reused.ID = "A-restored-0001" // a new change under a counter already used
-	rs := push(t, s, restored, reused)
-	if rs[0].Status != dsync.StatusRejected || rs[0].Code != dsync.CodeCounterReused {
-		t.Fatalf("result %+v", rs[0])
+	restored.n = 2
+	after := restored.change(dsync.OpUpdate, nil, "r2", "d1", map[string]string{"name": `"c"`})
+	after.ID = "A-restored-0002" // above the high-water mark, but after a refused change
+	rs := push(t, s, restored, reused, after)
+	for i, r := range rs {
+		var d dsync.CounterReused
+		if r.Status != dsync.StatusRejected || r.Code != dsync.CodeCounterReused ||
+			json.Unmarshal(r.Details, &d) != nil || d.High != 2 {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+	}
+	// Numbered again above the mark, both are taken: the refusals were not
+	// remembered as the changes' answers.
+	reused.Counter, after.Counter = 3, 4
+	after.Base = map[string]string{"name": reused.ID, dsync.FieldDeleted: ""}
+	wantStatus(t, push(t, s, restored, reused, after), dsync.StatusApplied, dsync.StatusApplied)
+	if got := string(record(t, s, "r2").Fields["name"].Value); got != `"c"` {
+		t.Fatalf("r2 name %s", got)
 	}
 	wrong := &dev{id: "B"}
 	rs, _ = store.Push(ctx, s, store.PushRequest{Device: "A", Changes: []dsync.Change{
