@@ -228,6 +228,20 @@ func (p *parser) object(value func(name string) bool) bool {
 	}
 }
 
+// members consumes an object into a map, refusing a name given twice.
+func members[V any](p *parser, size int, value func() (V, bool)) (map[string]V, bool) {
+	m := make(map[string]V, size)
+	ok := p.object(func(name string) bool {
+		if _, dup := m[name]; dup {
+			return false
+		}
+		v, ok := value()
+		m[name] = v
+		return ok
+	})
+	return m, ok
+}
+
 // change fields, as bits, to refuse a field given twice.
 const (
 	fID = 1 << iota
@@ -274,26 +288,10 @@ func (p *parser) change(ch *Change) bool {
 			ch.Op = Op(op)
 		case "set":
 			bit = fSet
-			ch.Set = make(map[string]json.RawMessage, 16)
-			ok = p.object(func(f string) bool {
-				if _, dup := ch.Set[f]; dup {
-					return false
-				}
-				v, ok := p.raw()
-				ch.Set[f] = v
-				return ok
-			})
+			ch.Set, ok = members(p, 16, p.raw)
 		case "base":
 			bit = fBase
-			ch.Base = map[string]string{}
-			ok = p.object(func(f string) bool {
-				if _, dup := ch.Base[f]; dup {
-					return false
-				}
-				v, ok := p.string()
-				ch.Base[f] = v
-				return ok
-			})
+			ch.Base, ok = members(p, 0, p.string)
 		case "hlc":
 			bit = fHLC
 			var n uint64

@@ -17,52 +17,28 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		}
 		b = make([]byte, 0, n)
 	}
-	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
-	b = append(b, `,"type":`...)
-	b = appendString(b, r.Type)
-	b = append(b, `,"district":`...)
-	b = appendString(b, r.District)
+	b = appendStringField(b, `{"id":`, r.ID)
+	b = appendStringField(b, `,"type":`, r.Type)
+	b = appendStringField(b, `,"district":`, r.District)
 	b = append(b, `,"fields":`...)
 	if r.Fields == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '{')
-		first := true
-		for k, f := range r.Fields {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, k)
-			b = append(b, `:{"v":`...)
+		b = appendMap(b, r.Fields, func(b []byte, f Field) []byte {
+			b = append(b, `{"v":`...)
 			b = appendRaw(b, f.Value)
-			b = append(b, `,"ver":`...)
-			b = appendString(b, f.Version)
-			b = append(b, '}')
-		}
-		b = append(b, '}')
+			return append(appendStringField(b, `,"ver":`, f.Version), '}')
+		})
 	}
 	if len(r.Writers) > 0 {
-		b = append(b, `,"writers":{`...)
-		first := true
-		for id, w := range r.Writers {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, id)
-			b = append(b, `:{"device":`...)
-			b = appendString(b, w.Device)
+		b = appendMap(append(b, `,"writers":`...), r.Writers, func(b []byte, w Writer) []byte {
+			b = appendStringField(b, `{"device":`, w.Device)
 			if w.Author != "" {
-				b = append(b, `,"author":`...)
-				b = appendString(b, w.Author)
+				b = appendStringField(b, `,"author":`, w.Author)
 			}
 			b = append(b, `,"hlc":`...)
-			b = w.HLC.appendJSON(b)
-			b = append(b, '}')
-		}
-		b = append(b, '}')
+			return append(w.HLC.appendJSON(b), '}')
+		})
 	}
 	if r.Seq != 0 {
 		b = append(b, `,"seq":`...)
@@ -86,53 +62,42 @@ func (ch *Change) AppendJSON(b []byte) []byte {
 		}
 		b = make([]byte, 0, n)
 	}
-	b = append(b, `{"id":`...)
-	b = appendString(b, ch.ID)
-	b = append(b, `,"device":`...)
-	b = appendString(b, ch.Device)
+	b = appendStringField(b, `{"id":`, ch.ID)
+	b = appendStringField(b, `,"device":`, ch.Device)
 	b = append(b, `,"n":`...)
 	b = strconv.AppendUint(b, ch.Counter, 10)
-	b = append(b, `,"record":`...)
-	b = appendString(b, ch.Record)
-	b = append(b, `,"type":`...)
-	b = appendString(b, ch.Type)
-	b = append(b, `,"district":`...)
-	b = appendString(b, ch.District)
-	b = append(b, `,"op":`...)
-	b = appendString(b, string(ch.Op))
+	b = appendStringField(b, `,"record":`, ch.Record)
+	b = appendStringField(b, `,"type":`, ch.Type)
+	b = appendStringField(b, `,"district":`, ch.District)
+	b = appendStringField(b, `,"op":`, string(ch.Op))
 	if len(ch.Set) > 0 {
-		b = append(b, `,"set":{`...)
-		first := true
-		for k, v := range ch.Set {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendRaw(b, v)
-		}
-		b = append(b, '}')
+		b = appendMap(append(b, `,"set":`...), ch.Set, appendRaw)
 	}
 	if len(ch.Base) > 0 {
-		b = append(b, `,"base":{`...)
-		first := true
-		for k, v := range ch.Base {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, v)
-		}
-		b = append(b, '}')
+		b = appendMap(append(b, `,"base":`...), ch.Base, appendString)
 	}
 	b = append(b, `,"hlc":`...)
 	b = ch.HLC.appendJSON(b)
 	if ch.Author != "" {
-		b = append(b, `,"author":`...)
-		b = appendString(b, ch.Author)
+		b = appendStringField(b, `,"author":`, ch.Author)
+	}
+	return append(b, '}')
+}
+
+// appendStringField appends a key (with its punctuation) and a string.
+func appendStringField(b []byte, key, s string) []byte { return appendString(append(b, key...), s) }
+
+// appendMap appends m as a JSON object, keys in no particular order.
+func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
+	b = append(b, '{')
+	first := true
+	for k, v := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(appendString(b, k), ':')
+		b = value(b, v)
 	}
 	return append(b, '}')
 }
