@@ -312,9 +312,9 @@ func TestHelperProcess(t *testing.T) {
 	select {}
 }
 
-// TestDeps keeps the server's world out of the SDK.
+// TestDeps keeps the server's world out of the SDK and its mobile binding.
 func TestDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/dengji/dengji/client-sdk").CombinedOutput()
+	out, err := exec.Command("go", "list", "-deps", "github.com/dengji/dengji/client-sdk/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
