@@ -34,8 +34,8 @@ func (d *Device) Login(ctx context.Context, username, password string) error {
 // refresh exchanges the stored refresh token for new tokens (refresh tokens
 // rotate: the new one replaces the old).
 func (d *Device) refresh(ctx context.Context) error {
-	var rt string
-	if err := d.db.View(func(tx *bbolt.Tx) error { rt = getStringTx(tx, keyRefresh); return nil }); err != nil {
+	rt, err := d.token(keyRefresh)
+	if err != nil {
 		return err
 	}
 	if rt == "" {
@@ -52,20 +52,71 @@ func (d *Device) fetchTokens(ctx context.Context, path string, body any) error {
 	if tok.AccessToken == "" || tok.RefreshToken == "" {
 		return fmt.Errorf("%w: %s gave no tokens", ErrProtocol, path)
 	}
-	return d.db.Update(func(tx *bbolt.Tx) error {
-		if err := putStringTx(tx, keyAccess, tok.AccessToken); err != nil {
-			return err
-		}
-		return putStringTx(tx, keyRefresh, tok.RefreshToken)
-	})
+	return d.setTokens(tok.AccessToken, tok.RefreshToken)
 }
 
 // Logout forgets the stored tokens; pending changes stay.
-func (d *Device) Logout() error {
-	return d.db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bucketMeta).Delete(keyAccess); err != nil {
+func (d *Device) Logout() error { return d.setTokens("", "") }
+
+// SecretStore keeps the device's tokens outside its bbolt file, in the
+// platform's protected storage (Android Keystore, iOS Keychain): a copied or
+// backed-up device file then carries no credentials. The SDK calls it from
+// its own goroutines.
+type SecretStore interface {
+	// Secret returns the value stored under name, or "" if there is none.
+	Secret(name string) (string, error)
+	// SetSecret stores value under name; "" deletes it.
+	SetSecret(name, value string) error
+}
+
+// token reads one token (keyAccess or keyRefresh).
+func (d *Device) token(key []byte) (string, error) {
+	if d.opts.Secrets != nil {
+		return d.opts.Secrets.Secret(string(key))
+	}
+	var v string
+	err := d.db.View(func(tx *bbolt.Tx) error { v = getStringTx(tx, key); return nil })
+	return v, err
+}
+
+// setTokens stores both tokens; empty ones are deleted.
+func (d *Device) setTokens(access, refresh string) error {
+	if s := d.opts.Secrets; s != nil {
+		if err := s.SetSecret(string(keyAccess), access); err != nil {
+			return fmt.Errorf("store token: %w", err)
+		}
+		return s.SetSecret(string(keyRefresh), refresh)
+	}
+	return d.db.Update(func(tx *bbolt.Tx) error { return putTokensTx(tx, access, refresh) })
+}
+
+func putTokensTx(tx *bbolt.Tx, access, refresh string) error {
+	for key, v := range map[string]string{string(keyAccess): access, string(keyRefresh): refresh} {
+		var err error
+		if v == "" {
+			err = tx.Bucket(bucketMeta).Delete([]byte(key))
+		} else {
+			err = putStringTx(tx, []byte(key), v)
+		}
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Delete(keyRefresh)
-	})
+	}
+	return nil
+}
+
+// moveTokensTx hands tokens an older SDK kept in the file to the secret
+// store, so the registrar stays signed in, and removes them from the file.
+func moveTokensTx(tx *bbolt.Tx, s SecretStore) error {
+	access, refresh := getStringTx(tx, keyAccess), getStringTx(tx, keyRefresh)
+	if access == "" && refresh == "" {
+		return nil
+	}
+	if err := s.SetSecret(string(keyAccess), access); err != nil {
+		return fmt.Errorf("move token: %w", err)
+	}
+	if err := s.SetSecret(string(keyRefresh), refresh); err != nil {
+		return fmt.Errorf("move token: %w", err)
+	}
+	return putTokensTx(tx, "", "")
 }

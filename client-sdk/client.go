@@ -184,9 +184,11 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (
 func (d *Device) endpoint(auth bool) (base, access string, err error) {
 	err = d.db.View(func(tx *bbolt.Tx) error {
 		base = strings.TrimRight(getStringTx(tx, keyServerURL), "/")
-		access = getStringTx(tx, keyAccess)
 		return nil
 	})
+	if err == nil && auth {
+		access, err = d.token(keyAccess)
+	}
 	switch {
 	case err != nil:
 		return "", "", err

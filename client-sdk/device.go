@@ -36,6 +36,10 @@ type Options struct {
 	// PageSize is the number of records per pull page (default 2000, at most
 	// dsync.MaxPullPage).
 	PageSize int
+	// Secrets, if set, keeps the tokens in the platform's protected storage
+	// instead of the device file; tokens an earlier Open left in the file
+	// move there.
+	Secrets SecretStore
 	// DisableGzip sends push bodies uncompressed.
 	DisableGzip bool
 	// MaxAttempts bounds the tries of one request on network errors, 5xx
@@ -118,6 +122,11 @@ func (d *Device) initTx(tx *bbolt.Tx) error {
 	}
 	if d.opts.ServerURL != "" {
 		if err := putStringTx(tx, keyServerURL, d.opts.ServerURL); err != nil {
+			return err
+		}
+	}
+	if d.opts.Secrets != nil {
+		if err := moveTokensTx(tx, d.opts.Secrets); err != nil {
 			return err
 		}
 	}

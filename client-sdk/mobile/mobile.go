@@ -37,11 +37,22 @@ type Device struct {
 	cancel context.CancelFunc // of the Sync under way, if any
 }
 
+// SecretStore is the app's protected storage for the device's tokens: an
+// Android Keystore-backed store or the iOS Keychain (see sdk.SecretStore).
+type SecretStore interface {
+	Secret(name string) (string, error) // "" if none
+	SetSecret(name, value string) error // "" deletes
+}
+
 // Open opens (creating if needed) the device file at path. serverURL may be
 // empty once a first Open stored it. electionDay (YYYY-MM-DD) turns on the
-// voting-age check; empty leaves it off.
-func Open(path, serverURL, electionDay string) (*Device, error) {
+// voting-age check; empty leaves it off. secrets keeps the tokens out of the
+// device file; null keeps them in it.
+func Open(path, serverURL, electionDay string, secrets SecretStore) (*Device, error) {
 	opts := sdk.Options{ServerURL: serverURL}
+	if secrets != nil {
+		opts.Secrets = secrets
+	}
 	if electionDay != "" {
 		day, err := time.Parse(time.DateOnly, electionDay)
 		if err != nil {

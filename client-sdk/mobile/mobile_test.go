@@ -19,9 +19,11 @@ func TestBindable(t *testing.T) {
 	}
 	java := read(t, filepath.Join(out, "java", "mobile", "Device.java"))
 	objc := read(t, filepath.Join(out, "src", "gobind", "Mobile.objc.h"))
-	for _, src := range []string{java, objc, read(t, filepath.Join(out, "java", "mobile", "Mobile.java"))} {
-		if strings.Contains(src, "skipped") {
-			t.Fatalf("gobind skipped members:\n%s", src)
+	generated, _ := filepath.Glob(filepath.Join(out, "java", "mobile", "*.java"))
+	headers, _ := filepath.Glob(filepath.Join(out, "src", "gobind", "*.h"))
+	for _, path := range append(generated, headers...) {
+		if src := read(t, path); strings.Contains(src, "skipped") {
+			t.Fatalf("gobind skipped members in %s:\n%s", filepath.Base(path), src)
 		}
 	}
 	typ := reflect.TypeOf(&Device{})

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,11 +17,12 @@ import (
 func TestE2E_MobileBinding(t *testing.T) {
 	s := startServer(t)
 	s.addUser(t, "li", store.RoleRegistrar, "d1")
-	d, err := mobile.Open(filepath.Join(s.dir, "app.db"), s.URL(), "2026-12-20")
+	secrets := keychain{}
+	path := filepath.Join(s.dir, "app.db")
+	d, err := mobile.Open(path, s.URL(), "2026-12-20", secrets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	if _, err := d.Sync(); code(t, err) != "not_logged_in" {
 		t.Fatalf("sync before login: %v", err)
 	}
@@ -76,6 +79,25 @@ func TestE2E_MobileBinding(t *testing.T) {
 	if n, _ := d.Pending(); n != 1 {
 		t.Fatalf("pending %d, want the delete", n)
 	}
+	must(t, d.Close())
+	file, _ := os.ReadFile(path)
+	if secrets["refresh_token"] == "" || bytes.Contains(file, []byte(secrets["refresh_token"])) {
+		t.Fatal("the refresh token belongs in the app's secret store, not the device file")
+	}
+}
+
+// keychain stands for the platform's secret store.
+type keychain map[string]string
+
+func (k keychain) Secret(name string) (string, error) { return k[name], nil }
+
+func (k keychain) SetSecret(name, value string) error {
+	if value == "" {
+		delete(k, name)
+	} else {
+		k[name] = value
+	}
+	return nil
 }
 
 // code is the code of a mobile error.
