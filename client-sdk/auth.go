@@ -118,5 +118,21 @@ func moveTokensTx(tx *bbolt.Tx, s SecretStore) error {
 	if err := s.SetSecret(string(keyRefresh), refresh); err != nil {
 		return fmt.Errorf("move token: %w", err)
 	}
-	return putTokensTx(tx, "", "")
+	if err := putTokensTx(tx, "", ""); err != nil {
+		return err
+	}
+	return putStringTx(tx, keyRotate, "1")
+}
+
+// rotateMovedTokens exchanges tokens moveTokensTx moved, once: bbolt does
+// not clear freed pages, so the file may still hold their bytes.
+func (d *Device) rotateMovedTokens(ctx context.Context) error {
+	var moved string
+	if err := d.db.View(func(tx *bbolt.Tx) error { moved = getStringTx(tx, keyRotate); return nil }); err != nil || moved == "" {
+		return err
+	}
+	if err := d.refresh(ctx); err != nil {
+		return fmt.Errorf("exchange the tokens moved out of the device file: %w", err)
+	}
+	return d.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyRotate) })
 }

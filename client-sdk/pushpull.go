@@ -19,6 +19,9 @@ func (d *Device) Pull(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, d.pull)
 }
 
+// exclusive runs one sync operation, alone. Tokens just moved out of the
+// device file are exchanged first, so the copies left in its free pages are
+// worth nothing.
 func (d *Device) exclusive(ctx context.Context, fn func(context.Context, *SyncReport) error) (SyncReport, error) {
 	if !d.syncing.TryLock() {
 		return SyncReport{}, ErrSyncInProgress
@@ -26,7 +29,10 @@ func (d *Device) exclusive(ctx context.Context, fn func(context.Context, *SyncRe
 	defer d.syncing.Unlock()
 	start := time.Now()
 	rep := SyncReport{Pushed: map[dsync.Status]int{}}
-	err := fn(ctx, &rep)
+	err := d.rotateMovedTokens(ctx)
+	if err == nil {
+		err = fn(ctx, &rep)
+	}
 	rep.Duration = time.Since(start)
 	return rep, err
 }

@@ -47,6 +47,7 @@ var (
 	keyAccess    = []byte("access_token")   // string
 	keyRefresh   = []byte("refresh_token")  // string
 	keyServerURL = []byte("server_url")     // string
+	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

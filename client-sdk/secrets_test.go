@@ -82,8 +82,15 @@ func TestSecrets_TokensMoveOutOfTheFile(t *testing.T) {
 	if left != "" || secrets.m["access_token"] == "" || secrets.m["refresh_token"] == "" {
 		t.Fatalf("file kept %q, store has %v", left, secrets.m)
 	}
+	moved := secrets.m["refresh_token"]
 	mustSync(t, d) // still signed in
+	mustSync(t, d)
 	if srv.count("/v1/auth/login") != 1 {
 		t.Fatal("the move must not need a new login")
+	}
+	// The moved tokens were exchanged once, at the first sync: the copies
+	// left in the file's free pages are spent.
+	if srv.count("/v1/auth/refresh") != 1 || secrets.m["refresh_token"] == moved {
+		t.Fatalf("%d refreshes; refresh token still %q", srv.count("/v1/auth/refresh"), moved)
 	}
 }

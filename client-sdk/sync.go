@@ -28,21 +28,16 @@ type SyncReport struct {
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
-	if !d.syncing.TryLock() {
-		return SyncReport{}, ErrSyncInProgress
-	}
-	defer d.syncing.Unlock()
-	start := time.Now()
-	rep := SyncReport{Pushed: map[dsync.Status]int{}}
-	err := d.push(ctx, &rep)
-	if err == nil {
-		err = d.pull(ctx, &rep)
-	}
-	if err == nil {
-		err = d.refreshConflicts(ctx, &rep)
-	}
-	rep.Duration = time.Since(start)
-	return rep, err
+	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
+		err := d.push(ctx, rep)
+		if err == nil {
+			err = d.pull(ctx, rep)
+		}
+		if err == nil {
+			err = d.refreshConflicts(ctx, rep)
+		}
+		return err
+	})
 }
 
 // push sends the outbox in batches until it is empty. It is pipelined: while
