@@ -226,6 +226,47 @@ func TestAPI_DeviceTakenByAnotherUser(t *testing.T) {
 	}
 }
 
+// A registrar given a town's nine digits works in every village of the town,
+// one the server has never seen included, and in no other town.
+func TestAPI_TownScope(t *testing.T) {
+	s := startServer(t)
+	for _, u := range []accounts.NewUser{
+		{Name: "zhou", Role: store.RoleRegistrar, Districts: []string{"430102001"}, Password: "zhou-password"},
+		{Name: "chen", Role: store.RoleRegistrar, Districts: []string{"430102001002", "430102002001"}, Password: "chen-password"},
+	} {
+		if _, err := accounts.Add(context.Background(), s.st, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chen := s.login(t, "chen", "chen-password", "phone-c")
+	var pr dsync.PushResponse
+	if code := s.call(t, "POST", "/v1/push", chen.AccessToken, dsync.PushRequest{Changes: []dsync.Change{
+		create("phone-c", "r-village", "430102001002", 1), create("phone-c", "r-other-town", "430102002001", 2)}}, &pr); code != 200 {
+		t.Fatalf("chen's push: %d", code)
+	}
+
+	zhou := s.login(t, "zhou", "zhou-password", "phone-z")
+	if code := s.call(t, "POST", "/v1/push", zhou.AccessToken, dsync.PushRequest{Changes: []dsync.Change{
+		create("phone-z", "r-new-village", "430102001009", 1)}}, &pr); code != 200 || pr.Results[0].Status != dsync.StatusApplied {
+		t.Fatalf("a village of the town new to the server: %d %+v", code, pr)
+	}
+	if status, code := errCode(t, s, "POST", "/v1/push", zhou.AccessToken, dsync.PushRequest{Changes: []dsync.Change{
+		create("phone-z", "r-x", "430102002001", 2)}}); status != 403 || code != "out_of_scope" {
+		t.Fatalf("another town: %d %s", status, code)
+	}
+	var page dsync.PullResponse
+	if code := s.call(t, "GET", "/v1/pull", zhou.AccessToken, nil, &page); code != 200 {
+		t.Fatalf("pull: %d", code)
+	}
+	got := map[string]bool{}
+	for _, r := range page.Records {
+		got[r.ID] = true
+	}
+	if len(got) != 2 || !got["r-village"] || !got["r-new-village"] {
+		t.Fatalf("the town's pull: %v", got)
+	}
+}
+
 func TestAPI_GzipBothWaysAndBodyLimit(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")

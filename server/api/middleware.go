@@ -99,6 +99,9 @@ func (s *Server) principal(c *gin.Context, name, device string) (*store.User, *s
 		if u, err = tx.User(name); err != nil {
 			return err
 		}
+		if err := store.ResolveScope(tx, u); err != nil {
+			return err
+		}
 		if device != "" {
 			d, err = tx.Device(device)
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dengji/dengji/model"
@@ -67,6 +68,9 @@ type SyncTx interface {
 	District(code string) (*model.District, error)
 	PutDistrict(d *model.District) error
 	Districts() ([]model.District, error)
+	// FeedDistricts lists, in order, the districts holding records whose
+	// code starts with area.
+	FeedDistricts(area string) ([]string, error)
 }
 
 // FeedEntry is one record of the feed in its stored JSON form.
@@ -124,27 +128,83 @@ type User struct {
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`
+
+	resolved []string // Districts with its areas' districts, set by ResolveScope
 }
 
-// InScope reports whether the user may read and write records of district.
+// InScope reports whether the user may read and write records of district:
+// it is one of the user's districts, or lies in one of the user's areas.
 func (u *User) InScope(district string) bool {
 	if u.Role == RoleAdmin {
 		return true
 	}
 	for _, d := range u.Districts {
-		if d == district {
+		if d == district || (IsArea(d) && len(district) == districtCodeLen && strings.HasPrefix(district, d)) {
 			return true
 		}
 	}
 	return false
 }
 
-// Scope is the district filter for the user's reads: nil means all.
+// Scope is the district filter for the user's reads: nil means all. Areas
+// must have been resolved (ResolveScope) for it to name every district.
 func (u *User) Scope() []string {
-	if u.Role == RoleAdmin {
+	switch {
+	case u.Role == RoleAdmin:
 		return nil
+	case u.resolved != nil:
+		return u.resolved
 	}
 	return u.Districts
+}
+
+// districtCodeLen is the length of a district's statistical division code
+// (统计用区划代码: province 2, city 2, county 2, town 3, village 3).
+const districtCodeLen = 12
+
+// IsArea reports whether a scope entry is an administrative area rather than
+// a district: the leading 2, 4, 6 or 9 digits of the 12-digit statistical
+// division code (province, city, county, town), which covers every district
+// whose code begins with it. A coordinator of a town (街道/乡镇) is given the
+// town's 9 digits instead of each village's code.
+func IsArea(code string) bool {
+	switch len(code) {
+	case 2, 4, 6, 9:
+	default:
+		return false
+	}
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ResolveScope finds the districts in the user's areas that hold records, so
+// Scope names them for the user's reads. Districts keeps the areas: a
+// district new to the server is still in scope to write (InScope).
+func ResolveScope(tx SyncTx, u *User) error {
+	if !slices.ContainsFunc(u.Districts, IsArea) {
+		return nil
+	}
+	scope := slices.Clone(u.Districts)
+	for _, area := range u.Districts {
+		if !IsArea(area) {
+			continue
+		}
+		ds, err := tx.FeedDistricts(area)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if len(d) == districtCodeLen && !slices.Contains(scope, d) {
+				scope = append(scope, d)
+			}
+		}
+	}
+	u.resolved = scope
+	return nil
 }
 
 // Device is a phone or tablet enrolled to a user.

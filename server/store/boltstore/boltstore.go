@@ -334,7 +334,7 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 // bbolt's bytes, valid only for the transaction's life.
 func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.FeedEntry, bool, error) {
 	if districts == nil {
-		districts = t.allDistricts()
+		districts, _ = t.FeedDistricts("")
 	}
 	h := &feedHeap{}
 	for _, d := range districts {
@@ -362,17 +362,17 @@ func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.Feed
 	return out, h.Len() > 0, nil
 }
 
-// allDistricts lists the districts in the feed by skipping from one prefix to
-// the next.
-func (t *tx) allDistricts() []string {
+// FeedDistricts lists the districts in the feed that start with area by
+// skipping from one district's entries to the next.
+func (t *tx) FeedDistricts(area string) ([]string, error) {
 	var ds []string
 	c := t.b(bucketFeed).Cursor()
-	for k, _ := c.First(); k != nil; {
+	for k, _ := c.Seek([]byte(area)); k != nil && bytes.HasPrefix(k, []byte(area)); {
 		i := bytes.IndexByte(k, 0)
 		ds = append(ds, string(k[:i]))
 		k, _ = c.Seek(append(append([]byte{}, k[:i]...), 1))
 	}
-	return ds
+	return ds, nil
 }
 
 type feedIter struct {

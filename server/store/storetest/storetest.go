@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		"ConflictStoredWithBase":    testConflictStoredWithBase,
 		"ResolveFlowsThroughFeed":   testResolveFlowsThroughFeed,
 		"FeedPagesByDistrict":       testFeedPagesByDistrict,
+		"AreaScope":                 testAreaScope,
 		"SnapshotSkipsTombstones":   testSnapshotSkipsTombstones,
 		"ValidatorRejects":          testValidatorRejects,
 		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
@@ -275,6 +277,44 @@ func testFeedPagesByDistrict(t *testing.T, s store.Store) {
 	all, _ := store.Pull(ctx, s, nil, 0, 100)
 	if len(all.Records) != 30 {
 		t.Fatalf("an unscoped pull gave %d records", len(all.Records))
+	}
+}
+
+// A town's coordinator is given the town's nine digits: every village of the
+// town is in scope, those holding records are found for reads, and no other
+// town's.
+func testAreaScope(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	for i, d := range []string{"430102001002", "430102001001", "430102002001", "430102001001"} {
+		push(t, s, a, a.change(dsync.OpCreate, nil, fmt.Sprintf("r%d", i), d, map[string]string{"name": `"x"`}))
+	}
+	var town, all []string
+	s.View(ctx, func(tx store.Tx) error {
+		town, _ = tx.FeedDistricts("430102001")
+		all, _ = tx.FeedDistricts("")
+		return nil
+	})
+	if !slices.Equal(town, []string{"430102001001", "430102001002"}) || len(all) != 3 {
+		t.Fatalf("districts of the town %v, of all %v", town, all)
+	}
+	u := &store.User{Role: store.RoleCoordinator, Districts: []string{"430102001", "d9"}}
+	for d, want := range map[string]bool{"430102001001": true, "430102001777": true, "d9": true,
+		"430102002001": false, "43010200100": false, "4301020010011": false} {
+		if u.InScope(d) != want {
+			t.Errorf("InScope(%s) = %v", d, !want)
+		}
+	}
+	if err := s.View(ctx, func(tx store.Tx) error { return store.ResolveScope(tx, u) }); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := pull(t, s, u.Scope(), 0, 10)
+	if len(recs) != 3 {
+		t.Fatalf("a town's scope pulled %d records, want the town's 3", len(recs))
+	}
+	for _, r := range recs {
+		if r.District == "430102002001" {
+			t.Fatal("another town's record leaked")
+		}
 	}
 }
 
