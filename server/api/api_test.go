@@ -265,6 +265,28 @@ func TestAPI_TownScope(t *testing.T) {
 	if len(got) != 2 || !got["r-village"] || !got["r-new-village"] {
 		t.Fatalf("the town's pull: %v", got)
 	}
+	// Narrowed to an area: its districts. An area without records gives
+	// nothing (not everything); one beyond the scope is refused.
+	admin := s.login(t, "admin", "admin-pass", "")
+	for _, q := range []struct {
+		token, path string
+		want        int
+	}{
+		{zhou.AccessToken, "/v1/pull?district=430102001", 2},
+		{zhou.AccessToken, "/v1/pull?district=430102001009", 1},
+		{admin.AccessToken, "/v1/pull?district=430102009", 0},
+		{admin.AccessToken, "/v1/pull?district=4301", 3},
+	} {
+		page = dsync.PullResponse{}
+		if code := s.call(t, "GET", q.path, q.token, nil, &page); code != 200 || len(page.Records) != q.want {
+			t.Fatalf("%s: %d, %d records, want %d", q.path, code, len(page.Records), q.want)
+		}
+	}
+	for _, path := range []string{"/v1/pull?district=430102", "/v1/pull?district=430102002"} {
+		if status, code := errCode(t, s, "GET", path, zhou.AccessToken, nil); status != 403 || code != "out_of_scope" {
+			t.Fatalf("%s: %d %s", path, status, code)
+		}
+	}
 }
 
 func TestAPI_GzipBothWaysAndBodyLimit(t *testing.T) {

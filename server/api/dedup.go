@@ -68,7 +68,7 @@ type duplicatesResponse struct {
 // ?status=open|confirmed|rejected&district=…&after=ID&limit=N.
 func (s *Server) listDuplicates(c *gin.Context) {
 	u := user(c)
-	districts, limit, err := listParams(c)
+	districts, limit, err := s.listParams(c)
 	if err != nil {
 		fail(c, err)
 		return

@@ -18,7 +18,7 @@ type conflictsResponse struct {
 // listConflicts lists conflicts in the caller's districts:
 // ?status=open|resolved&district=…&after=ID&limit=N.
 func (s *Server) listConflicts(c *gin.Context) {
-	districts, limit, err := listParams(c)
+	districts, limit, err := s.listParams(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -42,8 +42,8 @@ func (s *Server) listConflicts(c *gin.Context) {
 
 // listParams reads the district filter (within the caller's scope) and the
 // page size of a review list.
-func listParams(c *gin.Context) (districts []string, limit int, err error) {
-	districts, err = scopeFilter(user(c), c.QueryArray("district"))
+func (s *Server) listParams(c *gin.Context) (districts []string, limit int, err error) {
+	districts, err = s.scopeFilter(c)
 	if err != nil {
 		return nil, 0, err
 	}

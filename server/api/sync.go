@@ -59,7 +59,7 @@ func (s *Server) pull(c *gin.Context) {
 		fail(c, ErrBadRequest)
 		return
 	}
-	districts, err := scopeFilter(user(c), c.QueryArray("district"))
+	districts, err := s.scopeFilter(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -72,16 +72,38 @@ func (s *Server) pull(c *gin.Context) {
 	respondJSON(c, 200, page.AppendJSON(nil))
 }
 
-// scopeFilter narrows the user's scope to the districts asked for; asking for
-// one outside the scope is refused.
-func scopeFilter(u *store.User, asked []string) ([]string, error) {
+// scopeFilter narrows the caller's scope to the districts asked for with
+// ?district=; an area asked for stands for its districts that hold records.
+// Asking for a district or an area not wholly in scope is refused.
+func (s *Server) scopeFilter(c *gin.Context) ([]string, error) {
+	u, asked := user(c), c.QueryArray("district")
 	if len(asked) == 0 {
 		return u.Scope(), nil
 	}
+	out := []string{} // never nil: nil would mean every district
 	for _, d := range asked {
-		if !u.InScope(d) {
+		if !store.IsArea(d) {
+			if !u.InScope(d) {
+				return nil, ErrOutOfScope
+			}
+			out = append(out, d)
+			continue
+		}
+		if !u.CoversArea(d) {
 			return nil, ErrOutOfScope
 		}
+		err := s.store.View(c, func(tx store.Tx) error {
+			ds, err := tx.FeedDistricts(d)
+			for _, x := range ds {
+				if u.InScope(x) {
+					out = append(out, x)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	return asked, nil
+	return out, nil
 }

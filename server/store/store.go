@@ -146,6 +146,20 @@ func (u *User) InScope(district string) bool {
 	return false
 }
 
+// CoversArea reports whether every district of an area is in the user's
+// scope: the user is an admin, or holds the area or one containing it.
+func (u *User) CoversArea(area string) bool {
+	if u.Role == RoleAdmin {
+		return true
+	}
+	for _, d := range u.Districts {
+		if IsArea(d) && strings.HasPrefix(area, d) {
+			return true
+		}
+	}
+	return false
+}
+
 // Scope is the district filter for the user's reads: nil means all. Areas
 // must have been resolved (ResolveScope) for it to name every district.
 func (u *User) Scope() []string {
