@@ -167,12 +167,18 @@ func checkResults(batch []dsync.Change, results []dsync.Result) error {
 }
 
 // counterReused reports whether the server refused counters this device
-// already used, and the highest counter it has taken from the device.
+// already used, and the highest counter it has taken from the device (0 if
+// it did not say: renumbering then goes on from the device's own counter,
+// and gives up after a few rounds with the changes still in the outbox).
 func counterReused(results []dsync.Result) (high uint64, ok bool) {
 	for i := range results {
+		if results[i].Code != dsync.CodeCounterReused {
+			continue
+		}
+		ok = true
 		var cr dsync.CounterReused
-		if results[i].Code == dsync.CodeCounterReused && json.Unmarshal(results[i].Details, &cr) == nil {
-			high, ok = max(high, cr.High), true
+		if json.Unmarshal(results[i].Details, &cr) == nil {
+			high = max(high, cr.High)
 		}
 	}
 	return high, ok
