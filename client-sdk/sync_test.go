@@ -141,6 +141,30 @@ func TestSync_Conflict(t *testing.T) {
 	}
 }
 
+// A server that keeps refusing the device's counters, without naming its
+// mark: the SDK renumbers a few times, then gives up with every change
+// still in the outbox, none moved to the rejected list.
+func TestSync_CounterReusedGivesUpKeepingChanges(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.reject = func(*dsync.Change) string { return dsync.CodeCounterReused }
+	d := newSynced(t, srv, Options{BatchSize: 2})
+	for _, name := range []string{"a", "b", "c"} {
+		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": name})))
+	}
+	if _, err := d.Sync(context.Background()); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("sync: %v", err)
+	}
+	if n := must[int](t)(d.Pending()); n != 3 {
+		t.Fatalf("%d changes left in the outbox, want 3", n)
+	}
+	if rs := must[[]Rejection](t)(d.Rejected()); len(rs) != 0 {
+		t.Fatalf("rejected = %+v", rs)
+	}
+	if n := srv.count("/v1/push"); n != 4 {
+		t.Fatalf("%d pushes, want the first and three renumbered", n)
+	}
+}
+
 func TestSync_Rejected(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.reject = rejectBadName
