@@ -19,4 +19,12 @@
 // coordinator to decide. An edit concurrent with a delete, or a delete
 // concurrent with an edit, is always a conflict: the record is never silently
 // resurrected nor silently lost.
+//
+// # Wire
+//
+// Push and pull bodies are JSON (wire.go). Records and changes are encoded by
+// hand (Record.AppendJSON, Change.AppendJSON) and push bodies read by a fast
+// path (ParsePushRequest) with a general JSON decoder behind it: both ends do
+// this for every record they sync, and tests hold both to encoding/json's
+// results.
 package sync
