@@ -140,14 +140,7 @@ func TestAnalyzeIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[[2]string]bool{}
-	for _, c := range res.Clusters {
-		for i := range c.Records {
-			for j := range c.Records {
-				got[[2]string{c.Records[i], c.Records[j]}] = true
-			}
-		}
-	}
+	got := linkedPairs(res)
 	byEnt := map[string][]int{}
 	for i := n - 2000; i < len(recs); i++ {
 		byEnt[truth[i]] = append(byEnt[truth[i]], i)
@@ -173,8 +166,8 @@ func TestAnalyzeIncremental(t *testing.T) {
 	fmt.Println("missed", miss)
 }
 
-// missed buckets the true pairs the run did not propose by evidence pattern.
-func missed(recs []dedup.Record, truth []string, res *dedup.Result, ix *dedup.Index) {
+// linkedPairs is every ordered pair of records the run put in one cluster.
+func linkedPairs(res *dedup.Result) map[[2]string]bool {
 	got := map[[2]string]bool{}
 	for _, c := range res.Clusters {
 		for i := range c.Records {
@@ -183,6 +176,12 @@ func missed(recs []dedup.Record, truth []string, res *dedup.Result, ix *dedup.In
 			}
 		}
 	}
+	return got
+}
+
+// missed buckets the true pairs the run did not propose by evidence pattern.
+func missed(recs []dedup.Record, truth []string, res *dedup.Result, ix *dedup.Index) {
+	got := linkedPairs(res)
 	byEnt := map[string][]int{}
 	for i := range recs {
 		byEnt[truth[i]] = append(byEnt[truth[i]], i)
