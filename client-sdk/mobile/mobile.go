@@ -49,10 +49,7 @@ type SecretStore interface {
 // voting-age check; empty leaves it off. secrets keeps the tokens out of the
 // device file; null keeps them in it.
 func Open(path, serverURL, electionDay string, secrets SecretStore) (*Device, error) {
-	opts := sdk.Options{ServerURL: serverURL}
-	if secrets != nil {
-		opts.Secrets = secrets
-	}
+	opts := sdk.Options{ServerURL: serverURL, Secrets: secrets} // a nil SecretStore stays nil
 	if electionDay != "" {
 		day, err := time.Parse(time.DateOnly, electionDay)
 		if err != nil {
