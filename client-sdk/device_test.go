@@ -79,13 +79,13 @@ func TestDevice_Open(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		d, path := mustOpen(t, Options{})
 		id := d.ID()
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "张三"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
 		d.Close()
 		d2 := mustOpenPath(t, path, Options{})
 		if d2.ID() != id {
 			t.Fatalf("device id changed: %s → %s", id, d2.ID())
 		}
-		must[string](t)(d2.Create("registration", "110101", jsonFields(map[string]string{"name": "李四"})))
+		must[string](t)(d2.Create("registration", "110101001001", jsonFields(map[string]string{"name": "李四"})))
 		chs := pendingChanges(t, d2)
 		if len(chs) != 2 || chs[0].Counter != 1 || chs[1].Counter != 2 || chs[1].HLC <= chs[0].HLC {
 			t.Fatalf("counters/hlc do not continue across reopen: %+v", chs)
@@ -103,9 +103,9 @@ func TestDevice_Open(t *testing.T) {
 
 func TestDevice_Create(t *testing.T) {
 	d, _ := mustOpen(t, Options{})
-	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "address": "东城区"})))
+	id := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三", "address": "东城区"})))
 	r := must[*dsync.Record](t)(d.Get(id))
-	if r.Type != "registration" || r.District != "110101" || value(t, r, "name") != "张三" || r.Deleted() {
+	if r.Type != "registration" || r.District != "110101001001" || value(t, r, "name") != "张三" || r.Deleted() {
 		t.Fatalf("view = %+v", r)
 	}
 	chs := pendingChanges(t, d)
@@ -119,10 +119,10 @@ func TestDevice_Create(t *testing.T) {
 	if r.Version("name") != ch.ID || r.Writers[ch.ID].Device != d.ID() {
 		t.Fatalf("view versions = %+v", r.Fields)
 	}
-	if _, err := d.Create("registration", "110101", nil); !errors.Is(err, dsync.ErrInvalidChange) {
+	if _, err := d.Create("registration", "110101001001", nil); !errors.Is(err, dsync.ErrInvalidChange) {
 		t.Fatalf("empty create: err = %v", err)
 	}
-	if _, err := d.Create("registration", "110101", jsonFields(map[string]string{"Bad Name": "x"})); !errors.Is(err, dsync.ErrInvalidChange) {
+	if _, err := d.Create("registration", "110101001001", jsonFields(map[string]string{"Bad Name": "x"})); !errors.Is(err, dsync.ErrInvalidChange) {
 		t.Fatalf("bad field name: err = %v", err)
 	}
 	if n := must[int](t)(d.Pending()); n != 1 {
@@ -132,7 +132,7 @@ func TestDevice_Create(t *testing.T) {
 
 func TestDevice_Update(t *testing.T) {
 	d, _ := mustOpen(t, Options{})
-	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
+	id := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
 	if err := d.Update(id, jsonFields(map[string]string{"name": "张叁"})); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestDevice_Update(t *testing.T) {
 
 func TestDevice_Delete(t *testing.T) {
 	d, _ := mustOpen(t, Options{})
-	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
+	id := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
 	check(t, d.Update(id, jsonFields(map[string]string{"phone": "2"})))
 	if err := d.Delete(id); err != nil {
 		t.Fatal(err)
@@ -188,9 +188,9 @@ func TestDevice_Delete(t *testing.T) {
 
 func TestDevice_List(t *testing.T) {
 	d, _ := mustOpen(t, Options{})
-	a := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
-	b := must[string](t)(d.Create("registration", "110102", jsonFields(map[string]string{"name": "b"})))
-	c := must[string](t)(d.Create("migrant_contact", "110101", jsonFields(map[string]string{"name": "c"})))
+	a := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
+	b := must[string](t)(d.Create("registration", "110101001002", jsonFields(map[string]string{"name": "b"})))
+	c := must[string](t)(d.Create("migrant_contact", "110101001001", jsonFields(map[string]string{"name": "c"})))
 	check(t, d.Delete(b))
 	ids := func(f ListFilter) string {
 		var out []string
@@ -206,7 +206,7 @@ func TestDevice_List(t *testing.T) {
 		{ListFilter{}, a + "," + c},
 		{ListFilter{IncludeDeleted: true}, a + "," + b + "," + c},
 		{ListFilter{Type: "registration"}, a},
-		{ListFilter{District: "110101", Type: "migrant_contact"}, c},
+		{ListFilter{District: "110101001001", Type: "migrant_contact"}, c},
 	} {
 		if got := ids(tc.f); got != tc.want {
 			t.Errorf("List(%+v) = %s, want %s", tc.f, got, tc.want)
@@ -226,7 +226,7 @@ func TestDevice_Validate(t *testing.T) {
 		}
 		return nil
 	}})
-	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "address": "x"})))
+	id := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三", "address": "x"})))
 	t.Run("FullFieldSet", func(t *testing.T) {
 		check(t, d.Update(id, jsonFields(map[string]string{"address": "y"})))
 		if len(seen) != 2 || string(seen["name"]) != `"张三"` {
@@ -243,7 +243,7 @@ func TestDevice_Validate(t *testing.T) {
 		if !errors.As(err, &ve) || ve.Err == nil {
 			t.Fatalf("plain validator error not wrapped: %v", err)
 		}
-		if _, err := d.Create("registration", "110101", jsonFields(map[string]string{"name": ""})); !errors.As(err, &ve) {
+		if _, err := d.Create("registration", "110101001001", jsonFields(map[string]string{"name": ""})); !errors.As(err, &ve) {
 			t.Fatalf("create: err = %v", err)
 		}
 		if n := must[int](t)(d.Pending()); n != 2 {
@@ -283,7 +283,7 @@ func TestDevice_Kill(t *testing.T) {
 			t.Fatalf("change %d not in view: %v %+v", i, err, r)
 		}
 	}
-	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "after"})))
+	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "after"})))
 	if chs := pendingChanges(t, d); chs[n].Counter != n+1 {
 		t.Fatalf("counter after reopen = %d", chs[n].Counter)
 	}
@@ -303,7 +303,7 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(2)
 	}
 	for i := range n {
-		if _, err := d.Create("registration", "110101", jsonFields(map[string]string{"name": fmt.Sprint(i)})); err != nil {
+		if _, err := d.Create("registration", "110101001001", jsonFields(map[string]string{"name": fmt.Sprint(i)})); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
@@ -337,7 +337,7 @@ func BenchmarkCreate(b *testing.B) {
 		size += len(k) + len(v)
 	}
 	for b.Loop() {
-		if _, err := d.Create("registration", "110101", fields); err != nil {
+		if _, err := d.Create("registration", "110101001001", fields); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -374,13 +374,13 @@ func TestDevice_ModelValidation(t *testing.T) {
 	check(t, err)
 	defer d.Close()
 	fields := registrationFields()
-	if rep := model.Validate(model.TypeRegistration, "110101", fields, election); !rep.OK() || len(rep.Warnings) != 0 {
+	if rep := model.Validate(model.TypeRegistration, "110101001001", fields, election); !rep.OK() || len(rep.Warnings) != 0 {
 		t.Fatalf("test registration is not clean: %+v", rep)
 	}
-	id := must[string](t)(d.Create(model.TypeRegistration, "110101", fields))
+	id := must[string](t)(d.Create(model.TypeRegistration, "110101001001", fields))
 	var ve *ValidationError
-	err = d.Update(id, jsonFields(map[string]string{"gender": "F"}))
-	if !errors.As(err, &ve) || len(ve.Issues) != 1 || ve.Issues[0].Code != model.CodeGenderMismatch {
+	err = d.Update(id, jsonFields(map[string]string{"channel": "post"}))
+	if !errors.As(err, &ve) || len(ve.Issues) != 1 || ve.Issues[0].Code != model.CodeEnumValue {
 		t.Fatalf("err = %v", err)
 	}
 	if n := must[int](t)(d.Pending()); n != 1 {

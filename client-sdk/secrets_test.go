@@ -42,7 +42,7 @@ func TestSecrets_TokensStayOutOfTheFile(t *testing.T) {
 	path := t.TempDir() + "/device.db"
 	d := mustOpenPath(t, path, Options{ServerURL: srv.URL, Secrets: secrets})
 	check(t, d.Login(context.Background(), "registrar", "secret"))
-	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	srv.mu.Lock()
 	srv.expire = true // the refresh goes through the store too
 	srv.mu.Unlock()

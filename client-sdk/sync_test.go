@@ -36,7 +36,7 @@ func TestSync_Push(t *testing.T) {
 	d := newSynced(t, srv, Options{BatchSize: 2})
 	var ids []string
 	for _, name := range []string{"a", "b", "c"} {
-		ids = append(ids, must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": name}))))
+		ids = append(ids, must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": name}))))
 	}
 	check(t, d.Update(ids[0], jsonFields(map[string]string{"name": "a2"})))
 	rep := mustSync(t, d)
@@ -61,7 +61,7 @@ func TestSync_Push(t *testing.T) {
 func TestSync_PushWithoutGzip(t *testing.T) {
 	srv := newFakeServer(t)
 	d := newSynced(t, srv, Options{DisableGzip: true})
-	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	mustSync(t, d)
 	if srv.gzipped != 0 || srv.record(pendingOrLast(t, srv)) == nil {
 		t.Fatalf("gzipped = %d", srv.gzipped)
@@ -83,7 +83,7 @@ func pendingOrLast(t *testing.T, srv *fakeServer) string {
 func TestSync_PushFolds(t *testing.T) {
 	srv := newFakeServer(t)
 	d := newSynced(t, srv, Options{MaxAttempts: 1})
-	id := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	id := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	check(t, d.Update(id, jsonFields(map[string]string{"name": "b"})))
 	srv.failNext("/v1/pull", 503)
 	if _, err := d.Sync(context.Background()); err == nil {
@@ -101,7 +101,7 @@ func TestSync_Conflict(t *testing.T) {
 	srv := newFakeServer(t)
 	a := newSynced(t, srv, Options{})
 	b := newSynced(t, srv, Options{})
-	id := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "张三"})))
+	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
 	mustSync(t, a)
 	mustSync(t, b)
 	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
@@ -149,7 +149,7 @@ func TestSync_CounterReusedGivesUpKeepingChanges(t *testing.T) {
 	srv.reject = func(*dsync.Change) string { return dsync.CodeCounterReused }
 	d := newSynced(t, srv, Options{BatchSize: 2})
 	for _, name := range []string{"a", "b", "c"} {
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": name})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": name})))
 	}
 	if _, err := d.Sync(context.Background()); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("sync: %v", err)
@@ -169,8 +169,8 @@ func TestSync_Rejected(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.reject = rejectBadName
 	d := newSynced(t, srv, Options{})
-	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
-	bad := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
+	good := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "good"})))
+	bad := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "bad"})))
 	rep := mustSync(t, d)
 	if rep.Rejections != 1 || rep.Pushed[dsync.StatusRejected] != 1 {
 		t.Fatalf("report = %+v", rep)
@@ -193,7 +193,7 @@ func TestSync_PendingOnTop(t *testing.T) {
 	srv := newFakeServer(t)
 	a := newSynced(t, srv, Options{})
 	b := newSynced(t, srv, Options{})
-	id := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
+	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三", "phone": "1"})))
 	mustSync(t, a)
 	mustSync(t, b)
 	check(t, b.Update(id, jsonFields(map[string]string{"name": "张叁"})))
@@ -216,7 +216,7 @@ func TestSync_PendingOnTop(t *testing.T) {
 func TestSync_PullResume(t *testing.T) {
 	srv := newFakeServer(t)
 	for range 5 {
-		srv.put("registration", "110101", map[string]string{"name": "x"})
+		srv.put("registration", "110101001001", map[string]string{"name": "x"})
 	}
 	d := newSynced(t, srv, Options{PageSize: 2, MaxAttempts: 1})
 	srv.failNext("/v1/pull", 0, 503) // the first page passes, the second fails
@@ -248,10 +248,10 @@ func TestSync_PullTombstone(t *testing.T) {
 	srv := newFakeServer(t)
 	a := newSynced(t, srv, Options{})
 	b := newSynced(t, srv, Options{})
-	keep := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "keep"})))
+	keep := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "keep"})))
 	mustSync(t, a)
 	mustSync(t, b)
-	gone := must[string](t)(a.Create("registration", "110101", jsonFields(map[string]string{"name": "gone"})))
+	gone := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "gone"})))
 	check(t, a.Delete(keep))
 	mustSync(t, a)
 	check(t, a.Delete(gone))
@@ -267,7 +267,7 @@ func TestSync_Retry(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		srv := newFakeServer(t)
 		d := newSynced(t, srv, Options{})
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 		srv.failNext("/v1/push", 503, 429)
 		mustSync(t, d)
 		if n := srv.count("/v1/push"); n != 3 {
@@ -277,7 +277,7 @@ func TestSync_Retry(t *testing.T) {
 	t.Run("ErrAttempts", func(t *testing.T) {
 		srv := newFakeServer(t)
 		d := newSynced(t, srv, Options{MaxAttempts: 3})
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 		srv.failNext("/v1/push", 503, 503, 503)
 		var se *ServerError
 		if _, err := d.Sync(context.Background()); !errors.As(err, &se) || se.StatusCode != 503 {
@@ -293,7 +293,7 @@ func TestSync_Retry(t *testing.T) {
 	t.Run("ErrClient", func(t *testing.T) {
 		srv := newFakeServer(t)
 		d := newSynced(t, srv, Options{})
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 		srv.failNext("/v1/push", 400)
 		var se *ServerError
 		if _, err := d.Sync(context.Background()); !errors.As(err, &se) || se.Code != "unavailable" || se.Message != "injected failure" {
@@ -307,7 +307,7 @@ func TestSync_Retry(t *testing.T) {
 		srv := newFakeServer(t)
 		d := newSynced(t, srv, Options{BackoffBase: time.Hour})
 		d.opts.BackoffBase = time.Hour
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 		srv.failNext("/v1/push", 503)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -321,7 +321,7 @@ func TestSync_Auth(t *testing.T) {
 	t.Run("RefreshExpired", func(t *testing.T) {
 		srv := newFakeServer(t)
 		d := newSynced(t, srv, Options{})
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 		srv.mu.Lock()
 		srv.expire = true
 		srv.mu.Unlock()
@@ -368,7 +368,7 @@ func TestSync_Concurrent(t *testing.T) {
 	for range writers {
 		wg.Go(func() {
 			for range each {
-				id, err := d.Create("registration", "110101", jsonFields(map[string]string{"name": "x"}))
+				id, err := d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "x"}))
 				if err == nil {
 					err = d.Update(id, jsonFields(map[string]string{"name": "y"}))
 				}
@@ -407,7 +407,7 @@ func TestSync_Concurrent(t *testing.T) {
 func TestSync_Network(t *testing.T) {
 	srv := newFakeServer(t)
 	d := newSynced(t, srv, Options{MaxAttempts: 2})
-	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	srv.Close()
 	_, err := d.Sync(context.Background())
 	var te *transientError
@@ -423,7 +423,7 @@ func TestSync_TooLarge(t *testing.T) {
 	srv := newFakeServer(t)
 	d := newSynced(t, srv, Options{BatchSize: 8})
 	for range 5 {
-		must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "a"})))
+		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	}
 	srv.failNext("/v1/push", 413, 413) // 5 → 2 → 1, then 1-change batches pass
 	rep := mustSync(t, d)
@@ -456,7 +456,7 @@ func BenchmarkSync(b *testing.B) {
 func fillOutboxTx(d *Device, tx *bbolt.Tx, n int, fields map[string]json.RawMessage) error {
 	for range n {
 		id, _ := newID()
-		ch := &dsync.Change{Record: id, Type: "registration", District: "110101", Op: dsync.OpCreate, Set: fields}
+		ch := &dsync.Change{Record: id, Type: "registration", District: "110101001001", Op: dsync.OpCreate, Set: fields}
 		if err := d.stampTx(tx, ch); err != nil {
 			return err
 		}
@@ -477,8 +477,8 @@ func TestSync_LostAnswer(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.reject = rejectBadName
 	d := newSynced(t, srv, Options{})
-	good := must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "good"})))
-	must[string](t)(d.Create("registration", "110101", jsonFields(map[string]string{"name": "bad"})))
+	good := must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "good"})))
+	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "bad"})))
 	srv.lose = 1
 	rep := mustSync(t, d)
 	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 2 {

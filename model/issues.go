@@ -23,6 +23,12 @@ const (
 	CodeRemovalReasonRequired = "removal_reason_required" // status removed without a reason
 	CodeElsewhereRequired     = "elsewhere_required"      // outcome registered_elsewhere without where
 	CodeProxyRequired         = "proxy_required"          // outcome proxy without proxy name and ID
+	CodeIDMissing             = "id_missing"              // warning: no ID number
+	CodeBirthDateLunar        = "birth_date_lunar"        // warning: birth_date is the ID's date read as a lunar date
+	CodeGenderUnknown         = "gender_unknown"          // warning: no gender, and no valid ID to read it from
+	CodeIdentityRequired      = "identity_required"       // neither an ID number nor a birth date
+	CodeDistrictUnknown       = "district_unknown"        // the district code begins with no known county
+	CodeTooLong               = "too_long"                // value longer than the field allows
 )
 
 var messages = map[string]string{
@@ -46,6 +52,12 @@ var messages = map[string]string{
 	CodeRemovalReasonRequired: "除名须填写除名原因 / a removed record needs a removal reason",
 	CodeElsewhereRequired:     "已在外地登记须注明登记地 / say where the voter is registered elsewhere",
 	CodeProxyRequired:         "委托投票须填写受托人姓名和身份证号 / a proxy needs a name and ID number",
+	CodeIDMissing:             "未填写身份证号，待核实 / no ID number: to be verified",
+	CodeBirthDateLunar:        "出生日期可能为农历生日，待核实 / the birth date may be the lunar birthday: to be verified",
+	CodeGenderUnknown:         "性别未填写，且无法从身份证号读出 / gender is missing and no valid ID number gives it",
+	CodeIdentityRequired:      "身份证号和出生日期至少填写一项 / give the ID number or the birth date",
+	CodeDistrictUnknown:       "选区代码须以已知县（区）的代码开头 / the district code must begin with a known county code",
+	CodeTooLong:               "字段值过长 / the value is too long",
 }
 
 // Message returns the bilingual message for an issue code.
@@ -63,10 +75,70 @@ type Issue struct {
 type Report struct {
 	Errors   []Issue `json:"errors,omitempty"`
 	Warnings []Issue `json:"warnings,omitempty"`
+	// IDStatus is a registration's identity status; "" for other types.
+	IDStatus IDStatus `json:"id_status,omitempty"`
 }
 
 // OK reports whether r holds no errors.
 func (r Report) OK() bool { return len(r.Errors) == 0 }
+
+// IDStatus says how far a registration's identity is established.
+type IDStatus string
+
+// ID statuses. Anything but IDVerified puts the registration on the
+// verification list (待核实); a later edit that supplies a valid ID number
+// agreeing with the record clears it.
+const (
+	IDVerified IDStatus = "verified" // a valid ID number that agrees with the stated birth date and gender
+	IDMissing  IDStatus = "missing"  // no ID number
+	IDDoubtful IDStatus = "doubtful" // an ID number that fails its checks or disagrees with the record
+)
+
+// Label returns the status in Chinese and English.
+func (s IDStatus) Label() (zh, en string) {
+	switch s {
+	case IDVerified:
+		return "已核实", "Verified"
+	case IDMissing:
+		return "缺身份证号", "ID number missing"
+	case IDDoubtful:
+		return "身份存疑", "Identity doubtful"
+	}
+	return "", ""
+}
+
+// verificationCodes are the warnings that make a registration's identity
+// doubtful or missing: the reasons it is on the verification list.
+var verificationCodes = map[string]bool{
+	CodeIDMissing: true, CodeIDFormat: true, CodeIDLength: true, CodeIDChecksum: true,
+	CodeIDBirthDate: true, CodeIDRegionUnknown: true, CodeBirthDateMismatch: true,
+	CodeBirthDateLunar: true, CodeGenderMismatch: true, CodeGenderUnknown: true, CodeDateFormat: true,
+}
+
+// NeedsVerification reports whether the record is a registration whose
+// identity is not yet verified (待核实).
+func (r Report) NeedsVerification() bool { return r.IDStatus != "" && r.IDStatus != IDVerified }
+
+// Reasons lists the warnings that keep a registration from being verified.
+func (r Report) Reasons() []Issue {
+	var out []Issue
+	for _, w := range r.Warnings {
+		if verificationCodes[w.Code] {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func idStatus(rawID string, idOK bool, rep *Report) IDStatus {
+	switch {
+	case rawID == "":
+		return IDMissing
+	case !idOK || len(rep.Reasons()) > 0:
+		return IDDoubtful
+	}
+	return IDVerified
+}
 
 func (r *Report) errorf(field, code string) {
 	r.Errors = append(r.Errors, Issue{field, code, messages[code]})

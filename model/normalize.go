@@ -9,13 +9,18 @@ import (
 	"github.com/dengji/dengji/model/idcard"
 )
 
-// Normalize returns a copy of fields with values in canonical form:
-// surrounding spaces trimmed, ID numbers normalized and 15-digit ones
-// upgraded, phone numbers reduced to 11 mobile digits or "0AREA-LOCAL",
-// dates written YYYY-MM-DD, gender as M/F. Values it cannot make sense of
-// are left as they are, for Validate to report. Callers normalize, then
-// validate, then store.
+// Normalize returns a copy of fields with values in canonical form, each by
+// its field's kind: surrounding spaces trimmed, full-width digits folded, ID
+// numbers normalized and 15-digit ones upgraded, phone numbers reduced to 11
+// mobile digits or "0AREA-LOCAL", dates written YYYY-MM-DD, gender as M/F.
+// Values it cannot make sense of are left as they are, for Validate to
+// report. Callers normalize, then validate, then store.
+//
+// These normalizers are the project's only ones: the duplicate check reads
+// records through the same functions (NormalizeIDNumber, NormalizePhone,
+// NormalizeDate, NormalizeGender, FoldWidth).
 func Normalize(typ string, fields map[string]json.RawMessage) map[string]json.RawMessage {
+	t := Lookup(typ)
 	out := make(map[string]json.RawMessage, len(fields))
 	for k, raw := range fields {
 		out[k] = raw
@@ -23,38 +28,44 @@ func Normalize(typ string, fields map[string]json.RawMessage) map[string]json.Ra
 		if !ok || s == "" {
 			continue
 		}
-		if n := normalizeValue(typ, k, s); n != s {
+		if n := normalizeValue(t, k, s); n != s {
 			out[k] = quote(n)
 		}
 	}
 	return out
 }
 
-func normalizeValue(typ, key, s string) string {
+// normalizeValue is the canonical form of s as the value of key in t.
+func normalizeValue(t *Type, key, s string) string {
 	s = strings.TrimSpace(s)
-	if keys(typ) == nil {
+	if t == nil {
 		return s
 	}
-	switch key {
-	case "id_number", "proxy_id_number":
-		return normalizeID(s)
-	case "phone":
-		if p, ok := normalizePhone(s); ok {
+	f, ok := t.Field(key)
+	if !ok {
+		return s
+	}
+	switch f.Kind {
+	case KindIDNumber:
+		return NormalizeIDNumber(s)
+	case KindPhone:
+		if p, ok := NormalizePhone(s); ok {
 			return p
 		}
-	case "birth_date", "date":
-		if d, ok := normalizeDate(s); ok {
+	case KindDate:
+		if d, ok := NormalizeDate(s); ok {
 			return d
 		}
-	case "gender":
-		if typ == TypeRegistration {
-			return normalizeGender(s)
-		}
+	case KindGender:
+		return NormalizeGender(s)
 	}
 	return s
 }
 
-func normalizeID(s string) string {
+// NormalizeIDNumber folds an ID number to its canonical 18 characters where
+// it can: spaces and separators dropped, full-width digits folded, x upper
+// case, a valid 15-digit legacy number upgraded.
+func NormalizeIDNumber(s string) string {
 	n := idcard.Normalize(s)
 	if len(n) == 15 {
 		if up, err := idcard.Upgrade15(n); err == nil {
@@ -64,35 +75,49 @@ func normalizeID(s string) string {
 	return n
 }
 
-func normalizeGender(s string) string {
-	switch strings.ToLower(s) {
-	case "m", "male", "男":
+// NormalizeGender returns M or F for the ways gender is written (M, male,
+// 男, 男性, 1 as in GB/T 2261), "" for the ways of saying it is not known
+// (未知, 不详, 0, 9), and anything else unchanged.
+func NormalizeGender(s string) string {
+	switch strings.ToLower(strings.TrimSpace(FoldWidthString(s))) {
+	case "m", "male", "男", "男性", "1":
 		return "M"
-	case "f", "female", "女":
+	case "f", "female", "女", "女性", "2":
 		return "F"
+	case "未知", "不详", "0", "9", "-", "?", "？":
+		return ""
 	}
 	return s
 }
 
-// foldDigits turns full-width digits and punctuation into ASCII.
-func foldDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 0xFF01 && r <= 0xFF5E {
-			return r - (0xFF01 - 0x21)
-		}
-		if r == '\u3000' {
-			return ' '
-		}
-		return r
-	}, s)
+// FoldWidth turns a full-width ASCII character into its half-width form and
+// the ideographic space into a space.
+func FoldWidth(r rune) rune {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return r - (0xFF01 - 0x21)
+	case r == '\u3000':
+		return ' '
+	}
+	return r
 }
 
-// normalizePhone accepts a mainland mobile number 1[3-9]XXXXXXXXX with an
+// FoldWidthString is FoldWidth over a string.
+func FoldWidthString(s string) string {
+	for _, r := range s {
+		if FoldWidth(r) != r {
+			return strings.Map(FoldWidth, s)
+		}
+	}
+	return s
+}
+
+// NormalizePhone accepts a mainland mobile number 1[3-9]XXXXXXXXX with an
 // optional +86/86/0086 prefix, or a landline 0AA(A)-NNNNNNN(N) with spaces,
 // hyphens or brackets anywhere. Mobiles come back as 11 digits, landlines
-// as area code, hyphen, local number.
-func normalizePhone(s string) (string, bool) {
-	s = foldDigits(s)
+// as area code, hyphen, local number; ok is false for anything else.
+func NormalizePhone(s string) (string, bool) {
+	s = FoldWidthString(s)
 	var digits strings.Builder
 	areaEnd := -1 // digit count at the first separator after a leading 0
 	for i, r := range s {
@@ -134,12 +159,16 @@ func normalizePhone(s string) (string, bool) {
 	return d[:area] + "-" + d[area:], true
 }
 
-var dateLayouts = []string{"2006-01-02", "2006-1-2", "2006/1/2", "2006.1.2", "20060102", "2006年1月2日"}
+var dateLayouts = []string{"2006-1-2", "2006/1/2", "2006.1.2", "20060102", "2006年1月2日"}
 
-// normalizeDate accepts a few common ways to write a date and returns it
-// as YYYY-MM-DD.
-func normalizeDate(s string) (string, bool) {
-	s = strings.ReplaceAll(foldDigits(s), " ", "")
+// NormalizeDate accepts the ways people write a date (1990-01-02, 1990/1/2,
+// 1990.1.2, 19900102, 1990年1月2日, with full-width digits or spaces) and
+// returns it as YYYY-MM-DD; ok is false if it is not a real date.
+func NormalizeDate(s string) (string, bool) {
+	if _, ok := parseDate(s); ok {
+		return s, true // canonical already: the common case, kept cheap
+	}
+	s = strings.ReplaceAll(FoldWidthString(s), " ", "")
 	for _, layout := range dateLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.Format(time.DateOnly), true
@@ -150,6 +179,27 @@ func normalizeDate(s string) (string, bool) {
 
 // parseDate parses a canonical YYYY-MM-DD date.
 func parseDate(s string) (time.Time, bool) {
-	t, err := time.Parse(time.DateOnly, s)
-	return t, err == nil && len(s) == 10
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	y, ok1 := atoi(s[0:4])
+	m, ok2 := atoi(s[5:7])
+	d, ok3 := atoi(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	return t, t.Day() == d && y >= 1000
+}
+
+func atoi(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }

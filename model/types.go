@@ -3,7 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
+	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -62,126 +62,51 @@ type District struct {
 	VoterGroups []string `json:"voter_groups,omitempty"`
 }
 
-// field binds a JSON key to a string field of T.
-type field[T any] struct {
-	key string
-	ptr func(*T) *string
-}
-
-var registrationFields = []field[Registration]{
-	{"name", func(r *Registration) *string { return &r.Name }},
-	{"gender", func(r *Registration) *string { return &r.Gender }},
-	{"birth_date", func(r *Registration) *string { return &r.BirthDate }},
-	{"id_number", func(r *Registration) *string { return &r.IDNumber }},
-	{"household_address", func(r *Registration) *string { return &r.HouseholdAddress }},
-	{"residence_address", func(r *Registration) *string { return &r.ResidenceAddress }},
-	{"phone", func(r *Registration) *string { return &r.Phone }},
-	{"voter_group", func(r *Registration) *string { return &r.VoterGroup }},
-	{"channel", func(r *Registration) *string { return &r.Channel }},
-	{"status", func(r *Registration) *string { return &r.Status }},
-	{"addition_reason", func(r *Registration) *string { return &r.AdditionReason }},
-	{"removal_reason", func(r *Registration) *string { return &r.RemovalReason }},
-	{"removal_detail", func(r *Registration) *string { return &r.RemovalDetail }},
-	{"category", func(r *Registration) *string { return &r.Category }},
-	{"category_note", func(r *Registration) *string { return &r.CategoryNote }},
-	{"registrar", func(r *Registration) *string { return &r.Registrar }},
-	{"device", func(r *Registration) *string { return &r.Device }},
-	{"ref", func(r *Registration) *string { return &r.Ref }},
-}
-
-var migrantContactFields = []field[MigrantContact]{
-	{"registration_id", func(c *MigrantContact) *string { return &c.RegistrationID }},
-	{"date", func(c *MigrantContact) *string { return &c.Date }},
-	{"channel", func(c *MigrantContact) *string { return &c.Channel }},
-	{"reached", func(c *MigrantContact) *string { return &c.Reached }},
-	{"outcome", func(c *MigrantContact) *string { return &c.Outcome }},
-	{"elsewhere", func(c *MigrantContact) *string { return &c.Elsewhere }},
-	{"proxy_name", func(c *MigrantContact) *string { return &c.ProxyName }},
-	{"proxy_id_number", func(c *MigrantContact) *string { return &c.ProxyIDNumber }},
-	{"evidence", func(c *MigrantContact) *string { return &c.Evidence }},
-	{"note", func(c *MigrantContact) *string { return &c.Note }},
-}
-
 // Fields returns r as sync-layer fields. Empty strings are left out.
-func (r Registration) Fields() map[string]json.RawMessage { return toFields(&r, registrationFields) }
+func (r Registration) Fields() map[string]json.RawMessage {
+	return toFields(reflect.ValueOf(&r).Elem(), RegistrationType, registrationBinding)
+}
 
 // RegistrationFromFields reads the known keys of fields into a Registration.
-// Unknown keys are ignored (Validate warns about them); a known key whose
-// value is not a JSON string or null is an error.
+// Unknown keys are ignored (Validate refuses them); a known key whose value
+// is not a JSON string or null is an error.
 func RegistrationFromFields(fields map[string]json.RawMessage) (Registration, error) {
 	var r Registration
-	return r, fromFields(&r, registrationFields, fields)
+	return r, fromFields(reflect.ValueOf(&r).Elem(), RegistrationType, registrationBinding, fields)
 }
 
 // Fields returns c as sync-layer fields. Empty strings are left out.
 func (c MigrantContact) Fields() map[string]json.RawMessage {
-	return toFields(&c, migrantContactFields)
+	return toFields(reflect.ValueOf(&c).Elem(), MigrantContactType, migrantContactBinding)
 }
 
 // MigrantContactFromFields is RegistrationFromFields for migrant contacts.
 func MigrantContactFromFields(fields map[string]json.RawMessage) (MigrantContact, error) {
 	var c MigrantContact
-	return c, fromFields(&c, migrantContactFields, fields)
+	return c, fromFields(reflect.ValueOf(&c).Elem(), MigrantContactType, migrantContactBinding, fields)
 }
 
-// Keys returns the JSON field keys a record type defines, in declared
-// order, or nil for an unknown type.
-func Keys(typ string) []string {
-	switch typ {
-	case TypeRegistration:
-		return slices.Clone(registrationKeys)
-	case TypeMigrantContact:
-		return slices.Clone(migrantContactKeys)
-	}
-	return nil
-}
-
-// The keys once, for the validator, which must not build them per record.
-var (
-	registrationKeys   = keysOf(registrationFields)
-	migrantContactKeys = keysOf(migrantContactFields)
-)
-
-// keys is Keys without the copy, for this package's read-only use.
-func keys(typ string) []string {
-	switch typ {
-	case TypeRegistration:
-		return registrationKeys
-	case TypeMigrantContact:
-		return migrantContactKeys
-	}
-	return nil
-}
-
-func keysOf[T any](refs []field[T]) []string {
-	out := make([]string, len(refs))
-	for i, f := range refs {
-		out[i] = f.key
-	}
-	return out
-}
-
-func toFields[T any](v *T, refs []field[T]) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(refs))
-	for _, f := range refs {
-		if s := *f.ptr(v); s != "" {
-			out[f.key] = quote(s)
+func toFields(v reflect.Value, t *Type, b binding) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(t.Fields))
+	for i, f := range t.Fields {
+		if s := v.Field(b[i]).String(); s != "" {
+			out[f.Key] = quote(s)
 		}
 	}
 	return out
 }
 
-func fromFields[T any](v *T, refs []field[T], fields map[string]json.RawMessage) error {
-	for _, f := range refs {
-		raw, ok := fields[f.key]
+func fromFields(v reflect.Value, t *Type, b binding, fields map[string]json.RawMessage) error {
+	for i, f := range t.Fields {
+		raw, ok := fields[f.Key]
 		if !ok {
 			continue
 		}
 		s, ok := stringValue(raw)
 		if !ok {
-			return fmt.Errorf("model: field %s: not a string", f.key)
+			return fmt.Errorf("model: field %s: not a string", f.Key)
 		}
-		*f.ptr(v) = s
+		v.Field(b[i]).SetString(s)
 	}
 	return nil
 }

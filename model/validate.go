@@ -8,8 +8,10 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dengji/dengji/model/idcard"
+	"github.com/dengji/dengji/model/lunar"
 )
 
 // Rules are the election-specific parameters of validation.
@@ -32,21 +34,19 @@ func Validate(typ, district string, fields map[string]json.RawMessage, rules Rul
 // so a caller holding them in another shape need not copy them into a map.
 func ValidateSeq(typ, district string, fields iter.Seq2[string, json.RawMessage], rules Rules) Report {
 	var rep Report
-	known := keys(typ)
-	if known == nil {
+	t := Lookup(typ)
+	if t == nil {
 		rep.errorf("", CodeUnknownType)
 		return rep
 	}
-	if district == "" {
+	switch {
+	case district == "":
 		rep.errorf("district", CodeRequired)
+	case !DistrictCodeValid(district):
+		rep.errorf("district", CodeDistrictUnknown)
 	}
-	v := readValues(typ, known, fields, &rep)
-	switch typ {
-	case TypeRegistration:
-		validateRegistration(v, rules, &rep)
-	case TypeMigrantContact:
-		validateMigrantContact(v, &rep)
-	}
+	v := readValues(t, fields, &rep)
+	t.check(v, rules, &rep)
 	return rep
 }
 
@@ -64,13 +64,14 @@ func (v values) get(key string) string {
 	return ""
 }
 
-// readValues decodes the known fields and reports unknown keys, non-string
-// values and values Normalize would change.
-func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMessage], rep *Report) values {
-	v := values{keys: keys, vals: make([]string, len(keys))}
+// readValues decodes the known fields and checks what every type's fields
+// share: unknown keys, non-string values, lengths, enumerations, and values
+// Normalize would change.
+func readValues(t *Type, fields iter.Seq2[string, json.RawMessage], rep *Report) values {
+	v := values{keys: t.keys, vals: make([]string, len(t.keys))}
 	var unknown []string
 	for k, raw := range fields {
-		i := slices.Index(keys, k)
+		i := slices.Index(t.keys, k)
 		if i < 0 {
 			unknown = append(unknown, k)
 			continue
@@ -86,9 +87,21 @@ func readValues(typ string, keys []string, fields iter.Seq2[string, json.RawMess
 	for _, k := range unknown {
 		rep.warnf(k, CodeUnknownField)
 	}
-	for i, k := range keys {
-		if s := v.vals[i]; s != "" && normalizeValue(typ, k, s) != s {
-			rep.warnf(k, CodeNotNormalized)
+	for i, f := range t.Fields {
+		s := v.vals[i]
+		if s == "" {
+			continue
+		}
+		if utf8.RuneCountInString(s) > f.Max {
+			rep.errorf(f.Key, CodeTooLong)
+			v.vals[i] = ""
+			continue
+		}
+		if f.Enum != nil && !f.Enum.Has(s) && !(f.Kind == KindGender && NormalizeGender(s) == "") {
+			rep.errorf(f.Key, CodeEnumValue)
+		}
+		if normalizeValue(t, f.Key, s) != s {
+			rep.warnf(f.Key, CodeNotNormalized)
 		}
 	}
 	return v
@@ -102,87 +115,127 @@ func (v values) required(rep *Report, keys ...string) {
 	}
 }
 
-func (v values) enum(rep *Report, enums ...Enum) {
-	for _, e := range enums {
-		if s := v.get(e.Field); s != "" && !e.Has(s) {
-			rep.errorf(e.Field, CodeEnumValue)
-		}
-	}
-}
-
-// date returns the field as a date; it reports date_format if it is set
-// but not a canonical date.
-func (v values) date(rep *Report, key string) (time.Time, bool) {
+// date returns the field as a date; ok is false if it is empty or not a
+// date. A value that is not a date is reported with date_format, as an
+// error unless asWarning.
+func (v values) date(rep *Report, key string, asWarning bool) (time.Time, bool) {
 	s := v.get(key)
 	if s == "" {
 		return time.Time{}, false
 	}
-	t, ok := parseDate(s)
-	if !ok {
-		if d, ok2 := normalizeDate(s); ok2 {
-			t, ok = parseDate(d) // tolerated, already warned as not_normalized
-		}
+	if d, ok := NormalizeDate(s); ok {
+		t, _ := parseDate(d) // tolerated if not canonical, already warned as not_normalized
+		return t, true
 	}
-	if !ok {
+	if asWarning {
+		rep.warnf(key, CodeDateFormat)
+	} else {
 		rep.errorf(key, CodeDateFormat)
 	}
-	return t, ok
+	return time.Time{}, false
 }
 
-// id parses the ID number in key and checks its region; ok is false if
-// the field is empty or invalid.
+// parseID parses an ID number and checks its region; code is the reason it
+// fails ("" if it is valid), retired that its region no longer exists.
+func parseID(s string) (id idcard.ID, code string, retired bool) {
+	id, err := idcard.Parse(s)
+	if err == nil {
+		var current bool
+		current, err = idcard.CheckRegion(id)
+		retired = err == nil && !current
+	}
+	var e *idcard.Error
+	if errors.As(err, &e) {
+		return idcard.ID{}, e.Code, false
+	}
+	return id, "", retired
+}
+
+// id checks the ID number in key, reporting its problems as errors; ok is
+// false if the field is empty or invalid. Registrations judge their own ID
+// more leniently (validateRegistration).
 func (v values) id(rep *Report, key string) (idcard.ID, bool) {
 	s := v.get(key)
 	if s == "" {
 		return idcard.ID{}, false
 	}
-	id, err := idcard.Parse(s)
-	if err == nil {
-		var current bool
-		current, err = idcard.CheckRegion(id)
-		if err == nil && !current {
-			rep.warnf(key, CodeIDRegionRetired)
-		}
+	id, code, retired := parseID(s)
+	if retired {
+		rep.warnf(key, CodeIDRegionRetired)
 	}
-	var e *idcard.Error
-	if errors.As(err, &e) {
-		rep.errorf(key, e.Code)
+	if code != "" {
+		rep.errorf(key, code)
 		return idcard.ID{}, false
 	}
 	return id, true
 }
 
+// validateRegistration keeps what a person can fix later: an ID number that
+// is missing, fails its checks or disagrees with the stated birth date or
+// gender is a warning that sets the ID status (IDStatus) and puts the
+// record on the verification list (待核实). It refuses what nobody could act
+// on: no name, neither an ID number nor a birth date, under age.
 func validateRegistration(v values, rules Rules, rep *Report) {
-	v.required(rep, "name", "gender", "birth_date", "id_number")
-	v.enum(rep, Genders, RegistrationChannels, Statuses, AdditionReasons, RemovalReasons, Categories)
-	birth, birthOK := v.date(rep, "birth_date")
-	id, idOK := v.id(rep, "id_number")
-	if idOK && birthOK && !id.Birth.Equal(birth) {
-		rep.errorf("birth_date", CodeBirthDateMismatch)
+	v.required(rep, "name")
+	rawID := v.get("id_number")
+	id, idCode, retired := parseID(rawID)
+	idOK := rawID != "" && idCode == ""
+	switch {
+	case rawID == "" && !rep.hasError("id_number"):
+		rep.warnf("id_number", CodeIDMissing)
+	case idCode != "":
+		rep.warnf("id_number", idCode)
+	case retired:
+		rep.warnf("id_number", CodeIDRegionRetired)
 	}
-	if g := v.get("gender"); idOK && Genders.Has(g) && (g == "M") != id.Male {
-		rep.errorf("gender", CodeGenderMismatch)
+	birth, birthOK := v.date(rep, "birth_date", rawID != "")
+	if rawID == "" && v.get("birth_date") == "" && !rep.hasError("id_number") && !rep.hasError("birth_date") {
+		rep.errorf("id_number", CodeIdentityRequired)
+	}
+	if idOK && birthOK && !id.Birth.Equal(birth) {
+		if lunarBirthday(birth, id.Birth) {
+			rep.warnf("birth_date", CodeBirthDateLunar)
+		} else {
+			rep.warnf("birth_date", CodeBirthDateMismatch)
+		}
+	}
+	g := NormalizeGender(v.get("gender"))
+	switch {
+	case g == "" && !idOK:
+		rep.warnf("gender", CodeGenderUnknown)
+	case idOK && Genders.Has(g) && (g == "M") != id.Male:
+		rep.warnf("gender", CodeGenderMismatch)
 	}
 	if v.get("status") == "removed" && v.get("removal_reason") == "" {
 		rep.errorf("removal_reason", CodeRemovalReasonRequired)
 	}
-	if !birthOK && idOK {
-		birth, birthOK = id.Birth, true
+	ageBirth, ageOK := birth, birthOK
+	if idOK {
+		ageBirth, ageOK = id.Birth, true
+	} else if !ageOK {
+		ageBirth, ageOK = idcard.EmbeddedBirth(rawID)
 	}
-	if birthOK && v.get("status") != "removed" && !rules.ElectionDay.IsZero() && !OfAge(birth, rules.ElectionDay) {
+	if ageOK && v.get("status") != "removed" && !rules.ElectionDay.IsZero() && !OfAge(ageBirth, rules.ElectionDay) {
 		rep.errorf("birth_date", CodeUnderAge)
 	}
 	if p := v.get("phone"); p != "" {
-		if _, ok := normalizePhone(p); !ok {
-			rep.errorf("phone", CodePhoneFormat)
+		if _, ok := NormalizePhone(p); !ok {
+			rep.warnf("phone", CodePhoneFormat)
 		}
 	}
+	rep.IDStatus = idStatus(rawID, idOK, rep)
 }
 
-func validateMigrantContact(v values, rep *Report) {
+// lunarBirthday reports whether stated, read as a lunar date, is the solar
+// date solar: the birthday was given by the lunar calendar (农历生日).
+func lunarBirthday(stated, solar time.Time) bool {
+	y, m, d, ok := lunar.ToSolar(stated.Year(), int(stated.Month()), stated.Day())
+	return ok && y == solar.Year() && m == int(solar.Month()) && d == solar.Day()
+}
+
+func validateMigrantContact(v values, _ Rules, rep *Report) {
 	v.required(rep, "registration_id", "date", "channel", "outcome", "evidence")
-	v.enum(rep, ContactChannels, ContactOutcomes, Evidences)
-	v.date(rep, "date")
+	v.date(rep, "date", false)
 	switch v.get("outcome") {
 	case "registered_elsewhere":
 		if v.get("elsewhere") == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,9 @@ func codes(r Report) []string {
 	return out
 }
 
+// d1 is a village of 芙蓉区 (430102) by its statistical code.
+const d1 = "430102001001"
+
 var election = Rules{ElectionDay: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
 
 func TestValidate_Registration(t *testing.T) {
@@ -72,47 +76,107 @@ func TestValidate_Registration(t *testing.T) {
 		fields   map[string]any
 		rules    Rules
 		want     []string
+		status   IDStatus
 	}{
-		{"OK", "d1", base(), election, nil},
-		{"OK/minimal", "d1", with("channel", nil, "status", nil, "phone", nil), election, nil},
-		{"ErrDistrict", "", base(), election, []string{"E district required"}},
-		{"ErrRequired", "d1", map[string]any{}, election, []string{"E birth_date required", "E gender required", "E id_number required", "E name required"}},
-		{"ErrRequired/empty name", "d1", with("name", ""), election, []string{"E name required"}},
-		{"ErrFieldType", "d1", with("name", 5), election, []string{"E name field_type"}},
-		{"WarnUnknownField", "d1", with("shoe_size", "42"), election, []string{"W shoe_size unknown_field"}},
-		{"ErrIDChecksum", "d1", with("id_number", "110105194912310021"), election, []string{"E id_number id_checksum"}},
-		{"ErrIDLength", "d1", with("id_number", "1101051949"), election, []string{"E id_number id_length"}},
-		{"ErrIDFormat", "d1", with("id_number", "11010519491231002A"), election, []string{"E id_number id_format"}},
-		{"ErrIDBirthDate", "d1", with("id_number", idFor(t, "110105", "19490231", "002")), election, []string{"E id_number id_birth_date"}},
-		{"ErrIDRegionUnknown", "d1", with("id_number", idFor(t, "999999", "19491231", "002")), election, []string{"E id_number id_region_unknown"}},
-		{"WarnIDRegionRetired", "d1", with("id_number", idFor(t, "110104", "19491231", "002")), election, []string{"W id_number id_region_retired"}},
-		{"ErrIDRegionRetiredBeforeBirth", "d1", with("id_number", idFor(t, "110104", "20150101", "002"), "birth_date", "2015-01-01"), Rules{}, []string{"E id_number id_region_unknown"}},
-		{"WarnLegacyID", "d1", with("id_number", "110105491231002"), election, []string{"W id_number not_normalized"}},
-		{"ErrBirthDateMismatch", "d1", with("birth_date", "1949-12-30"), election, []string{"E birth_date birth_date_mismatch"}},
-		{"ErrDateFormat", "d1", with("birth_date", "1949-13-31"), election, []string{"E birth_date date_format"}},
-		{"ErrGenderMismatch", "d1", with("gender", "M"), election, []string{"E gender gender_mismatch"}},
-		{"ErrGenderEnum", "d1", with("gender", "X"), election, []string{"E gender enum_value"}},
-		{"OK/18th birthday is election day", "d1", with("gender", "M", "birth_date", "2008-03-15", "id_number", male2008), election, nil},
-		{"ErrUnderAge/day before", "d1", with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001")), election, []string{"E birth_date under_age"}},
-		{"OK/no election day", "d1", with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001")), Rules{}, nil},
-		{"ErrUnderAge/leap day", "d1", with("birth_date", "2008-02-29", "id_number", leap), Rules{ElectionDay: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)}, []string{"E birth_date under_age"}},
-		{"OK/leap day", "d1", with("birth_date", "2008-02-29", "id_number", leap), Rules{ElectionDay: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}, nil},
-		{"OK/removed minor not age-checked", "d1", with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001"), "status", "removed", "removal_reason", "moved_out"), election, nil},
-		{"ErrRemovalReason", "d1", with("status", "removed"), election, []string{"E removal_reason removal_reason_required"}},
-		{"ErrRemovedStillNeedsIdentity", "d1", with("status", "removed", "removal_reason", "died", "id_number", nil), election, []string{"E id_number required"}},
-		{"ErrEnums", "d1", with("channel", "post", "status", "gone", "addition_reason", "born", "removal_reason", "x", "category", "bad"), election,
-			[]string{"E addition_reason enum_value", "E category enum_value", "E channel enum_value", "E removal_reason enum_value", "E status enum_value"}},
-		{"OK/category", "d1", with("category", "whereabouts_unknown", "addition_reason", "moved_in"), election, nil},
-		{"ErrPhone", "d1", with("phone", "12345"), election, []string{"E phone phone_format"}},
-		{"WarnPhone", "d1", with("phone", "+86 138-0013-8000"), election, []string{"W phone not_normalized"}},
-		{"OK/landline", "d1", with("phone", "0731-84567890"), election, nil},
+		{"OK", d1, base(), election, nil, IDVerified},
+		{"OK/minimal", d1, with("channel", nil, "status", nil, "phone", nil), election, nil, IDVerified},
+		{"OK/gender and birth from the ID", d1, with("gender", nil, "birth_date", nil), election, nil, IDVerified},
+		{"ErrDistrict", "", base(), election, []string{"E district required"}, IDVerified},
+		{"ErrDistrictUnknown", "999999001", base(), election, []string{"E district district_unknown"}, IDVerified},
+		{"ErrDistrictUnknown/too short", "430102", base(), election, []string{"E district district_unknown"}, IDVerified},
+		{"ErrRequired", d1, map[string]any{}, election,
+			[]string{"E id_number identity_required", "E name required", "W gender gender_unknown", "W id_number id_missing"}, IDMissing},
+		{"ErrRequired/empty name", d1, with("name", ""), election, []string{"E name required"}, IDVerified},
+		{"ErrFieldType", d1, with("name", 5), election, []string{"E name field_type"}, IDVerified},
+		{"ErrTooLong", d1, with("household_address", strings.Repeat("长", 201)), election, []string{"E household_address too_long"}, IDVerified},
+		{"WarnUnknownField", d1, with("shoe_size", "42"), election, []string{"W shoe_size unknown_field"}, IDVerified},
+		{"WarnIDMissing", d1, with("id_number", nil), election, []string{"W id_number id_missing"}, IDMissing},
+		{"WarnIDMissing/no gender", d1, with("id_number", nil, "gender", nil), election,
+			[]string{"W gender gender_unknown", "W id_number id_missing"}, IDMissing},
+		{"ErrIdentity/neither ID nor birth date", d1, with("id_number", nil, "birth_date", nil), election,
+			[]string{"E id_number identity_required", "W id_number id_missing"}, IDMissing},
+		{"WarnIDChecksum", d1, with("id_number", "110105194912310021"), election, []string{"W id_number id_checksum"}, IDDoubtful},
+		{"WarnIDChecksum/no birth date", d1, with("id_number", "110105194912310021", "birth_date", nil), election,
+			[]string{"W id_number id_checksum"}, IDDoubtful},
+		{"WarnIDLength", d1, with("id_number", "1101051949"), election, []string{"W id_number id_length"}, IDDoubtful},
+		{"WarnIDFormat", d1, with("id_number", "11010519491231002A"), election, []string{"W id_number id_format"}, IDDoubtful},
+		{"WarnIDBirthDate", d1, with("id_number", idFor(t, "110105", "19490231", "002")), election, []string{"W id_number id_birth_date"}, IDDoubtful},
+		{"WarnIDRegionUnknown", d1, with("id_number", idFor(t, "999999", "19491231", "002")), election, []string{"W id_number id_region_unknown"}, IDDoubtful},
+		{"WarnIDRegionRetired", d1, with("id_number", idFor(t, "110104", "19491231", "002")), election, []string{"W id_number id_region_retired"}, IDVerified},
+		{"WarnIDRegionRetiredBeforeBirth", d1, with("id_number", idFor(t, "110104", "20150101", "002"), "birth_date", "2015-01-01"), Rules{},
+			[]string{"W id_number id_region_unknown"}, IDDoubtful},
+		{"WarnLegacyID", d1, with("id_number", "110105491231002"), election, []string{"W id_number not_normalized"}, IDVerified},
+		{"WarnBirthDateMismatch", d1, with("birth_date", "1949-12-30"), election, []string{"W birth_date birth_date_mismatch"}, IDDoubtful},
+		// 1949-12-31 is the third day of the eleventh lunar month of 1949.
+		{"WarnBirthDateLunar", d1, with("birth_date", "1949-11-12"), election, []string{"W birth_date birth_date_lunar"}, IDDoubtful},
+		{"WarnDateFormat/with an ID", d1, with("birth_date", "1949-13-31"), election, []string{"W birth_date date_format"}, IDDoubtful},
+		{"ErrDateFormat/without an ID", d1, with("birth_date", "1949-13-31", "id_number", nil), election,
+			[]string{"E birth_date date_format", "W id_number id_missing"}, IDMissing},
+		{"WarnGenderMismatch", d1, with("gender", "M"), election, []string{"W gender gender_mismatch"}, IDDoubtful},
+		{"ErrGenderEnum", d1, with("gender", "X"), election, []string{"E gender enum_value"}, IDVerified},
+		{"OK/gender unknown written out", d1, with("gender", "未知"), election, []string{"W gender not_normalized"}, IDVerified},
+		{"OK/18th birthday is election day", d1, with("gender", "M", "birth_date", "2008-03-15", "id_number", male2008), election, nil, IDVerified},
+		{"ErrUnderAge/day before", d1, with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001")), election,
+			[]string{"E birth_date under_age"}, IDVerified},
+		{"ErrUnderAge/stated date without an ID", d1, with("gender", "M", "birth_date", "2008-03-16", "id_number", nil), election,
+			[]string{"E birth_date under_age", "W id_number id_missing"}, IDMissing},
+		{"ErrUnderAge/the ID's date wins", d1, with("gender", "M", "birth_date", "1990-03-16", "id_number", idFor(t, "110105", "20080316", "001")), election,
+			[]string{"E birth_date under_age", "W birth_date birth_date_mismatch"}, IDDoubtful},
+		{"ErrUnderAge/date inside a mistyped ID", d1, with("gender", "M", "birth_date", nil, "id_number", "110105200803160010"), election,
+			[]string{"E birth_date under_age", "W id_number id_checksum"}, IDDoubtful},
+		{"OK/no election day", d1, with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001")), Rules{}, nil, IDVerified},
+		{"ErrUnderAge/leap day", d1, with("birth_date", "2008-02-29", "id_number", leap), Rules{ElectionDay: time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)},
+			[]string{"E birth_date under_age"}, IDVerified},
+		{"OK/leap day", d1, with("birth_date", "2008-02-29", "id_number", leap), Rules{ElectionDay: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}, nil, IDVerified},
+		{"OK/removed minor not age-checked", d1, with("gender", "M", "birth_date", "2008-03-16", "id_number", idFor(t, "110105", "20080316", "001"), "status", "removed", "removal_reason", "moved_out"), election, nil, IDVerified},
+		{"ErrRemovalReason", d1, with("status", "removed"), election, []string{"E removal_reason removal_reason_required"}, IDVerified},
+		{"ErrEnums", d1, with("channel", "post", "status", "gone", "addition_reason", "born", "removal_reason", "x", "category", "bad"), election,
+			[]string{"E addition_reason enum_value", "E category enum_value", "E channel enum_value", "E removal_reason enum_value", "E status enum_value"}, IDVerified},
+		{"OK/category", d1, with("category", "whereabouts_unknown", "addition_reason", "moved_in"), election, nil, IDVerified},
+		{"WarnPhone/invalid", d1, with("phone", "12345"), election, []string{"W phone phone_format"}, IDVerified},
+		{"WarnPhone", d1, with("phone", "+86 138-0013-8000"), election, []string{"W phone not_normalized"}, IDVerified},
+		{"OK/landline", d1, with("phone", "0731-84567890"), election, nil, IDVerified},
+		{"OK/work-unit district", "4301029001", base(), election, nil, IDVerified},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := codes(Validate(TypeRegistration, tt.district, fieldsOf(tt.fields), tt.rules))
-			if !slices.Equal(got, tt.want) {
+			rep := Validate(TypeRegistration, tt.district, fieldsOf(tt.fields), tt.rules)
+			if got := codes(rep); !slices.Equal(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
+			if rep.IDStatus != tt.status {
+				t.Errorf("IDStatus = %q, want %q", rep.IDStatus, tt.status)
+			}
+			if rep.NeedsVerification() != (tt.status != IDVerified) || (len(rep.Reasons()) > 0) != (tt.status == IDDoubtful || tt.status == IDMissing) {
+				t.Errorf("NeedsVerification = %v, reasons %v, for status %s", rep.NeedsVerification(), rep.Reasons(), tt.status)
+			}
 		})
+	}
+}
+
+// A later edit that supplies a valid ID number clears the verification.
+func TestValidate_EditClearsVerification(t *testing.T) {
+	f := fieldsOf(map[string]any{"name": "黄金", "gender": "F", "birth_date": "1949-12-31"})
+	if rep := Validate(TypeRegistration, d1, f, election); !rep.OK() || rep.IDStatus != IDMissing {
+		t.Fatalf("without ID: %+v", rep)
+	}
+	f["id_number"] = json.RawMessage(`"11010519491231002X"`)
+	if rep := Validate(TypeRegistration, d1, f, election); !rep.OK() || rep.NeedsVerification() || len(rep.Warnings) > 0 {
+		t.Fatalf("with a valid ID: %+v", rep)
+	}
+}
+
+func TestDistrictCode(t *testing.T) {
+	for code, want := range map[string]bool{
+		"430102001001": true, "430102001901": true, "4301029001": true, "430102-W01": true,
+		"430102": false, "999999001001": false, "43010a001001": false, "430102 001": false, "": false,
+		"430102" + strings.Repeat("1", 19): false,
+	} {
+		if got := DistrictCodeValid(code); got != want {
+			t.Errorf("DistrictCodeValid(%q) = %v", code, got)
+		}
+	}
+	if CountyOf("4301029001") != "430102" || TownOf("430102001205") != "430102001" || TownOf("4301029001") != "" {
+		t.Error("CountyOf/TownOf")
 	}
 }
 
@@ -142,7 +206,7 @@ func TestValidate_MigrantContact(t *testing.T) {
 		{"WarnUnknown", with("registration", "x"), []string{"W registration unknown_field"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := codes(Validate(TypeMigrantContact, "d1", fieldsOf(tt.fields), Rules{}))
+			got := codes(Validate(TypeMigrantContact, d1, fieldsOf(tt.fields), Rules{}))
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
@@ -151,7 +215,7 @@ func TestValidate_MigrantContact(t *testing.T) {
 }
 
 func TestValidate_ErrUnknownType(t *testing.T) {
-	rep := Validate("voter_card", "d1", nil, Rules{})
+	rep := Validate("voter_card", d1, nil, Rules{})
 	if rep.OK() || rep.Errors[0].Code != CodeUnknownType {
 		t.Errorf("got %+v", rep)
 	}
@@ -165,7 +229,7 @@ func TestReport_JSON(t *testing.T) {
 	if string(b) != "{}" {
 		t.Errorf("empty report = %s", b)
 	}
-	b, _ = json.Marshal(Validate(TypeMigrantContact, "d1", nil, Rules{}))
+	b, _ = json.Marshal(Validate(TypeMigrantContact, d1, nil, Rules{}))
 	var back Report
 	if err := json.Unmarshal(b, &back); err != nil || len(back.Errors) != 5 || back.Errors[0].Field == "" {
 		t.Errorf("report JSON %s", b)
@@ -185,7 +249,7 @@ func TestNormalize(t *testing.T) {
 	if !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
 		t.Errorf("Normalize = %s", got)
 	}
-	if rep := Validate(TypeRegistration, "d1", got, election); len(rep.Errors) != 0 || len(rep.Warnings) != 1 {
+	if rep := Validate(TypeRegistration, d1, got, election); len(rep.Errors) != 0 || len(rep.Warnings) != 1 {
 		t.Errorf("Validate(Normalize) = %+v, want only the extra-field warning", rep)
 	}
 	if string(in["gender"]) != `"女"` {
@@ -222,7 +286,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"0731-8456789ext2", "", false},
 		{"", "", false},
 	} {
-		got, ok := normalizePhone(tt.in)
+		got, ok := NormalizePhone(tt.in)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("normalizePhone(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
@@ -234,7 +298,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("migrant_contact", "date", `"2026-01-01"`, "phone", `12`)
 	f.Fuzz(func(t *testing.T, typ, k1, v1, k2, v2 string) {
 		fields := map[string]json.RawMessage{k1: json.RawMessage(v1), k2: json.RawMessage(v2)}
-		Validate(typ, "d", fields, election)
-		Validate(typ, "d", Normalize(typ, fields), election)
+		Validate(typ, d1, fields, election)
+		Validate(typ, d1, Normalize(typ, fields), election)
 	})
 }

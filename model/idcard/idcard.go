@@ -250,3 +250,17 @@ func validChars(s string) bool {
 	}
 	return true
 }
+
+// EmbeddedBirth reads the birth date held in an ID number that may fail its
+// other checks (a mistyped check digit, say): the date of an 18-character
+// number, or of a 15-digit legacy one, if it is a real, past date.
+func EmbeddedBirth(s string) (time.Time, bool) {
+	n := Normalize(s)
+	switch {
+	case len(n) == 18 && allDigits(n[:17]):
+		return birthDate(n, time.Now())
+	case len(n) == 15 && allDigits(n):
+		return birthDate(n[:6]+"19"+n[6:], time.Now())
+	}
+	return time.Time{}, false
+}

@@ -41,8 +41,8 @@ func startServer(t *testing.T) *testServer {
 	t.Cleanup(func() { srv.Close() })
 	for _, u := range []accounts.NewUser{
 		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
-		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"d1"}, Password: "li-password"},
-		{Name: "wang", Role: store.RoleCoordinator, Districts: []string{"d1", "d2"}, Password: "wang-password"},
+		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"430102001001"}, Password: "li-password"},
+		{Name: "wang", Role: store.RoleCoordinator, Districts: []string{"430102001001", "430102001002"}, Password: "wang-password"},
 	} {
 		if _, err := accounts.Add(context.Background(), st, u); err != nil {
 			t.Fatal(err)
@@ -118,11 +118,11 @@ func TestAPI_Errors(t *testing.T) {
 		{"NoToken", "GET", "/v1/pull", "", nil, 401, "unauthorized"},
 		{"BadToken", "GET", "/v1/pull", "not-a-jwt", nil, 401, "unauthorized"},
 		{"PushOutOfScope", "POST", "/v1/push", li.AccessToken,
-			dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "d1", 1), create("phone-1", "r2", "d9", 2)}}, 403, "out_of_scope"},
+			dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "430102001001", 1), create("phone-1", "r2", "430104001001", 2)}}, 403, "out_of_scope"},
 		{"PushUnknownField", "POST", "/v1/push", li.AccessToken,
 			json.RawMessage(`{"changes":[{"id":"phone-1-9","bogus":1}]}`), 400, "bad_request"},
 		{"PushNotAList", "POST", "/v1/push", li.AccessToken, json.RawMessage(`{"changes":{"id":"x"}}`), 400, "bad_request"},
-		{"PullOutOfScope", "GET", "/v1/pull?district=d9", li.AccessToken, nil, 403, "out_of_scope"},
+		{"PullOutOfScope", "GET", "/v1/pull?district=430104001001", li.AccessToken, nil, 403, "out_of_scope"},
 		{"PushWithoutDevice", "POST", "/v1/push", wang.AccessToken, dsync.PushRequest{}, 403, "device_required"},
 		{"RegistrarListsConflicts", "GET", "/v1/conflicts", li.AccessToken, nil, 403, "forbidden"},
 		{"CoordinatorAddsUser", "POST", "/v1/users", wang.AccessToken, map[string]any{"name": "x"}, 403, "forbidden"},
@@ -154,7 +154,7 @@ func TestAPI_PushGeneralDecoder(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")
 	body := json.RawMessage(`{"changes":[{"id":"phone-1-\u0031","device":"phone-1","n":1,"record":"r1",` +
-		`"type":"registration","district":"d1","op":"create","set":{"name":"\u674e\u78a7\u8f89"},"hlc":"5"}]}`)
+		`"type":"registration","district":"430102001001","op":"create","set":{"name":"\u674e\u78a7\u8f89"},"hlc":"5"}]}`)
 	var pr dsync.PushResponse
 	if code := s.call(t, "POST", "/v1/push", li.AccessToken, body, &pr); code != 200 ||
 		len(pr.Results) != 1 || pr.Results[0].Change != "phone-1-1" || pr.Results[0].Status != dsync.StatusApplied {
@@ -177,7 +177,7 @@ func TestAPI_RevokedDeviceRefusedAtOnce(t *testing.T) {
 		body         any
 	}{
 		{"GET", "/v1/pull", nil},
-		{"POST", "/v1/push", dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "d1", 1)}}},
+		{"POST", "/v1/push", dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "430102001001", 1)}}},
 	} {
 		if status, code := errCode(t, s, tc.method, tc.path, li.AccessToken, tc.body); status != 401 || code != "device_revoked" {
 			t.Fatalf("%s %s after revoke: %d %s", tc.method, tc.path, status, code)
@@ -294,7 +294,7 @@ func TestAPI_GzipBothWaysAndBodyLimit(t *testing.T) {
 	li := s.login(t, "li", "li-password", "phone-1")
 	var chs []dsync.Change
 	for i := 1; i <= 50; i++ {
-		chs = append(chs, create("phone-1", fmt.Sprintf("r%d", i), "d1", uint64(i)))
+		chs = append(chs, create("phone-1", fmt.Sprintf("r%d", i), "430102001001", uint64(i)))
 	}
 	body, _ := json.Marshal(dsync.PushRequest{Changes: chs})
 	var zb bytes.Buffer
@@ -340,11 +340,11 @@ func TestAPI_GzipBothWaysAndBodyLimit(t *testing.T) {
 func TestAPI_ConflictReviewScopedToCoordinator(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")
-	ch := create("phone-1", "r1", "d1", 1)
+	ch := create("phone-1", "r1", "430102001001", 1)
 	var pr dsync.PushResponse
 	s.call(t, "POST", "/v1/push", li.AccessToken, dsync.PushRequest{Changes: []dsync.Change{ch}}, &pr)
 	// Two concurrent edits of the name from the same base.
-	a := dsync.Change{ID: "phone-1-2", Device: "phone-1", Counter: 2, Record: "r1", Type: "registration", District: "d1",
+	a := dsync.Change{ID: "phone-1-2", Device: "phone-1", Counter: 2, Record: "r1", Type: "registration", District: "430102001001",
 		Op: dsync.OpUpdate, Set: map[string]json.RawMessage{"name": json.RawMessage(`"李碧辉"`)}, Base: map[string]string{"name": ch.ID}}
 	a.Set["name"] = json.RawMessage(`"李碧晖"`)
 	b := a
@@ -366,7 +366,7 @@ func TestAPI_ConflictReviewScopedToCoordinator(t *testing.T) {
 	if len(status.Conflicts) != 1 || status.Conflicts[0].Status != dsync.ConflictOpen {
 		t.Fatalf("status for the registrar: %+v", status)
 	}
-	accounts.Add(context.Background(), s.st, accounts.NewUser{Name: "zhao", Role: store.RoleRegistrar, Districts: []string{"d2"}, Password: "zhao-password"})
+	accounts.Add(context.Background(), s.st, accounts.NewUser{Name: "zhao", Role: store.RoleRegistrar, Districts: []string{"430102001002"}, Password: "zhao-password"})
 	zhao := s.login(t, "zhao", "zhao-password", "phone-9")
 	status.Conflicts = nil
 	s.call(t, "POST", "/v1/conflicts/status", zhao.AccessToken, map[string]any{"ids": []string{list.Conflicts[0].ID}}, &status)

@@ -41,7 +41,7 @@ func dupRoll() (recs []dedup.Record, a, b [2]string) {
 	}
 	var single []int
 	for i := range recs {
-		recs[i].District = "d5"
+		recs[i].District = "430103001001"
 		if count[truth[i]] == 1 {
 			single = append(single, i)
 		}
@@ -53,8 +53,8 @@ func dupRoll() (recs []dedup.Record, a, b [2]string) {
 		recs = append(recs, dup)
 		return [2]string{recs[i].ID, id}
 	}
-	a = plant(single[0], "d1", "d9", "xa")
-	b = plant(single[1], "d1", "d2", "xb")
+	a = plant(single[0], "430102001001", "430104001001", "xa")
+	b = plant(single[1], "430102001001", "430102001002", "xb")
 	return recs, a, b
 }
 
@@ -112,10 +112,10 @@ func TestAPI_DuplicatesReviewScoped(t *testing.T) {
 			rs := []string{}
 			for _, m := range c.Members {
 				rs = append(rs, m.Record)
-				if m.Registration != nil && m.District != "d1" && m.District != "d2" {
+				if m.Registration != nil && m.District != "430102001001" && m.District != "430102001002" {
 					t.Errorf("case %s shows a registration of %s", c.ID, m.District)
 				}
-				if m.Registration == nil && (m.District == "d1" || m.District == "d2") {
+				if m.Registration == nil && (m.District == "430102001001" || m.District == "430102001002") {
 					t.Errorf("case %s hides a registration of %s", c.ID, m.District)
 				}
 			}
@@ -136,7 +136,7 @@ func TestAPI_DuplicatesReviewScoped(t *testing.T) {
 	}{
 		{"DecideOutOfScope", "POST", "/v1/duplicates/" + caseA + "/decide", wang.AccessToken,
 			map[string]string{"decision": "confirmed", "keep": pairA[0]}, 403, "out_of_scope"},
-		{"ListOutOfScope", "GET", "/v1/duplicates?district=d9", wang.AccessToken, nil, 403, "out_of_scope"},
+		{"ListOutOfScope", "GET", "/v1/duplicates?district=430104001001", wang.AccessToken, nil, 403, "out_of_scope"},
 		{"RegistrarLists", "GET", "/v1/duplicates", li.AccessToken, nil, 403, "forbidden"},
 		{"BadDecision", "POST", "/v1/duplicates/" + caseB + "/decide", wang.AccessToken,
 			map[string]string{"decision": "maybe"}, 400, "bad_decision"},
@@ -169,7 +169,7 @@ func TestAPI_DuplicatesReviewScoped(t *testing.T) {
 		t.Errorf("decide again otherwise: %d %s", code, ecode)
 	}
 	list = duplicatesBody{}
-	s.call(t, "GET", "/v1/duplicates?status=confirmed&district=d2", wang.AccessToken, nil, &list)
+	s.call(t, "GET", "/v1/duplicates?status=confirmed&district=430102001002", wang.AccessToken, nil, &list)
 	if len(list.Cases) != 1 || list.Cases[0].ID != caseB {
 		t.Errorf("confirmed in d2: %+v", list)
 	}

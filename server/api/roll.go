@@ -141,7 +141,7 @@ func rollError(err error) error {
 // exportStats sends the statistics of the caller's districts, rolled up to
 // towns and counties: ?format=json|csv&lang=en.
 func (s *Server) exportStats(c *gin.Context) {
-	st, err := roll.ComputeStats(c, s.store, user(c).Scope())
+	st, err := roll.ComputeStats(c, s.store, user(c).InScope)
 	if err != nil {
 		fail(c, err)
 		return

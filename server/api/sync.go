@@ -73,37 +73,23 @@ func (s *Server) pull(c *gin.Context) {
 }
 
 // scopeFilter narrows the caller's scope to the districts asked for with
-// ?district=; an area asked for stands for its districts that hold records.
-// Asking for a district or an area not wholly in scope is refused.
+// ?district=, each a district or an area (a code prefix) standing for its
+// districts that hold records. Asking for one not wholly in scope is refused.
 func (s *Server) scopeFilter(c *gin.Context) ([]string, error) {
 	u, asked := user(c), c.QueryArray("district")
 	if len(asked) == 0 {
 		return u.Scope(), nil
 	}
-	out := []string{} // never nil: nil would mean every district
 	for _, d := range asked {
-		if !store.IsArea(d) {
-			if !u.InScope(d) {
-				return nil, ErrOutOfScope
-			}
-			out = append(out, d)
-			continue
-		}
-		if !u.CoversArea(d) {
+		if !u.InScope(d) {
 			return nil, ErrOutOfScope
 		}
-		err := s.store.View(c, func(tx store.Tx) error {
-			ds, err := tx.FeedDistricts(d)
-			for _, x := range ds {
-				if u.InScope(x) {
-					out = append(out, x)
-				}
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
 	}
-	return out, nil
+	var out []string
+	err := s.store.View(c, func(tx store.Tx) error {
+		var err error
+		out, err = store.DistrictsUnder(tx, asked)
+		return err
+	})
+	return out, err // never nil when err is nil: nil would mean every district
 }

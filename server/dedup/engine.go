@@ -205,12 +205,21 @@ func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 	}
 	post := total + ix.prior
 	switch {
-	case post >= ix.opt.AutoBits:
+	case post >= ix.opt.AutoBits && corroborated(lv):
 		return pairLink{score: post, total: total, lv: lv, dec: Auto}, true
 	case post >= ix.opt.ReviewBits:
 		return pairLink{score: post, total: total, lv: lv, dec: Review}, true
 	}
 	return pairLink{}, false
+}
+
+// corroborated reports whether a pair agrees on more than who the person
+// is said to be: the ID number (exact, repaired or one edit apart), the
+// phone or an address. Name and birth date alone never make an automatic
+// link, however rare the name: strangers share them (the Crosscheck
+// lesson), so such a pair is at most a review case.
+func corroborated(lv levels) bool {
+	return lv[FieldID] >= LevelClose || lv[FieldPhone] >= LevelClose || lv[FieldAddress] == LevelExact
 }
 
 // node identifies a record in a run: index records first, then the batch.

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/longbridgeapp/opencc"
+
+	"github.com/dengji/dengji/model"
 	"github.com/mozillazg/go-pinyin"
 )
 
@@ -103,17 +105,6 @@ func runePinyin(r rune) string {
 	return pyTable[r-hanLo]
 }
 
-// foldWidth maps full-width ASCII and the ideographic space to half-width.
-func foldWidth(r rune) rune {
-	switch {
-	case r >= 0xFF01 && r <= 0xFF5E:
-		return r - 0xFF01 + 0x21
-	case r == 0x3000:
-		return ' '
-	}
-	return r
-}
-
 // isNameSeparator reports the separators used in minority and Latin names.
 func isNameSeparator(r rune) bool {
 	switch r {
@@ -133,7 +124,7 @@ func NormalizeName(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		r = foldWidth(r)
+		r = model.FoldWidth(r)
 		if isNameSeparator(r) {
 			continue
 		}
@@ -202,27 +193,15 @@ func surnameReading(sur string) string {
 	return b.String()
 }
 
-// NormalizePhone keeps the digits of a phone number and drops a +86/0086
-// country prefix.
+// NormalizePhone is a phone number as compared: the model's canonical form
+// (model.NormalizePhone) without its hyphen, or "" if it is not a phone
+// number.
 func NormalizePhone(s string) string {
-	var b []byte
-	for _, r := range s {
-		r = foldWidth(r)
-		if r >= '0' && r <= '9' {
-			b = append(b, byte(r))
-		}
-	}
-	p := string(b)
-	switch {
-	case len(p) == 13 && strings.HasPrefix(p, "86"):
-		p = p[2:]
-	case len(p) == 15 && strings.HasPrefix(p, "0086"):
-		p = p[4:]
-	}
-	if len(p) < 6 {
+	p, ok := model.NormalizePhone(s)
+	if !ok {
 		return ""
 	}
-	return p
+	return strings.Replace(p, "-", "", 1)
 }
 
 // NormalizeAddress folds width and characters like NormalizeName and drops
@@ -234,7 +213,7 @@ func NormalizeAddress(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		r = simplifyRune(unicode.ToLower(foldWidth(r)))
+		r = simplifyRune(unicode.ToLower(model.FoldWidth(r)))
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
 		}
@@ -246,7 +225,7 @@ func NormalizeAddress(s string) string {
 // the usual, already clean name is not copied.
 func nameNormal(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || foldWidth(r) != r || isNameSeparator(r) || !keptUnchanged(r) {
+		if r == utf8.RuneError || model.FoldWidth(r) != r || isNameSeparator(r) || !keptUnchanged(r) {
 			return false
 		}
 	}
@@ -256,7 +235,7 @@ func nameNormal(s string) bool {
 // addressNormal reports that NormalizeAddress would return s unchanged.
 func addressNormal(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || foldWidth(r) != r || !keptUnchanged(r) {
+		if r == utf8.RuneError || model.FoldWidth(r) != r || !keptUnchanged(r) {
 			return false
 		}
 	}

@@ -6,7 +6,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/model/idcard"
+	"github.com/dengji/dengji/model/lunar"
 )
 
 // prep is a record after normalisation: what blocking and scoring read.
@@ -89,7 +91,7 @@ func prepare(r *Record, checksum bool) prep {
 
 // latinSurname splits a Latin name "given surname" at its last word.
 func latinSurname(raw string) (surname, given string) {
-	f := strings.FieldsFunc(raw, func(r rune) bool { return isNameSeparator(foldWidth(r)) })
+	f := strings.FieldsFunc(raw, func(r rune) bool { return isNameSeparator(model.FoldWidth(r)) })
 	if len(f) < 2 {
 		return "", NormalizeName(raw)
 	}
@@ -97,40 +99,35 @@ func latinSurname(raw string) (surname, given string) {
 }
 
 func parseGender(s string) byte {
-	switch strings.ToUpper(strings.TrimSpace(s)) {
-	case "M", "男", "MALE":
+	switch model.NormalizeGender(s) {
+	case "M":
 		return 'M'
-	case "F", "女", "FEMALE":
+	case "F":
 		return 'F'
 	}
 	return 0
 }
 
-// parseBirth reads "YYYY-MM-DD", "YYYY/MM/DD" or "YYYYMMDD" into YYYYMMDD;
-// 0 if blank or not a real date.
+// parseBirth reads a date written any way model.NormalizeDate accepts into
+// YYYYMMDD; 0 if blank or not a real date in 1850-2200.
 func parseBirth(s string) int32 {
-	var d [8]int32
-	n := 0
-	for _, r := range s {
-		r = foldWidth(r)
-		if r >= '0' && r <= '9' {
-			if n == 8 {
-				return 0
-			}
-			d[n] = r - '0'
-			n++
-		}
-	}
-	if n != 8 {
+	d, ok := model.NormalizeDate(s)
+	if !ok {
 		return 0
 	}
-	y := d[0]*1000 + d[1]*100 + d[2]*10 + d[3]
-	m := d[4]*10 + d[5]
-	day := d[6]*10 + d[7]
+	y, m, day := atoi4(d[0:4]), atoi4(d[5:7]), atoi4(d[8:10])
 	if !validDate(int(y), int(m), int(day)) {
 		return 0
 	}
 	return y*10000 + m*100 + day
+}
+
+func atoi4(s string) int32 {
+	var n int32
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int32(s[i]-'0')
+	}
+	return n
 }
 
 func validDate(y, m, d int) bool {
@@ -158,7 +155,7 @@ func lunarAsSolar(b int32) int32 {
 	if ok {
 		return v
 	}
-	sy, sm, sd, ok := LunarToSolar(int(b/10000), int(b/100%100), int(b%100))
+	sy, sm, sd, ok := lunar.ToSolar(int(b/10000), int(b/100%100), int(b%100))
 	if ok {
 		v = int32(sy*10000 + sm*100 + sd)
 	}
@@ -173,12 +170,8 @@ func prepareID(p *prep, raw string, checksum bool) {
 		p.id = plainID(raw)
 		return
 	}
-	n := idcard.Normalize(raw)
-	if len(n) == 15 {
-		if up, err := idcard.Upgrade15(n); err == nil {
-			n, p.legacy = up, true
-		}
-	}
+	n := model.NormalizeIDNumber(raw)
+	p.legacy = len(n) == 18 && len(idcard.Normalize(raw)) == 15
 	p.id = n
 	if n == "" {
 		return
@@ -206,10 +199,15 @@ func prepareID(p *prep, raw string, checksum bool) {
 func plainID(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		r = unicode.ToUpper(foldWidth(r))
+		r = unicode.ToUpper(model.FoldWidth(r))
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
 }
+
+// SolarToLunar is lunar.FromSolar, for the generator.
+//
+// Deprecated: call lunar.FromSolar.
+func SolarToLunar(y, m, d int) (ly, lm, ld int, leap, ok bool) { return lunar.FromSolar(y, m, d) }

@@ -25,7 +25,7 @@ var (
 	convSeed    = flag.Uint64("convergence.seed", 0, "seed (0: from the clock)")
 )
 
-var districts = []string{"d1", "d2", "d3"}
+var districts = []string{"430102001001", "430102001002", "430102002001"}
 
 func TestE2E_RandomizedConvergence(t *testing.T) {
 	seed := *convSeed

@@ -17,17 +17,17 @@ import (
 // merge, and same-field edits leave a conflict holding both values.
 func TestE2E_ThreeDevicesConverge(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1", "d2")
-	s.addUser(t, "wang", store.RoleRegistrar, "d2", "d3")
-	s.addUser(t, "zhao", store.RoleRegistrar, "d1", "d2", "d3")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001", "430102001002")
+	s.addUser(t, "wang", store.RoleRegistrar, "430102001002", "430102002001")
+	s.addUser(t, "zhao", store.RoleRegistrar, "430102001001", "430102001002", "430102002001")
 	a, b, c := s.device(t, "li", s.URL(), sdk.Options{}), s.device(t, "wang", s.URL(), sdk.Options{}), s.device(t, "zhao", s.URL(), sdk.Options{})
 
-	r1, err := a.Create(model.TypeRegistration, "d1", registration(1))
+	r1, err := a.Create(model.TypeRegistration, "430102001001", registration(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := a.Create(model.TypeRegistration, "d2", registration(2))
-	r3, _ := b.Create(model.TypeRegistration, "d3", registration(3))
+	r2, _ := a.Create(model.TypeRegistration, "430102001002", registration(2))
+	r3, _ := b.Create(model.TypeRegistration, "430102002001", registration(3))
 	for _, d := range []*sdk.Device{a, b, c, a, b} {
 		mustSync(t, d)
 	}
@@ -78,7 +78,7 @@ func TestE2E_ThreeDevicesConverge(t *testing.T) {
 	}
 
 	// Everyone agrees with the server on every record they share.
-	scopes := map[*sdk.Device][]string{a: {"d1", "d2"}, b: {"d2", "d3"}, c: {"d1", "d2", "d3"}}
+	scopes := map[*sdk.Device][]string{a: {"430102001001", "430102001002"}, b: {"430102001002", "430102002001"}, c: {"430102001001", "430102001002", "430102002001"}}
 	for d, districts := range scopes {
 		got := deviceStates(t, d)
 		for _, id := range []string{r1, r2, r3} {
@@ -104,16 +104,15 @@ func TestE2E_ThreeDevicesConverge(t *testing.T) {
 // own check is refused by the server.
 func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
-	bad := registration(7)
-	id := []byte(string(bad["id_number"]))
-	id[5] = '0' + (id[5]-'0'+1)%10 // one digit wrong: the checksum catches it
-	bad["id_number"] = id
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	bad := registration(7) // neither an ID number nor a birth date: nobody could act on it
+	delete(bad, "id_number")
+	delete(bad, "birth_date")
 
 	honest := s.device(t, "li", s.URL(), sdk.Options{})
-	_, err := honest.Create(model.TypeRegistration, "d1", bad)
+	_, err := honest.Create(model.TypeRegistration, "430102001001", bad)
 	var verr *sdk.ValidationError
-	if !errors.As(err, &verr) || !hasIssue(verr.Issues, "id_number", "id_checksum") {
+	if !errors.As(err, &verr) || !hasIssue(verr.Issues, "id_number", model.CodeIdentityRequired) {
 		t.Fatalf("device validation: %v", err)
 	}
 	if n, _ := honest.Pending(); n != 0 {
@@ -122,7 +121,7 @@ func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
 
 	careless := s.device(t, "li", s.URL(), sdk.Options{
 		Validate: func(string, string, map[string]json.RawMessage) error { return nil }})
-	rid, err := careless.Create(model.TypeRegistration, "d1", bad)
+	rid, err := careless.Create(model.TypeRegistration, "430102001001", bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +132,7 @@ func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
 	}
 	var issues []model.Issue
 	json.Unmarshal(rej[0].Result.Details, &issues)
-	if !hasServerIssue(issues, "id_number", "id_checksum") {
+	if !hasServerIssue(issues, "id_number", model.CodeIdentityRequired) {
 		t.Fatalf("server must use the same codes: %s", rej[0].Result.Details)
 	}
 	if err := s.st.View(ctx, func(tx store.Tx) error { _, err := tx.Record(rid); return err }); !errors.Is(err, store.ErrNotFound) {
@@ -145,15 +144,15 @@ func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
 // device is refused at once; neither loses what the device holds.
 func TestE2E_ScopeAndRevocation(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
-	s.addUser(t, "wang", store.RoleRegistrar, "d2")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	s.addUser(t, "wang", store.RoleRegistrar, "430102001002")
 	s.addUser(t, "admin", store.RoleAdmin)
 	other := s.device(t, "wang", s.URL(), sdk.Options{})
-	foreign, _ := other.Create(model.TypeRegistration, "d2", registration(11))
+	foreign, _ := other.Create(model.TypeRegistration, "430102001002", registration(11))
 	mustSync(t, other)
 
 	li := s.device(t, "li", s.URL(), sdk.Options{})
-	li.Create(model.TypeRegistration, "d2", registration(12))
+	li.Create(model.TypeRegistration, "430102001002", registration(12))
 	_, err := li.Sync(ctx)
 	var se *sdk.ServerError
 	if !errors.As(err, &se) || se.StatusCode != 403 || se.Code != "out_of_scope" {
@@ -167,7 +166,7 @@ func TestE2E_ScopeAndRevocation(t *testing.T) {
 	}
 
 	fresh := s.device(t, "li", s.URL(), sdk.Options{})
-	fresh.Create(model.TypeRegistration, "d1", registration(13))
+	fresh.Create(model.TypeRegistration, "430102001001", registration(13))
 	if err := accountsRevoke(s, fresh.ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -217,19 +216,19 @@ func hasServerIssue(is []model.Issue, field, code string) bool {
 // one whose registration it does not have in the same district.
 func TestE2E_MigrantContactBelongsToRegistration(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1", "d2")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001", "430102001002")
 	d := s.device(t, "li", s.URL(), sdk.Options{})
-	reg, err := d.Create(model.TypeRegistration, "d1", registration(21))
+	reg, err := d.Create(model.TypeRegistration, "430102001001", registration(21))
 	must(t, err)
 	contact := func(regID string) map[string]json.RawMessage {
 		return model.MigrantContact{RegistrationID: regID, Date: "2026-11-20", Channel: "phone", Reached: "本人",
 			Outcome: "registered_here", Evidence: "heard"}.Fields()
 	}
-	ok, err := d.Create(model.TypeMigrantContact, "d1", contact(reg))
+	ok, err := d.Create(model.TypeMigrantContact, "430102001001", contact(reg))
 	must(t, err)
-	orphan, err := d.Create(model.TypeMigrantContact, "d1", contact("no-such-registration"))
+	orphan, err := d.Create(model.TypeMigrantContact, "430102001001", contact("no-such-registration"))
 	must(t, err)
-	elsewhere, err := d.Create(model.TypeMigrantContact, "d2", contact(reg))
+	elsewhere, err := d.Create(model.TypeMigrantContact, "430102001002", contact(reg))
 	must(t, err)
 	mustSync(t, d)
 
@@ -250,10 +249,10 @@ func TestE2E_MigrantContactBelongsToRegistration(t *testing.T) {
 // the decided value with the pull, the decision on the device's conflict.
 func TestE2E_CoordinatorDecisionReachesDevice(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
-	s.addUser(t, "wang", store.RoleRegistrar, "d1")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	s.addUser(t, "wang", store.RoleRegistrar, "430102001001")
 	a, b := s.device(t, "li", s.URL(), sdk.Options{}), s.device(t, "wang", s.URL(), sdk.Options{})
-	id, err := a.Create(model.TypeRegistration, "d1", registration(31))
+	id, err := a.Create(model.TypeRegistration, "430102001001", registration(31))
 	must(t, err)
 	mustSync(t, a)
 	mustSync(t, b)

@@ -64,7 +64,7 @@ func (p *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestE2E_PushTwiceAndCutConnectionsAppliesOnce(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
 	proxy := &flakyProxy{target: s.URL()}
 	ps := httptest.NewServer(proxy)
 	defer ps.Close()
@@ -73,7 +73,7 @@ func TestE2E_PushTwiceAndCutConnectionsAppliesOnce(t *testing.T) {
 	const n = 400
 	ids := make([]string, 0, n)
 	for i := 0; i < n; i++ {
-		id, err := d.Create(model.TypeRegistration, "d1", registration(uint64(1000+i)))
+		id, err := d.Create(model.TypeRegistration, "430102001001", registration(uint64(1000+i)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 // errors whose message is a JSON object with a code.
 func TestE2E_MobileBinding(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
 	secrets := keychain{}
 	path := filepath.Join(s.dir, "app.db")
 	d, err := mobile.Open(path, s.URL(), "2026-12-20", secrets)
@@ -29,21 +29,21 @@ func TestE2E_MobileBinding(t *testing.T) {
 	must(t, d.Login("li", "li-password"))
 
 	fields, _ := json.Marshal(registration(1))
-	id, err := d.Create(model.TypeRegistration, "d1", fields)
+	id, err := d.Create(model.TypeRegistration, "430102001001", fields)
 	must(t, err)
 	bad := registration(2)
-	bad["id_number"] = str("430102199001011234")
+	bad["id_number"], bad["birth_date"] = str(""), str("") // neither: refused
 	badJSON, _ := json.Marshal(bad)
-	_, err = d.Create(model.TypeRegistration, "d1", badJSON)
+	_, err = d.Create(model.TypeRegistration, "430102001001", badJSON)
 	var e struct {
 		Code   string `json:"code"`
 		Issues []struct{ Field, Code string }
 	}
 	if err == nil || json.Unmarshal([]byte(err.Error()), &e) != nil || e.Code != "validation" ||
 		len(e.Issues) == 0 || e.Issues[0].Field != "id_number" {
-		t.Fatalf("an invalid ID number must come back as a validation error with its issue: %v", err)
+		t.Fatalf("a registration without ID number or birth date must come back as a validation error with its issue: %v", err)
 	}
-	if _, err := d.Create(model.TypeRegistration, "d1", []byte(`[1]`)); code(t, err) != "bad_input" {
+	if _, err := d.Create(model.TypeRegistration, "430102001001", []byte(`[1]`)); code(t, err) != "bad_input" {
 		t.Fatalf("fields not an object: %v", err)
 	}
 	must(t, d.Update(id, []byte(`{"voter_group":"第7选民小组"}`)))
@@ -70,7 +70,7 @@ func TestE2E_MobileBinding(t *testing.T) {
 		t.Fatalf("get %s", got)
 	}
 	must(t, d.Delete(id))
-	if list, _ := d.List(model.TypeRegistration, "d1", false); string(list) != "[]" {
+	if list, _ := d.List(model.TypeRegistration, "430102001001", false); string(list) != "[]" {
 		t.Fatalf("a deleted record is left out of the list: %s", list)
 	}
 	if _, err := d.Get("no-such-record"); code(t, err) != "not_found" {

@@ -18,7 +18,7 @@ import (
 // server all the same, once, in the order it was made.
 func TestE2E_DeviceRestoredFromBackup(t *testing.T) {
 	s := startServer(t)
-	s.addUser(t, "li", store.RoleRegistrar, "d1")
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
 	path := filepath.Join(s.dir, "phone.db")
 	open := func() *sdk.Device {
 		// Batches of two: the renumbering crosses batches, with the next
@@ -33,7 +33,7 @@ func TestE2E_DeviceRestoredFromBackup(t *testing.T) {
 	must(t, d.Login(ctx, "li", "li-password"))
 	var before []string
 	create := func(d *sdk.Device, seed uint64) string {
-		id, err := d.Create(model.TypeRegistration, "d1", registration(seed))
+		id, err := d.Create(model.TypeRegistration, "430102001001", registration(seed))
 		must(t, err)
 		return id
 	}

@@ -20,6 +20,9 @@ import (
 // that says so.
 type Counts struct {
 	Registered      int            `json:"registered"` // registered voters: not removed, none of the four categories
+	// NeedsVerification counts the registrations of Registered whose
+	// identity is not verified (待核实): ID number missing or doubtful.
+	NeedsVerification int `json:"needs_verification"`
 	Men             int            `json:"men"`
 	Women           int            `json:"women"`
 	Removed         int            `json:"removed"`
@@ -40,6 +43,7 @@ func newCounts() Counts {
 // Add adds o's figures to c.
 func (c *Counts) Add(o *Counts) {
 	c.Registered += o.Registered
+	c.NeedsVerification += o.NeedsVerification
 	c.Men += o.Men
 	c.Women += o.Women
 	c.Removed += o.Removed
@@ -58,7 +62,7 @@ func (c *Counts) addRecord(rec *dsync.Record) {
 	case model.TypeRegistration:
 		r, err := model.RegistrationFromFields(rec.Values())
 		if err == nil {
-			c.addRegistration(&r)
+			c.addRegistration(&r, model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification())
 		}
 	case model.TypeMigrantContact:
 		m, err := model.MigrantContactFromFields(rec.Values())
@@ -70,7 +74,7 @@ func (c *Counts) addRecord(rec *dsync.Record) {
 	}
 }
 
-func (c *Counts) addRegistration(r *model.Registration) {
+func (c *Counts) addRegistration(r *model.Registration, unverified bool) {
 	switch {
 	case r.Status == "removed":
 		c.Removed++
@@ -79,6 +83,9 @@ func (c *Counts) addRegistration(r *model.Registration) {
 		bump(c.Categories, r.Category)
 	default:
 		c.Registered++
+		if unverified {
+			c.NeedsVerification++
+		}
 		switch r.Gender {
 		case "M":
 			c.Men++
@@ -120,13 +127,17 @@ type Stats struct {
 	Units []Unit `json:"units"`
 }
 
-// ComputeStats counts the records of the given districts (nil: all) and
-// rolls them up to towns and counties as the districts table says. Towns
-// and counties sum only the districts in scope.
-func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, error) {
+// ComputeStats counts the records of the districts inScope accepts (nil:
+// all) and rolls them up to towns and counties: a district's town and
+// county are what the districts table says, else what its code says
+// (model.TownOf, model.CountyOf). Towns and counties sum only the districts
+// in scope.
+func ComputeStats(ctx context.Context, st store.Store, inScope func(district string) bool) (*Stats, error) {
+	if inScope == nil {
+		inScope = func(string) bool { return true }
+	}
 	per := map[string]*Unit{}
 	counties := map[string]string{} // district -> county
-	inScope := func(code string) bool { return scope == nil || slices.Contains(scope, code) }
 	err := st.View(ctx, func(tx store.Tx) error {
 		ds, err := tx.Districts()
 		if err != nil {
@@ -136,8 +147,6 @@ func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, 
 			if inScope(d.Code) {
 				per[d.Code] = &Unit{Level: LevelDistrict, Code: d.Code, Name: d.Name, Parent: d.Town, Counts: newCounts()}
 			}
-		}
-		for _, d := range ds {
 			counties[d.Code] = d.County
 		}
 		return tx.ForEachRecord("", func(rec *dsync.Record) error {
@@ -155,6 +164,14 @@ func ComputeStats(ctx context.Context, st store.Store, scope []string) (*Stats, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	for code, u := range per {
+		if u.Parent == "" {
+			u.Parent = model.TownOf(code)
+		}
+		if counties[code] == "" {
+			counties[code] = model.CountyOf(code)
+		}
 	}
 	return rollUp(per, counties), nil
 }
@@ -220,6 +237,7 @@ type statColumn struct {
 func statColumns() []statColumn {
 	cols := []statColumn{
 		{"登记选民", "Registered", func(c *Counts) int { return c.Registered }},
+		{"待核实", "Needs verification", func(c *Counts) int { return c.NeedsVerification }},
 		{"男", "Men", func(c *Counts) int { return c.Men }},
 		{"女", "Women", func(c *Counts) int { return c.Women }},
 		{"除名", "Removed", func(c *Counts) int { return c.Removed }},

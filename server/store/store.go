@@ -132,36 +132,26 @@ type User struct {
 	resolved []string // Districts with its areas' districts, set by ResolveScope
 }
 
-// InScope reports whether the user may read and write records of district:
-// it is one of the user's districts, or lies in one of the user's areas.
+// InScope reports whether the user may read and write records of district.
+// Scopes are code prefixes: an entry covers every district whose code
+// begins with it, so a town's or a county's code (9 or 6 digits) covers its
+// villages, communities and work-unit districts, whatever their length, and
+// one new to the server too. An entry may also be an area asked for as a
+// whole (a ?district= filter): it is in scope if an entry is its prefix.
 func (u *User) InScope(district string) bool {
 	if u.Role == RoleAdmin {
 		return true
 	}
 	for _, d := range u.Districts {
-		if d == district || (IsArea(d) && len(district) == districtCodeLen && strings.HasPrefix(district, d)) {
+		if d != "" && strings.HasPrefix(district, d) {
 			return true
 		}
 	}
 	return false
 }
 
-// CoversArea reports whether every district of an area is in the user's
-// scope: the user is an admin, or holds the area or one containing it.
-func (u *User) CoversArea(area string) bool {
-	if u.Role == RoleAdmin {
-		return true
-	}
-	for _, d := range u.Districts {
-		if IsArea(d) && strings.HasPrefix(area, d) {
-			return true
-		}
-	}
-	return false
-}
-
-// Scope is the district filter for the user's reads: nil means all. Areas
-// must have been resolved (ResolveScope) for it to name every district.
+// Scope is the district filter for the user's reads: nil means all. It
+// must have been resolved (ResolveScope) to name every district.
 func (u *User) Scope() []string {
 	switch {
 	case u.Role == RoleAdmin:
@@ -172,53 +162,43 @@ func (u *User) Scope() []string {
 	return u.Districts
 }
 
-// districtCodeLen is the length of a district's statistical division code
-// (统计用区划代码: province 2, city 2, county 2, town 3, village 3).
-const districtCodeLen = 12
-
-// IsArea reports whether a scope entry is an administrative area rather than
-// a district: the leading 2, 4, 6 or 9 digits of the 12-digit statistical
-// division code (province, city, county, town), which covers every district
-// whose code begins with it. A coordinator of a town (街道/乡镇) is given the
-// town's 9 digits instead of each village's code.
-func IsArea(code string) bool {
-	switch len(code) {
-	case 2, 4, 6, 9:
-	default:
-		return false
-	}
-	for _, c := range code {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// ResolveScope finds the districts in the user's areas that hold records, so
-// Scope names them for the user's reads. Districts keeps the areas: a
-// district new to the server is still in scope to write (InScope).
+// ResolveScope finds the districts holding records whose code begins with
+// one of the user's scope entries, so Scope names them for the user's
+// reads. Districts keeps the entries: a district new to the server is still
+// in scope to write (InScope).
 func ResolveScope(tx SyncTx, u *User) error {
-	if !slices.ContainsFunc(u.Districts, IsArea) {
+	if u.Role == RoleAdmin {
 		return nil
 	}
-	scope := slices.Clone(u.Districts)
-	for _, area := range u.Districts {
-		if !IsArea(area) {
-			continue
-		}
-		ds, err := tx.FeedDistricts(area)
-		if err != nil {
-			return err
-		}
-		for _, d := range ds {
-			if len(d) == districtCodeLen && !slices.Contains(scope, d) {
-				scope = append(scope, d)
-			}
+	scope, err := DistrictsUnder(tx, u.Districts)
+	if err != nil {
+		return err
+	}
+	for _, d := range u.Districts {
+		if !slices.Contains(scope, d) {
+			scope = append(scope, d) // a district with no records yet
 		}
 	}
 	u.resolved = scope
 	return nil
+}
+
+// DistrictsUnder lists, each once, the districts holding records whose code
+// begins with one of prefixes.
+func DistrictsUnder(tx SyncTx, prefixes []string) ([]string, error) {
+	out := []string{}
+	for _, p := range prefixes {
+		ds, err := tx.FeedDistricts(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Device is a phone or tablet enrolled to a user.

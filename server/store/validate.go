@@ -30,28 +30,33 @@ func (e *ValidationError) Details() json.RawMessage {
 }
 
 // ModelValidator checks records with the record model's rules, the same code
-// the device runs, and that a migrant contact belongs to a registration of
-// its own district. The server never trusts the device.
+// the device runs, and that a record whose type has a parent (a migrant
+// contact's registration) names a record of the parent's type in its own
+// district. The server never trusts the device.
 func ModelValidator(rules model.Rules) Validator {
 	return func(tx SyncTx, rec *dsync.Record) error {
 		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), rules)
 		if !rep.OK() {
 			return &ValidationError{Issues: rep.Errors}
 		}
-		if rec.Type == model.TypeMigrantContact {
-			return checkParent(tx, rec)
+		if t := model.Lookup(rec.Type); t.Parent != "" {
+			return checkParent(tx, rec, t)
 		}
 		return nil
 	}
 }
 
-func checkParent(tx SyncTx, rec *dsync.Record) error {
+// CodeParentUnknown is the issue of a record whose parent is not a record
+// of the parent's type in the same district.
+const CodeParentUnknown = "parent_unknown"
+
+func checkParent(tx SyncTx, rec *dsync.Record, t *model.Type) error {
 	var parentID string
-	json.Unmarshal(rec.Fields["registration_id"].Value, &parentID)
+	json.Unmarshal(rec.Fields[t.Parent].Value, &parentID)
 	parent, err := tx.Record(parentID)
-	if errors.Is(err, ErrNotFound) || (err == nil && (parent.Type != model.TypeRegistration || parent.District != rec.District)) {
-		return &ValidationError{Issues: []model.Issue{{Field: "registration_id", Code: "parent_unknown",
-			Message: "找不到本选区的对应选民登记 / no registration with this ID in the same district"}}}
+	if errors.Is(err, ErrNotFound) || (err == nil && (parent.Type != t.ParentType || parent.District != rec.District)) {
+		return &ValidationError{Issues: []model.Issue{{Field: t.Parent, Code: CodeParentUnknown,
+			Message: "找不到本选区的对应上级记录（选民登记）/ no parent record (registration) with this ID in the same district"}}}
 	}
 	return err
 }

@@ -1,4 +1,10 @@
-package dedup
+// Package lunar converts between the Chinese lunar calendar (农历) and the
+// solar calendar, for birthdays that people give as lunar dates.
+//
+// Conversion covers lunar years 1900-2100. Month data comes from
+// github.com/6tail/lunar-go (astronomical new moons, the same tables as
+// the printed almanac), condensed per year into first-day numbers.
+package lunar
 
 import (
 	"sync"
@@ -6,10 +12,6 @@ import (
 
 	"github.com/6tail/lunar-go/calendar"
 )
-
-// Lunar conversion covers lunar years 1900-2100. Month data comes from
-// github.com/6tail/lunar-go (astronomical new moons, the same tables as
-// the printed almanac), condensed per year into first-day numbers.
 
 const (
 	lunarMinYear = 1900
@@ -57,9 +59,9 @@ func lunarYear(y int) *lunarYearInfo {
 	return info
 }
 
-// LunarToSolar converts a lunar date (regular month) to the solar date.
+// ToSolar converts a lunar date (regular month) to the solar date.
 // ok is false outside 1900-2100 or for a day the month does not have.
-func LunarToSolar(y, m, d int) (sy, sm, sd int, ok bool) {
+func ToSolar(y, m, d int) (sy, sm, sd int, ok bool) {
 	day, ok := lunarToDay(y, m, d)
 	if !ok {
 		return 0, 0, 0, false
@@ -80,10 +82,10 @@ func lunarToDay(y, m, d int) (int32, bool) {
 	return info.first[m] + int32(d-1), true
 }
 
-// SolarToLunar converts a solar date to the lunar date; leap is true for a
+// FromSolar converts a solar date to the lunar date; leap is true for a
 // day in a leap month (whose month number is then that of the month it
 // repeats).
-func SolarToLunar(y, m, d int) (ly, lm, ld int, leap, ok bool) {
+func FromSolar(y, m, d int) (ly, lm, ld int, leap, ok bool) {
 	day := int32(time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 	for _, cy := range [2]int{y, y - 1} {
 		if cy < lunarMinYear || cy > lunarMaxYear {
