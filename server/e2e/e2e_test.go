@@ -140,6 +140,54 @@ func TestE2E_InvalidRecordRefusedOnDeviceAndServer(t *testing.T) {
 	}
 }
 
+// What a person can fix later is kept on both ends: a registration without
+// an ID number and one whose ID fails its check digit are accepted offline,
+// applied by the server, and both ends judge them alike (the same ID status
+// from the same model).
+func TestE2E_NeedsVerificationKeptOnDeviceAndServer(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	d := s.device(t, "li", s.URL(), sdk.Options{})
+	noID := registration(41)
+	delete(noID, "id_number")
+	mistyped := registration(42)
+	id := []byte(string(mistyped["id_number"]))
+	id[5] = '0' + (id[5]-'0'+1)%10 // one digit wrong: the checksum catches it
+	mistyped["id_number"] = id
+	want := map[string]model.IDStatus{}
+	for _, f := range []map[string]json.RawMessage{noID, mistyped} {
+		rid, err := d.Create(model.TypeRegistration, "430102001001", f)
+		if err != nil {
+			t.Fatalf("a record needing verification refused on the device: %v", err)
+		}
+		rep := model.Validate(model.TypeRegistration, "430102001001", f, model.Rules{ElectionDay: electionDay})
+		if !rep.NeedsVerification() {
+			t.Fatalf("test record does not need verification: %+v", rep)
+		}
+		want[rid] = rep.IDStatus
+	}
+	mustSync(t, d)
+	if rej, _ := d.Rejected(); len(rej) != 0 {
+		t.Fatalf("the server refused what the device kept: %+v", rej[0].Result)
+	}
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		for rid, status := range want {
+			rec, err := tx.Record(rid)
+			if err != nil {
+				return err
+			}
+			rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{ElectionDay: electionDay})
+			if rep.IDStatus != status || !rep.NeedsVerification() {
+				t.Errorf("server status %s, device %s", rep.IDStatus, status)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A registrar cannot push or pull another district's records, and a revoked
 // device is refused at once; neither loses what the device holds.
 func TestE2E_ScopeAndRevocation(t *testing.T) {
