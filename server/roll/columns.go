@@ -16,14 +16,14 @@ const colDistrict = "district"
 // each list being the one exports write. Every model key is also accepted
 // by its English name.
 var zhLabels = map[string][]string{
-	"name":              {"姓名"},
+	"name":              {"姓名", "选民姓名"},
 	"gender":            {"性别"},
-	"birth_date":        {"出生日期", "出生年月日", "生日"},
-	"id_number":         {"身份证号", "身份证号码", "公民身份号码", "居民身份证号", "居民身份证号码"},
+	"birth_date":        {"出生日期", "出生年月日", "生日", "出生年月"},
+	"id_number":         {"身份证号", "身份证号码", "公民身份号码", "居民身份证号", "居民身份证号码", "身份证", "证件号码"},
 	"household_address": {"户籍地址", "户籍所在地", "户口所在地"},
 	"residence_address": {"现住址", "现居住地址", "现居住地", "居住地址"},
 	"phone":             {"联系电话", "电话", "手机", "手机号码"},
-	colDistrict:         {"选区", "选区代码", "选区编码"},
+	colDistrict:         {"选区", "选区代码", "选区编码", "选区名称"},
 	"voter_group":       {"选民小组", "小组"},
 	"ref":               {"编号", "外部编号"},
 	"channel":           {"登记方式"},
@@ -36,14 +36,25 @@ var zhLabels = map[string][]string{
 	"registrar":         {"登记员"},
 }
 
+// enLabels are English column names accepted beside the model keys.
+var enLabels = map[string][]string{
+	"gender":     {"sex"},
+	"birth_date": {"birthday", "date_of_birth", "dob"},
+	"id_number":  {"id", "id_no", "id_card", "id_card_number"},
+	"phone":      {"telephone", "mobile"},
+	colDistrict:  {"district_code", "district_name"},
+}
+
 var headerKeys = func() map[string]string {
 	m := map[string]string{colDistrict: colDistrict}
 	for _, k := range model.Keys(model.TypeRegistration) {
 		m[k] = k
 	}
-	for k, zh := range zhLabels {
-		for _, l := range zh {
-			m[l] = k
+	for _, labels := range []map[string][]string{zhLabels, enLabels} {
+		for k, ls := range labels {
+			for _, l := range ls {
+				m[l] = k
+			}
 		}
 	}
 	return m

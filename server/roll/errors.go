@@ -12,3 +12,7 @@ var ErrUnknownDistrict = errors.New("roll: unknown district")
 
 // ErrEncoding means a CSV file is neither UTF-8 nor GB18030 throughout.
 var ErrEncoding = errors.New("roll: text is neither UTF-8 nor GB18030")
+
+// ErrCursor means a list was asked to continue after a cursor it did not
+// give.
+var ErrCursor = errors.New("roll: bad cursor")

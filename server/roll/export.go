@@ -33,8 +33,13 @@ type RollOptions struct {
 
 // Entry is one line of a voter roll.
 type Entry struct {
-	ID string // record ID
+	ID       string // record ID
+	District string
 	model.Registration
+	// IDStatus and Reasons say whether the registration needs verification
+	// (待核实) and why (model.Report); set on the office roll only.
+	IDStatus      model.IDStatus
+	Reasons       []model.Issue
 	pinyin, tones string // sort keys
 }
 
@@ -66,15 +71,48 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			}
 		}
 	}
-	switch opt.Format {
-	case "", FormatCSV:
-		err = writeCSV(w, header, lines)
-	case FormatXLSX:
-		err = writeXLSX(w, header, lines, opt.English)
-	default:
-		err = fmt.Errorf("%w: format %q: use csv or xlsx", ErrFormat, opt.Format)
+	sheet := "选民榜"
+	if opt.English {
+		sheet = "Voter roll"
 	}
-	return len(entries), err
+	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+}
+
+// writeTable writes a header and lines as CSV ("" too) or as one XLSX
+// sheet.
+func writeTable(w io.Writer, format, sheet string, header []string, lines func(func([]string) bool)) error {
+	switch format {
+	case "", FormatCSV:
+		return writeCSV(w, header, lines)
+	case FormatXLSX:
+		return writeXLSX(w, sheet, header, lines)
+	}
+	return fmt.Errorf("%w: format %q: use csv or xlsx", ErrFormat, format)
+}
+
+// reasonsText joins the messages of issues in one language: the Chinese
+// half of each bilingual message, or with english the English half.
+func reasonsText(issues []model.Issue, english bool) string {
+	parts := make([]string, len(issues))
+	for i, is := range issues {
+		parts[i] = messageIn(is.Message, english)
+	}
+	if english {
+		return strings.Join(parts, "; ")
+	}
+	return strings.Join(parts, "；")
+}
+
+// messageIn is one language's half of a "中文 / English" message.
+func messageIn(msg string, english bool) string {
+	zh, en, ok := strings.Cut(msg, " / ")
+	switch {
+	case !ok:
+		return msg
+	case english:
+		return en
+	}
+	return zh
 }
 
 // Roll reads a district's roll in posting order. With posted, voters in
@@ -87,25 +125,33 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 		} else if err != nil {
 			return err
 		}
-		var cursor uint64
-		for {
-			recs, more, err := tx.Feed([]string{district}, cursor, 1000)
-			if err != nil {
-				return err
-			}
-			for i := range recs {
-				cursor = recs[i].Seq
-				if e, ok := rollEntry(&recs[i], posted); ok {
-					out = append(out, e)
-				}
-			}
-			if !more {
-				return nil
+		var err error
+		out, err = districtEntries(tx, district, posted)
+		return err
+	})
+	return out, err
+}
+
+// districtEntries reads the living registrations of a district in posting
+// order; posted leaves out the four categories, and otherwise each entry
+// says whether it needs verification.
+func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error) {
+	var out []Entry
+	var cursor uint64
+	for {
+		recs, more, err := tx.Feed([]string{district}, cursor, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for i := range recs {
+			cursor = recs[i].Seq
+			if e, ok := rollEntry(&recs[i], posted); ok {
+				out = append(out, e)
 			}
 		}
-	})
-	if err != nil {
-		return nil, err
+		if !more {
+			break
+		}
 	}
 	slices.SortFunc(out, compareEntries)
 	return out, nil
@@ -119,8 +165,13 @@ func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
 	if err != nil || reg.Status == "removed" || (posted && reg.Category != "") {
 		return Entry{}, false
 	}
-	return Entry{ID: rec.ID, Registration: reg, pinyin: pinyinKey(reg.Name, pinyin.Normal),
-		tones: pinyinKey(reg.Name, pinyin.Tone3)}, true
+	e := Entry{ID: rec.ID, District: rec.District, Registration: reg,
+		pinyin: pinyinKey(reg.Name, pinyin.Normal), tones: pinyinKey(reg.Name, pinyin.Tone3)}
+	if !posted {
+		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{})
+		e.IDStatus, e.Reasons = rep.IDStatus, rep.Reasons()
+	}
+	return e, true
 }
 
 var keepRune = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
@@ -233,6 +284,9 @@ func rollColumns(posted bool) []rollColumn {
 		rollColumn{"四种人", "Four categories", func(_ int, e *Entry, en bool) string {
 			return enumLabel(model.Categories, e.Category, en)
 		}},
+		rollColumn{"待核实", "Needs verification", func(_ int, e *Entry, en bool) string {
+			return reasonsText(e.Reasons, en)
+		}},
 		rollColumn{"编号", "Ref", func(_ int, e *Entry, _ bool) string { return e.Ref }},
 		rollColumn{"记录ID", "Record ID", func(_ int, e *Entry, _ bool) string { return e.ID }},
 	)
@@ -269,13 +323,9 @@ func defuseFormula(v string) string {
 
 // writeXLSX streams one sheet. Every cell is text, so ID numbers keep all
 // their digits.
-func writeXLSX(w io.Writer, header []string, lines func(func([]string) bool), english bool) error {
+func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]string) bool)) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	sheet := "选民榜"
-	if english {
-		sheet = "Voter roll"
-	}
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
@@ -307,7 +357,7 @@ func colWidth(h string) float64 {
 	switch h {
 	case "身份证号", "ID number", "记录ID", "Record ID":
 		return 22
-	case "户籍地址", "现住址", "Household address", "Residence address":
+	case "户籍地址", "现住址", "Household address", "Residence address", "待核实", "Needs verification", "原因", "Reasons":
 		return 30
 	}
 	w := 0.0

@@ -16,9 +16,9 @@ import (
 	dsync "github.com/dengji/dengji/sync"
 )
 
-// rollFixture imports districts d1-d3 and voters in d1 (out of pinyin
+// rollFixture imports three districts and voters in 430102001001 (out of pinyin
 // order, over two voter groups), plus one removed voter, one in the four
-// categories, one deleted, and voters and a migrant contact in d2 and d3.
+// categories, one deleted, and voters and a migrant contact in the other two.
 func rollFixture(t *testing.T) (store.Store, map[string]string) {
 	st := openStore(t)
 	withDistricts(t, st)
@@ -35,16 +35,16 @@ func rollFixture(t *testing.T) (store.Store, map[string]string) {
 		"黄花": idNumber(t, "110105", "19890101", 20, false),
 	}
 	csvText := "姓名,性别,出生日期,身份证号,联系电话,户籍地址,选区,选民小组,登记方式,状态,减少原因,四种人,增加原因\n" +
-		"赵六,男,1980-01-01," + ids["赵六"] + ",13800000001,湖南省长沙市芙蓉区一号,d1,第10组,door,,,,\n" +
-		"安娜,女,1981-01-01," + ids["安娜"] + ",13800000002,湖南省长沙市芙蓉区二号,d1,第2组,station,,,,new_18\n" +
-		"李四,男,1982-01-01," + ids["李四"] + ",13800000003,,d1,第2组,door,,,,\n" +
-		"张三,女,1983-01-01," + ids["张三"] + ",13800000004,,d1,第2组,online,,,,moved_in\n" +
-		"陈七,男,1984-01-01," + ids["陈七"] + ",13800000005,,d1,第10组,door,,,,\n" +
-		"除名,男,1985-01-01," + ids["除名"] + ",,,d1,第2组,door,removed,died,,\n" +
-		"特殊,男,1986-01-01," + ids["特殊"] + ",,,d1,第2组,door,,,whereabouts_unknown,\n" +
-		"删除,男,1987-01-01," + ids["删除"] + ",,,d1,第2组,door,,,,\n" +
-		"王五,男,1988-01-01," + ids["王五"] + ",,,d2,1,station,,,,\n" +
-		"黄花,女,1989-01-01," + ids["黄花"] + ",,,d3,1,door,removed,moved_out,,\n"
+		"赵六,男,1980-01-01," + ids["赵六"] + ",13800000001,湖南省长沙市芙蓉区一号,430102001001,第10组,door,,,,\n" +
+		"安娜,女,1981-01-01," + ids["安娜"] + ",13800000002,湖南省长沙市芙蓉区二号,430102001001,第2组,station,,,,new_18\n" +
+		"李四,男,1982-01-01," + ids["李四"] + ",13800000003,,430102001001,第2组,door,,,,\n" +
+		"张三,女,1983-01-01," + ids["张三"] + ",13800000004,,430102001001,第2组,online,,,,moved_in\n" +
+		"陈七,男,1984-01-01," + ids["陈七"] + ",13800000005,,430102001001,第10组,door,,,,\n" +
+		"除名,男,1985-01-01," + ids["除名"] + ",,,430102001001,第2组,door,removed,died,,\n" +
+		"特殊,男,1986-01-01," + ids["特殊"] + ",,,430102001001,第2组,door,,,whereabouts_unknown,\n" +
+		"删除,男,1987-01-01," + ids["删除"] + ",,,430102001001,第2组,door,,,,\n" +
+		"王五,男,1988-01-01," + ids["王五"] + ",,,430102001002,1,station,,,,\n" +
+		"黄花,女,1989-01-01," + ids["黄花"] + ",,,430102002001,1,door,removed,moved_out,,\n"
 	rep, err := roll.ImportRegistrations(context.Background(), st, strings.NewReader(csvText), roll.Options{})
 	if err != nil || rep.Imported != 10 {
 		t.Fatalf("%+v %v", rep, err)
@@ -52,7 +52,7 @@ func rollFixture(t *testing.T) (store.Store, map[string]string) {
 	recs := registrations(t, st)
 	del := recs["删除"]
 	contact := dsync.Change{ID: "c-1", Device: store.ServerDevice, Counter: 1000, Record: "mc-1",
-		Type: "migrant_contact", District: "d2", Op: dsync.OpCreate, Set: map[string]json.RawMessage{
+		Type: "migrant_contact", District: "430102001002", Op: dsync.OpCreate, Set: map[string]json.RawMessage{
 			"registration_id": json.RawMessage(`"` + recs["王五"].ID + `"`), "date": json.RawMessage(`"2026-03-01"`),
 			"channel": json.RawMessage(`"phone"`), "outcome": json.RawMessage(`"proxy"`),
 			"evidence": json.RawMessage(`"heard"`)}}
@@ -105,7 +105,7 @@ func column(rows [][]string, name string) []string {
 
 func TestExportRoll_OfficeOrder(t *testing.T) {
 	st, _ := rollFixture(t)
-	rows := exportCSV(t, st, roll.RollOptions{District: "d1"})
+	rows := exportCSV(t, st, roll.RollOptions{District: "430102001001"})
 	// 第2组 before 第10组; within a group by pinyin: an, li, zhang / chen, zhao.
 	// The removed, the deleted are left out; the office list keeps 特殊 (te).
 	want := []string{"安娜", "李四", "特殊", "张三", "陈七", "赵六"}
@@ -120,7 +120,7 @@ func TestExportRoll_OfficeOrder(t *testing.T) {
 func TestExportRoll_PostedHidesIDAndPhone(t *testing.T) {
 	st, ids := rollFixture(t)
 	var buf bytes.Buffer
-	n, err := roll.ExportRoll(context.Background(), st, &buf, roll.RollOptions{District: "d1", Posted: true})
+	n, err := roll.ExportRoll(context.Background(), st, &buf, roll.RollOptions{District: "430102001001", Posted: true})
 	if err != nil || n != 5 {
 		t.Fatalf("%d %v", n, err)
 	}
@@ -135,7 +135,7 @@ func TestExportRoll_PostedHidesIDAndPhone(t *testing.T) {
 			t.Errorf("posted roll shows %q", leak)
 		}
 	}
-	rows := exportCSV(t, st, roll.RollOptions{District: "d1", Posted: true})
+	rows := exportCSV(t, st, roll.RollOptions{District: "430102001001", Posted: true})
 	if got := column(rows, "身份证号")[0]; got != ids["安娜"][:6]+"************" {
 		t.Fatalf("masked %q", got)
 	}
@@ -145,7 +145,7 @@ func TestExportRoll_EnglishXLSX(t *testing.T) {
 	st, ids := rollFixture(t)
 	var buf bytes.Buffer
 	if _, err := roll.ExportRoll(context.Background(), st, &buf,
-		roll.RollOptions{District: "d1", Format: roll.FormatXLSX, English: true}); err != nil {
+		roll.RollOptions{District: "430102001001", Format: roll.FormatXLSX, English: true}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenReader(&buf)
@@ -180,13 +180,13 @@ func TestComputeStats_RollsUp(t *testing.T) {
 	for _, u := range s.Units {
 		units[u.Level+":"+u.Code] = u
 	}
-	d1 := units["district:d1"]
+	d1 := units["district:430102001001"]
 	if d1.Registered != 5 || d1.Men != 3 || d1.Women != 2 || d1.Removed != 1 || d1.Removals["died"] != 1 ||
 		d1.Categories["whereabouts_unknown"] != 1 || d1.Additions["new_18"] != 1 || d1.Channels["door"] != 5 {
-		t.Fatalf("d1 %+v", d1)
+		t.Fatalf("430102001001 %+v", d1)
 	}
-	if d2 := units["district:d2"]; d2.Contacts != 1 || d2.ContactOutcomes["proxy"] != 1 || d2.ContactEvidence["heard"] != 1 {
-		t.Fatalf("d2 %+v", d2)
+	if d2 := units["district:430102001002"]; d2.Contacts != 1 || d2.ContactOutcomes["proxy"] != 1 || d2.ContactEvidence["heard"] != 1 {
+		t.Fatalf("430102001002 %+v", d2)
 	}
 	sum := func(codes ...string) roll.Counts {
 		acc := roll.Counts{Additions: map[string]int{}, Removals: map[string]int{}, Categories: map[string]int{},
@@ -197,10 +197,10 @@ func TestComputeStats_RollsUp(t *testing.T) {
 		}
 		return acc
 	}
-	if got, want := units["county:c1"].Counts, sum("d1", "d2", "d3"); !reflect.DeepEqual(got, want) {
+	if got, want := units["county:430102"].Counts, sum("430102001001", "430102001002", "430102002001"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("county %+v, districts sum %+v", got, want)
 	}
-	if got, want := units["town:t1"].Counts, sum("d1", "d2"); !reflect.DeepEqual(got, want) {
+	if got, want := units["town:430102001"].Counts, sum("430102001001", "430102001002"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("town %+v, districts sum %+v", got, want)
 	}
 	if units["total:"].Registered != 6 {
@@ -208,12 +208,12 @@ func TestComputeStats_RollsUp(t *testing.T) {
 	}
 
 	t.Run("Scoped", func(t *testing.T) {
-		s, err := roll.ComputeStats(context.Background(), st, []string{"d2"})
+		s, err := roll.ComputeStats(context.Background(), st, func(d string) bool { return d == "430102001002" })
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, u := range s.Units {
-			if u.Code == "d1" || u.Registered > 1 {
+			if u.Code == "430102001001" || u.Registered > 1 {
 				t.Fatalf("out of scope: %+v", u)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,7 +25,7 @@ const SettingElectionDay = "election_day"
 // Import defaults.
 const (
 	DefaultBatchSize = 2000 // rows per store transaction
-	DefaultMaxErrors = 1000 // row errors a Report keeps
+	DefaultMaxErrors = 1000 // row errors a Report keeps, and as many warnings
 	DefaultAuthor    = "import"
 	refPrefix        = "registration:"
 )
@@ -39,7 +40,12 @@ var importMessages = map[string]string{
 	CodeDistrictUnknown: "选区不存在，请先导入选区 / unknown district: import the districts first",
 	CodeDistrictCode:    "选区代码缺失或重复 / district code is missing or repeated",
 	CodeDistrictName:    "选区名称缺失 / district name is missing",
-	CodeDistrictKind:    "选区类型应为 村、社区 或 单位 / kind must be village, community or work_unit",
+	CodeDistrictKind: "选区类型应为 村（村委会）、社区（居委会）或 单位（单位选区） / " +
+		"kind must be village, community or work_unit",
+	CodeDistrictCodeInvalid: "选区代码须以已知县（区）的6位代码开头，后接1至18位数字、大写字母或连字符 / " +
+		"the district code must begin with a known county's 6-digit code, followed by 1 to 18 digits, capital letters or hyphens",
+	CodeDistrictParent: "上级（乡镇、街道）代码须是选区代码的开头部分 / the parent (town) code must be the beginning of the district code",
+	CodeDistrictCounty: "县（区）代码须是选区代码的前6位 / the county code must be the first 6 digits of the district code",
 }
 
 // Options tune an import. The zero value works.
@@ -51,10 +57,12 @@ type Options struct {
 	// ProgressEvery rows (default 10,000) and once at the end.
 	Progress      func(rows int)
 	ProgressEvery int
-	// OnError, if set, sees every row error as it is found, also those past
-	// MaxErrors.
-	OnError func(RowError)
-	// MaxErrors caps Report.Errors (DefaultMaxErrors if 0; negative: no cap).
+	// OnError, if set, sees every row error, also those past MaxErrors;
+	// OnWarning every warning of an imported row. Within a batch of rows
+	// both are called in row order.
+	OnError, OnWarning func(RowError)
+	// MaxErrors caps Report.Errors and, separately, Report.Warnings
+	// (DefaultMaxErrors if 0; negative: no cap).
 	MaxErrors int
 }
 
@@ -81,16 +89,28 @@ type RowError struct {
 	Reason string `json:"reason"` // Chinese / English
 }
 
-// Report is the outcome of an import.
+// Report is the outcome of an import. Errors are the problems that kept a
+// row out; warnings are those of rows imported all the same, which a person
+// should look at: an ID number missing, failing its checks or disagreeing
+// with the stated birth date or gender (the record needs verification,
+// 待核实), a phone number that is not one.
 type Report struct {
-	Read      int        `json:"read"`      // data rows read (blank rows skipped)
-	Imported  int        `json:"imported"`  // rows written
-	Unchanged int        `json:"unchanged"` // rows imported before (same reference)
-	Rejected  int        `json:"rejected"`  // rows with at least one error
-	Errors    []RowError `json:"errors"`
-	// ErrorsOmitted counts row errors past Options.MaxErrors.
-	ErrorsOmitted int `json:"errors_omitted,omitempty"`
+	Read     int `json:"read"`     // data rows read (blank rows skipped)
+	Imported int `json:"imported"` // rows written
+	// NeedsVerification counts the rows written whose identity is not
+	// verified (model.Report.NeedsVerification), removed voters aside: they
+	// are on the verification list.
+	NeedsVerification int        `json:"needs_verification"`
+	Rejected          int        `json:"rejected"`  // rows with at least one error, not written
+	Unchanged         int        `json:"unchanged"` // rows imported before (same reference)
+	Errors            []RowError `json:"errors"`
+	Warnings          []RowError `json:"warnings"`
+	// ErrorsOmitted and WarningsOmitted count those past Options.MaxErrors.
+	ErrorsOmitted   int `json:"errors_omitted,omitempty"`
+	WarningsOmitted int `json:"warnings_omitted,omitempty"`
 }
+
+func newReport() *Report { return &Report{Errors: []RowError{}, Warnings: []RowError{}} }
 
 func (rep *Report) addError(opt *Options, e RowError) {
 	if opt.OnError != nil {
@@ -103,11 +123,29 @@ func (rep *Report) addError(opt *Options, e RowError) {
 	rep.Errors = append(rep.Errors, e)
 }
 
-// item is a valid row on its way to the store.
+func (rep *Report) addWarning(opt *Options, e RowError) {
+	if opt.OnWarning != nil {
+		opt.OnWarning(e)
+	}
+	if opt.MaxErrors > 0 && len(rep.Warnings) >= opt.MaxErrors {
+		rep.WarningsOmitted++
+		return
+	}
+	rep.Warnings = append(rep.Warnings, e)
+}
+
+// AllRejected reports whether the file had rows and every one of them was
+// refused.
+func (rep *Report) AllRejected() bool { return rep.Read > 0 && rep.Rejected == rep.Read }
+
+// item is a valid row on its way to the store, with the warnings it is
+// imported with.
 type item struct {
-	row    int
-	refKey string
-	ch     dsync.Change
+	row        int
+	refKey     string
+	ch         dsync.Change
+	warnings   []RowError
+	unverified bool // needs verification (待核实)
 }
 
 // batch is what the reader hands the writer.
@@ -154,7 +192,7 @@ func ImportRegistrations(ctx context.Context, st store.Store, r io.Reader, opt O
 		readErr <- p.run(ctx, src, opt.BatchSize, batches)
 	}()
 
-	rep := &Report{Errors: []RowError{}}
+	rep := newReport()
 	w := writer{st: st, opt: &opt, rep: rep}
 	for b := range batches {
 		if err := w.write(ctx, b); err != nil {
@@ -197,6 +235,9 @@ func loadEnv(ctx context.Context, st store.Store) (*env, error) {
 		}
 		for _, d := range ds {
 			e.districts[d.Code] = d.Code
+			if up := strings.ToUpper(d.Code); e.districts[up] == "" {
+				e.districts[up] = d.Code
+			}
 		}
 		e.rules, err = rulesIn(tx)
 		return err
@@ -303,7 +344,9 @@ func blank(cells []string) bool {
 }
 
 // row checks one row the way a device checks a registration: normalize,
-// then validate; and the district must be known.
+// then validate; and the district must be known. A row with errors is
+// refused; one with warnings only (its ID number missing or doubtful, say)
+// is imported with them.
 func (p *parser) row(row int, cells []string) (item, []RowError) {
 	fields := make(map[string]json.RawMessage, len(cells))
 	var district string
@@ -327,35 +370,73 @@ func (p *parser) row(row int, cells []string) (item, []RowError) {
 		fields[k] = jsonString(enumCode(k, v))
 	}
 	fields = model.Normalize(model.TypeRegistration, fields)
-	code, known := p.env.districts[district]
-	if !known {
-		code = district
-	}
+	code, known := p.env.district(district)
 	rep := model.Validate(model.TypeRegistration, code, fields, p.env.rules)
 	var errs []RowError
-	for _, is := range rep.Errors {
-		errs = append(errs, RowError{Row: row, Column: p.cols.name(is.Field), Code: is.Code, Reason: is.Message})
+	issue := func(is model.Issue) RowError {
+		return RowError{Row: row, Column: p.cols.name(is.Field), Code: is.Code, Reason: is.Message}
 	}
 	if district != "" && !known {
 		errs = append(errs, RowError{Row: row, Column: p.cols.name(colDistrict), Code: CodeDistrictUnknown,
 			Reason: importMessages[CodeDistrictUnknown]})
 	}
+	for _, is := range rep.Errors {
+		if is.Field == colDistrict && len(errs) > 0 {
+			continue // said once, as unknown to the districts table
+		}
+		errs = append(errs, issue(is))
+	}
 	if len(errs) > 0 {
 		return item{}, errs
 	}
-	return item{row: row, refKey: refKey(fields), ch: newCreate(code, fields)}, nil
+	it := item{row: row, refKey: refKey(code, fields), ch: newCreate(code, fields),
+		unverified: rep.NeedsVerification() && stringField(fields, "status") != "removed"}
+	for _, is := range rep.Warnings {
+		if is.Code != model.CodeNotNormalized && is.Code != model.CodeUnknownField {
+			it.warnings = append(it.warnings, issue(is))
+		}
+	}
+	return it, nil
+}
+
+// district resolves a registration's district cell, a code or a unique
+// name, to a district of the table; ok is false for one not in it, whose
+// code is then the cell itself.
+func (e *env) district(cell string) (code string, ok bool) {
+	if code, ok = e.districts[cell]; ok {
+		return code, true
+	}
+	if code, ok = e.districts[strings.ToUpper(model.FoldWidthString(cell))]; ok {
+		return code, true
+	}
+	return cell, false
 }
 
 // refKey is the row's identity across imports: its ref column, or else
-// its (validated, normalized) ID number.
-func refKey(fields map[string]json.RawMessage) string {
-	var ref, id string
-	json.Unmarshal(fields["ref"], &ref)
-	if ref != "" {
+// its (normalized) ID number, or, for a row with neither, what it says of
+// the person: district, name, birth date, gender, addresses, phone and
+// voter group. Rows without an ID number are then not folded into one.
+func refKey(district string, fields map[string]json.RawMessage) string {
+	if ref := stringField(fields, "ref"); ref != "" {
 		return refPrefix + ref
 	}
-	json.Unmarshal(fields["id_number"], &id)
-	return refPrefix + "id:" + id
+	if id := stringField(fields, "id_number"); id != "" {
+		return refPrefix + "id:" + id
+	}
+	var b strings.Builder
+	b.WriteString(refPrefix + "row:")
+	b.WriteString(district)
+	for _, k := range []string{"name", "birth_date", "gender", "household_address", "residence_address", "phone", "voter_group"} {
+		b.WriteByte(0x1f)
+		b.WriteString(stringField(fields, k))
+	}
+	return b.String()
+}
+
+func stringField(fields map[string]json.RawMessage, key string) string {
+	var s string
+	json.Unmarshal(fields[key], &s) // absent or not a string: ""
+	return s
 }
 
 func newCreate(district string, fields map[string]json.RawMessage) dsync.Change {
@@ -398,12 +479,22 @@ type writer struct {
 func (w *writer) write(ctx context.Context, b batch) error {
 	w.rep.Read += b.read
 	w.rep.Rejected += b.rejected
+	notes := make([]note, 0, len(b.errs))
 	for _, e := range b.errs {
-		w.rep.addError(w.opt, e)
+		notes = append(notes, note{e, false})
 	}
 	if len(b.items) > 0 {
-		if err := w.push(ctx, b.items); err != nil {
+		var err error
+		if notes, err = w.push(ctx, b.items, notes); err != nil {
 			return err
+		}
+	}
+	slices.SortStableFunc(notes, func(a, b note) int { return a.Row - b.Row })
+	for _, n := range notes {
+		if n.warning {
+			w.rep.addWarning(w.opt, n.RowError)
+		} else {
+			w.rep.addError(w.opt, n.RowError)
 		}
 	}
 	if w.opt.Progress != nil && w.rep.Read/w.opt.ProgressEvery > w.lastTick {
@@ -413,18 +504,26 @@ func (w *writer) write(ctx context.Context, b batch) error {
 	return nil
 }
 
-// push writes the rows whose reference is new. References are checked
-// first in a read transaction, so a re-import writes nothing at all, and
-// again inside the push's own transaction (refGuard), so two imports
-// running at once cannot both create the same voter.
-func (w *writer) push(ctx context.Context, items []item) error {
+// note is a row error or warning of a batch, reported in row order.
+type note struct {
+	RowError
+	warning bool
+}
+
+// push writes the rows whose reference is new, adding to notes the
+// warnings of the rows written and the errors of those the store refused.
+// References are checked first in a read transaction, so a re-import
+// writes nothing at all, and again inside the push's own transaction
+// (refGuard), so two imports running at once cannot both create the same
+// voter.
+func (w *writer) push(ctx context.Context, items []item, notes []note) ([]note, error) {
 	fresh, err := w.newItems(ctx, items)
 	if err != nil {
-		return err
+		return notes, err
 	}
 	w.rep.Unchanged += len(items) - len(fresh)
 	if len(fresh) == 0 {
-		return nil
+		return notes, nil
 	}
 	changes := make([]dsync.Change, len(fresh))
 	guard := refGuard{keys: make(map[string]string, len(fresh)), seen: map[string]bool{}}
@@ -436,21 +535,28 @@ func (w *writer) push(ctx context.Context, items []item) error {
 	results, err := store.Push(ctx, w.st, store.PushRequest{Device: store.ServerDevice,
 		Author: w.opt.Author, Changes: changes, Validate: guard.validate})
 	if err != nil {
-		return fmt.Errorf("roll: write rows %d-%d: %w", fresh[0].row, fresh[len(fresh)-1].row, err)
+		return notes, fmt.Errorf("roll: write rows %d-%d: %w", fresh[0].row, fresh[len(fresh)-1].row, err)
 	}
 	for i, res := range results {
+		it := &fresh[i]
 		switch {
 		case res.Status == dsync.StatusApplied:
 			w.rep.Imported++
-		case guard.seen[fresh[i].ch.Record]:
+			if it.unverified {
+				w.rep.NeedsVerification++
+			}
+			for _, e := range it.warnings {
+				notes = append(notes, note{e, true})
+			}
+		case guard.seen[it.ch.Record]:
 			w.rep.Unchanged++
 		default:
 			w.rep.Rejected++
-			w.rep.addError(w.opt, RowError{Row: fresh[i].row, Code: CodeRowRejected,
-				Reason: res.Code + ": " + res.Reason})
+			notes = append(notes, note{RowError{Row: it.row, Code: CodeRowRejected,
+				Reason: res.Code + ": " + res.Reason}, false})
 		}
 	}
-	return nil
+	return notes, nil
 }
 
 // newItems drops the items whose reference exists, or repeats an earlier

@@ -19,20 +19,21 @@ import (
 // in Categories; additions and channels count every living registration
 // that says so.
 type Counts struct {
-	Registered      int            `json:"registered"` // registered voters: not removed, none of the four categories
-	// NeedsVerification counts the registrations of Registered whose
-	// identity is not verified (待核实): ID number missing or doubtful.
-	NeedsVerification int `json:"needs_verification"`
-	Men             int            `json:"men"`
-	Women           int            `json:"women"`
-	Removed         int            `json:"removed"`
-	Additions       map[string]int `json:"additions"`  // by model.AdditionReasons code
-	Removals        map[string]int `json:"removals"`   // by model.RemovalReasons code
-	Categories      map[string]int `json:"categories"` // 四种人, by model.Categories code
-	Channels        map[string]int `json:"channels"`   // by model.RegistrationChannels code
-	Contacts        int            `json:"contacts"`   // migrant-contact records
-	ContactOutcomes map[string]int `json:"contact_outcomes"`
-	ContactEvidence map[string]int `json:"contact_evidence"`
+	Registered int `json:"registered"` // registered voters: not removed, none of the four categories
+	// NeedsVerification counts the living registrations (registered or in
+	// the four categories, not removed) whose identity is not verified
+	// (待核实: ID number missing or doubtful): the verification list.
+	NeedsVerification int            `json:"needs_verification"`
+	Men               int            `json:"men"`
+	Women             int            `json:"women"`
+	Removed           int            `json:"removed"`
+	Additions         map[string]int `json:"additions"`  // by model.AdditionReasons code
+	Removals          map[string]int `json:"removals"`   // by model.RemovalReasons code
+	Categories        map[string]int `json:"categories"` // 四种人, by model.Categories code
+	Channels          map[string]int `json:"channels"`   // by model.RegistrationChannels code
+	Contacts          int            `json:"contacts"`   // migrant-contact records
+	ContactOutcomes   map[string]int `json:"contact_outcomes"`
+	ContactEvidence   map[string]int `json:"contact_evidence"`
 }
 
 func newCounts() Counts {
@@ -81,6 +82,9 @@ func (c *Counts) addRegistration(r *model.Registration, unverified bool) {
 		bump(c.Removals, r.RemovalReason)
 	case r.Category != "":
 		bump(c.Categories, r.Category)
+		if unverified {
+			c.NeedsVerification++
+		}
 	default:
 		c.Registered++
 		if unverified {
