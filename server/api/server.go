@@ -117,6 +117,7 @@ func (s *Server) routes() *gin.Engine {
 	review.POST("/conflicts/:id/resolve", s.resolveConflict)
 	review.GET("/export/roll", s.exportRoll)
 	review.GET("/export/stats", s.exportStats)
+	review.GET("/verification", s.listVerification)
 	review.GET("/duplicates", s.listDuplicates)
 	review.POST("/duplicates/:id/decide", s.decideDuplicate)
 
