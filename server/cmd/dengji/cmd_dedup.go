@@ -21,6 +21,8 @@ var dedupStderr io.Writer = os.Stderr
 
 const dedupUsage = "dengji dedup [--incremental] [--data DIR]\n" +
 	"       dengji dedup eval [--records N] [--seed S] [--febrl DIR]\n" +
+	"       dengji dedup eval --product [--records N] [--seed S] [--json]\n" +
+	"       dengji dedup score --truth FILE.truth.csv [--rows N] [--imported N] [--json] DUPLICATES.csv\n" +
 	"       dengji export duplicates [--format csv] [--status open|confirmed|rejected] [--district CODE] [--out FILE]"
 
 // defaultFEBRLDir is where the FEBRL benchmark sits next to a checkout.
@@ -29,6 +31,9 @@ const defaultFEBRLDir = "../shared/data/febrl"
 func runDedup(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) > 0 && args[0] == "eval" {
 		return runDedupEval(args[1:], out)
+	}
+	if len(args) > 0 && args[0] == "score" {
+		return runDedupScore(args[1:], out)
 	}
 	var dir string
 	var incremental bool
@@ -99,15 +104,21 @@ func runDedupEval(args []string, out io.Writer) error {
 	var dir, febrl string
 	var records int
 	var seed uint64
+	var product, asJSON bool
 	fs := newFlags("dedup eval", &dir)
+	fs.BoolVar(&product, "product", false, "走产品路径：生成、导入、查重、导出、评分 / through the product: gen, import, dedup, export, score")
+	fs.BoolVar(&asJSON, "json", false, "以 JSON 输出（--product）/ print JSON (--product)")
 	fs.IntVar(&records, "records", 100000, "生成名册的记录数（0 跳过）/ records in the generated roll (0: skip)")
 	fs.Uint64Var(&seed, "seed", 1, "生成器种子 / generator seed")
 	fs.StringVar(&febrl, "febrl", "", "FEBRL 数据目录（默认 "+defaultFEBRLDir+"，存在时）/ FEBRL folder (default "+defaultFEBRLDir+" if present)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || records < 0 {
+	if fs.NArg() != 0 || records < 0 || product && records == 0 {
 		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	}
+	if product {
+		return runProductEval(records, seed, asJSON, out)
 	}
 	if febrl == "" {
 		if _, err := os.Stat(defaultFEBRLDir); err == nil {
