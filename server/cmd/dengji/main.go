@@ -123,6 +123,44 @@ func parseNamed(fs *flag.FlagSet, args []string) (string, error) {
 	return name, nil
 }
 
+// parseArgs parses flags that may come before, between or after the
+// positional arguments ("import registrations roll.csv --json" as well as
+// "import registrations --json roll.csv") and returns the positional ones
+// in order. "--" ends the flags; a lone "-" is positional. A bad flag is a
+// usage error; the caller checks how many positional arguments it got.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case len(a) > 1 && a[0] == '-':
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i]) // the flag's value, whatever it looks like
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if err := parse(fs, flags); err != nil {
+		return nil, err
+	}
+	return append(pos, fs.Args()...), nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 // openStore opens the embedded store in dir with an actionable error when a
 // running server holds it.
 func openStore(dir string) (store.Store, error) {
