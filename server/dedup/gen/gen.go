@@ -418,7 +418,11 @@ func (g *generator) twin(p *person) *person {
 	g.entities++
 	t.entity, t.male = g.entities, g.chance(0.5)
 	t.relation, t.related = RelTwin, p.entity
-	if !p.minority {
+	if p.minority { // twins are not given one name: another first part
+		for t.given == p.given {
+			t.given = uyghurNames[g.pick(len(uyghurNames))] + p.given[strings.Index(p.given, "·"):]
+		}
+	} else {
 		t.given = g.twinName(p.given, t.male)
 	}
 	t.id = g.idNumber(p.id[:6], p.birth, t.male)
