@@ -25,6 +25,7 @@ func genCSV(n int) io.Reader {
 		bw = append(bw, "姓名,性别,出生日期,身份证号,户籍地址,联系电话,选区,选民小组\n"...)
 		surnames := []string{"李", "王", "张", "刘", "陈", "杨", "黄", "赵"}
 		given := []string{"碧辉", "峻青", "雄", "倩", "灿辉", "金", "建国", "秀英"}
+		districts := []string{"430102001001", "430102001002", "430102002001"} // withDistricts'
 		start := time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC)
 		for i := range n {
 			birth := start.AddDate(0, 0, i%23000)
@@ -35,9 +36,9 @@ func genCSV(n int) io.Reader {
 			if seq%2 == 1 {
 				gender = "男"
 			}
-			bw = fmt.Appendf(bw, "%s%s,%s,%s,%s%c,长沙市芙蓉区%d号,138%08d,d%d,第%d组\n",
+			bw = fmt.Appendf(bw, "%s%s,%s,%s,%s%c,长沙市芙蓉区%d号,138%08d,%s,第%d组\n",
 				surnames[i%len(surnames)], given[i/7%len(given)], gender, birth.Format(time.DateOnly),
-				first17, c, i%500, i, 1+i%3, 1+i%9)
+				first17, c, i%500, i, districts[i%len(districts)], 1+i%9)
 			if len(bw) > 60<<10 {
 				if _, err := pw.Write(bw); err != nil {
 					return
