@@ -12,13 +12,15 @@ import (
 	"github.com/dengji/dengji/server/dedup/gen"
 )
 
-// TestAnalyze (DEDUP_ANALYZE=n) lists the false links by evidence pattern.
+// TestAnalyze (DEDUP_ANALYZE=n, DEDUP_SEED=s) lists the false links by
+// evidence pattern.
 func TestAnalyze(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("DEDUP_ANALYZE"))
 	if n == 0 {
 		t.Skip("DEDUP_ANALYZE unset")
 	}
-	recs, truth := gen.Generate(gen.DefaultConfig(n, 1))
+	seed, _ := strconv.ParseUint(os.Getenv("DEDUP_SEED"), 10, 64)
+	recs, truth := gen.Generate(gen.DefaultConfig(n, max(seed, 1)))
 	opt := dedup.DefaultOptions()
 	if os.Getenv("SWEEP") != "" {
 		sweep(t, recs, truth, opt)

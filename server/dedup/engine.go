@@ -215,11 +215,25 @@ func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 
 // corroborated reports whether a pair agrees on more than who the person
 // is said to be: the ID number (exact, repaired or one edit apart), the
-// phone or an address. Name and birth date alone never make an automatic
-// link, however rare the name: strangers share them (the Crosscheck
-// lesson), so such a pair is at most a review case.
+// phone, or an address under exactly the same name. Name and birth date
+// alone never make an automatic link, however rare the name: strangers
+// share them (the Crosscheck lesson), so such a pair is at most a review
+// case. A shared address corroborates only an identical name: twins and
+// relatives share the address, and their names may sound alike (陆梅, 陆玫).
+//
+// Nor is a pair automatic when the two could be twins or siblings: born the
+// same day at the same address under names that are not identical, with no
+// ID number to tell them apart; or of different genders.
 func corroborated(lv levels) bool {
-	return lv[FieldID] >= LevelClose || lv[FieldPhone] >= LevelClose || lv[FieldAddress] == LevelExact
+	if lv[FieldGender] == LevelDisagree {
+		return false
+	}
+	idAgrees := lv[FieldID] >= LevelRepaired
+	if !idAgrees && lv[FieldName] != LevelExact && lv[FieldBirth] == LevelExact && lv[FieldAddress] == LevelExact {
+		return false
+	}
+	return lv[FieldID] >= LevelClose || lv[FieldPhone] >= LevelClose ||
+		lv[FieldAddress] == LevelExact && lv[FieldName] == LevelExact
 }
 
 // node identifies a record in a run: index records first, then the batch.

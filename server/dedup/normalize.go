@@ -179,6 +179,44 @@ func NamePinyin(norm string) (full, surname string) {
 	return b.String(), surname
 }
 
+// FuzzyPinyin returns the pinyin of a normalized name with the sounds that
+// dialects and hurried listening confuse folded together, as fuzzy-pinyin
+// input methods do: zh/z, ch/c, sh/s, n/l, -ang/-an, -eng/-en, -ing/-in, and
+// huang/wang (黄/王 in the south). Two names that differ only there, such as
+// 黄伟 and 王伟 or 陈静 and 程静, have the same fuzzy pinyin.
+func FuzzyPinyin(norm string) string {
+	sur, given := SplitSurname(norm)
+	var b strings.Builder
+	b.Grow(len(norm) * 2)
+	if sur != "" {
+		b.WriteString(fuzzySyllable(surnameReading(sur)))
+	}
+	for _, r := range given {
+		if p := runePinyin(r); p != "" {
+			b.WriteString(fuzzySyllable(p))
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func fuzzySyllable(p string) string {
+	if p == "huang" {
+		return "wang"
+	}
+	if len(p) >= 2 && p[1] == 'h' && (p[0] == 'z' || p[0] == 'c' || p[0] == 's') {
+		p = p[:1] + p[2:]
+	}
+	if p != "" && p[0] == 'n' {
+		p = "l" + p[1:]
+	}
+	if strings.HasSuffix(p, "ng") && len(p) >= 3 && p[len(p)-3] != 'o' {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
 func surnameReading(sur string) string {
 	if p, ok := surnamePinyin[sur]; ok {
 		return p

@@ -17,6 +17,7 @@ type prep struct {
 	py      string // toneless pinyin of the whole name
 	surPy   string // pinyin of the surname ("" if unknown)
 	givenPy string // pinyin of the given name
+	fuzzy   string // FuzzyPinyin of the name
 	id      string // normalized ID (upgraded from 15 digits)
 	repairs []string
 	phone   string
@@ -76,6 +77,7 @@ func prepare(r *Record, checksum bool) prep {
 	p.name = NormalizeName(r.Name)
 	p.py, p.surPy = NamePinyin(p.name)
 	p.givenPy = strings.TrimPrefix(p.py, p.surPy)
+	p.fuzzy = FuzzyPinyin(p.name)
 	if p.surPy == "" {
 		p.surPy, p.givenPy = latinSurname(r.Name)
 	}

@@ -28,6 +28,8 @@ func compareName(a, b *prep) Level {
 		return LevelExact
 	case a.py != "" && a.py == b.py:
 		return LevelPinyin
+	case a.fuzzy != "" && a.fuzzy == b.fuzzy:
+		return LevelClose // dialect sounds: 黄伟 and 王伟
 	case jwStrings(a.py, b.py) >= closeName, jwStrings(a.name, b.name) >= closeName:
 		return LevelClose
 	case a.surPy != "" && a.surPy+a.givenPy == b.givenPy+b.surPy:

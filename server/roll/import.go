@@ -413,7 +413,7 @@ func (e *env) district(cell string) (code string, ok bool) {
 }
 
 // refKey is the row's identity across imports: its ref column, or else
-// its (normalized) ID number, or, for a row with neither, what it says of
+// its district and (normalized) ID number, or, for a row with neither, what it says of
 // the person: district, name, birth date, gender, addresses, phone and
 // voter group. Rows without an ID number are then not folded into one.
 func refKey(district string, fields map[string]json.RawMessage) string {
@@ -421,7 +421,9 @@ func refKey(district string, fields map[string]json.RawMessage) string {
 		return refPrefix + ref
 	}
 	if id := stringField(fields, "id_number"); id != "" {
-		return refPrefix + "id:" + id
+		// By district too: one ID number in two districts is a duplicate
+		// for the check to find (不重), not a row imported before.
+		return refPrefix + "id:" + district + ":" + id
 	}
 	var b strings.Builder
 	b.WriteString(refPrefix + "row:")
