@@ -90,7 +90,7 @@ func Reconcile(prev, proposed []Case, full bool) []Case {
 	for _, c := range out {
 		decidedSets[setKey(c.Records)] = true
 	}
-	opens := openCases(prev)
+	opens := indexOpen(openCases(prev))
 	touched := map[string]bool{}
 	used := map[string]bool{}
 	for _, p := range proposed {
@@ -100,7 +100,7 @@ func Reconcile(prev, proposed []Case, full bool) []Case {
 			}
 			c := p
 			c.Records, c.Status = recs, StatusOpen
-			c.ID = stableID(recs, opens, used)
+			c.ID = opens.stableID(recs, used)
 			used[c.ID] = true
 			if !slices.Contains(recs, c.Keep) {
 				c.Keep = recs[0]
@@ -112,7 +112,7 @@ func Reconcile(prev, proposed []Case, full bool) []Case {
 		}
 	}
 	if !full {
-		out = appendUntouched(out, opens, touched, used)
+		out = appendUntouched(out, opens.cases, touched, used)
 	}
 	return out
 }
@@ -191,19 +191,45 @@ func allConfirmedTogether(g []string, keepOf map[string]string) bool {
 	return true
 }
 
-// stableID reuses the ID of an open case with the same members, else of an
-// open case the proposal contains, else derives one.
-func stableID(recs []string, opens []Case, used map[string]bool) string {
-	key := setKey(recs)
-	for _, o := range opens {
-		if !used[o.ID] && setKey(o.Records) == key {
-			return o.ID
+// openIndex finds the open cases of a previous run by their member set and
+// by member, so reconciling a run's proposals with as many open cases costs
+// a lookup each, not a scan.
+type openIndex struct {
+	cases []Case
+	byKey map[string][]int // setKey -> positions in cases
+	byRec map[string][]int // record -> positions of the cases holding it
+}
+
+func indexOpen(opens []Case) *openIndex {
+	ix := &openIndex{cases: opens, byKey: make(map[string][]int, len(opens)), byRec: make(map[string][]int, 2*len(opens))}
+	for i, o := range opens {
+		k := setKey(o.Records)
+		ix.byKey[k] = append(ix.byKey[k], i)
+		for _, r := range o.Records {
+			ix.byRec[r] = append(ix.byRec[r], i)
 		}
 	}
-	for _, o := range opens {
-		if !used[o.ID] && subset(o.Records, recs) {
-			return o.ID
+	return ix
+}
+
+// stableID reuses the ID of an open case with the same members, else of
+// the first open case the proposal contains, else derives one.
+func (ix *openIndex) stableID(recs []string, used map[string]bool) string {
+	for _, i := range ix.byKey[setKey(recs)] {
+		if id := ix.cases[i].ID; !used[id] {
+			return id
 		}
+	}
+	first := -1
+	for _, r := range recs {
+		for _, i := range ix.byRec[r] {
+			if (first < 0 || i < first) && !used[ix.cases[i].ID] && subset(ix.cases[i].Records, recs) {
+				first = i
+			}
+		}
+	}
+	if first >= 0 {
+		return ix.cases[first].ID
 	}
 	return CaseID(recs)
 }

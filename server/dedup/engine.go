@@ -195,7 +195,7 @@ func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]
 // scorePair compares two records and decides; ok is false below review.
 func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 	lv := compare(a, b, ix.opt.IDChecksum)
-	if lv[FieldID] == LevelConflict {
+	if !plausible(lv) {
 		return pairLink{}, false
 	}
 	total := 0.0
@@ -213,6 +213,24 @@ func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 	return pairLink{}, false
 }
 
+// plausible reports whether a pair may be one person at all. Two different
+// valid ID numbers never are; nor, short of the same ID number, are two
+// records of different genders, or records whose names disagree and whose
+// only other tie is a repaired ID number (a mistyped number has many
+// repairs, and one of them may be a stranger's born the same day).
+func plausible(lv levels) bool {
+	switch {
+	case lv[FieldID] == LevelConflict:
+		return false
+	case lv[FieldID] == LevelExact:
+		return true
+	case lv[FieldGender] == LevelDisagree:
+		return false
+	}
+	return !(lv[FieldName] == LevelDisagree && lv[FieldID] == LevelRepaired &&
+		lv[FieldPhone] < LevelClose && lv[FieldAddress] < LevelClose)
+}
+
 // corroborated reports whether a pair agrees on more than who the person
 // is said to be: the ID number (exact, repaired or one edit apart), the
 // phone, or an address under exactly the same name. Name and birth date
@@ -223,11 +241,8 @@ func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 //
 // Nor is a pair automatic when the two could be twins or siblings: born the
 // same day at the same address under names that are not identical, with no
-// ID number to tell them apart; or of different genders.
+// ID number to tell them apart.
 func corroborated(lv levels) bool {
-	if lv[FieldGender] == LevelDisagree {
-		return false
-	}
 	idAgrees := lv[FieldID] >= LevelRepaired
 	if !idAgrees && lv[FieldName] != LevelExact && lv[FieldBirth] == LevelExact && lv[FieldAddress] == LevelExact {
 		return false

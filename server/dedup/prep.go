@@ -88,6 +88,9 @@ func prepare(r *Record, checksum bool) prep {
 	p.phone = NormalizePhone(r.Phone)
 	p.hh = NormalizeAddress(r.HouseholdAddress)
 	p.res = NormalizeAddress(r.ResidenceAddress)
+	if p.res == p.hh {
+		p.res = "" // one address, compared once
+	}
 	return p
 }
 

@@ -142,23 +142,35 @@ const closeAddress = 0.9
 
 func compareAddress(a, b *prep) Level {
 	as, bs := [2]string{a.hh, a.res}, [2]string{b.hh, b.res}
-	best := LevelMissing
+	present := false
 	for _, x := range as {
 		for _, y := range bs {
-			if x == "" || y == "" {
-				continue
-			}
-			switch {
-			case x == y:
-				return LevelExact
-			case jwStrings(x, y) >= closeAddress:
-				best = LevelClose
-			case best == LevelMissing:
-				best = LevelDisagree
+			if x != "" && y != "" {
+				if x == y {
+					return LevelExact
+				}
+				present = true
 			}
 		}
 	}
-	return best
+	if !present {
+		return LevelMissing
+	}
+	// Each address is decoded once for the up to four comparisons.
+	var buf [4][maxJaroLen]rune
+	var ra, rb [2][]rune
+	for k := range 2 {
+		ra[k] = decode(buf[k][:0], as[k])
+		rb[k] = decode(buf[2+k][:0], bs[k])
+	}
+	for x := range 2 {
+		for y := range 2 {
+			if len(ra[x]) > 0 && len(rb[y]) > 0 && jaroWinkler(ra[x], rb[y]) >= closeAddress {
+				return LevelClose
+			}
+		}
+	}
+	return LevelDisagree
 }
 
 // jwStrings is jaroWinkler over UTF-8 strings, decoded on the stack.
