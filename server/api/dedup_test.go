@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedup"
 	"github.com/dengji/dengji/server/dedup/gen"
 	"github.com/dengji/dengji/server/dedupjob"
@@ -31,9 +32,19 @@ func pushRoll(t *testing.T, st store.Store, recs []dedup.Record) {
 	}
 }
 
-// dupRoll is a roll in district d5 with two planted pairs: A (d1 and d9) and
-// B (d1 and d2).
+// dupRoll is a roll in another county's district 430103001001 with two
+// planted pairs: A (430102001001 and 430104001001) and B (430102001001 and
+// 430102001002).
 func dupRoll() (recs []dedup.Record, a, b [2]string) {
+	recs, pairs := plantedRoll([3]string{"430102001001", "430104001001", "xa"}, [3]string{"430102001001", "430102001002", "xb"})
+	return recs, pairs[0], pairs[1]
+}
+
+// plantedRoll is a generated roll of people registered once, in district
+// 430103001001, with a person registered twice for each plant: in the
+// plant's first district and again, as record ID plant[2], in its second.
+// It returns the record IDs of each planted pair.
+func plantedRoll(plants ...[3]string) ([]dedup.Record, [][2]string) {
 	recs, truth := gen.Generate(gen.DefaultConfig(200, 11))
 	count := map[string]int{}
 	for _, p := range truth {
@@ -46,16 +57,16 @@ func dupRoll() (recs []dedup.Record, a, b [2]string) {
 			single = append(single, i)
 		}
 	}
-	plant := func(i int, d1, d2, id string) [2]string {
-		recs[i].District = d1
+	var pairs [][2]string
+	for k, pl := range plants {
+		i := single[k]
+		recs[i].District = pl[0]
 		dup := recs[i]
-		dup.ID, dup.District = id, d2
+		dup.ID, dup.District = pl[2], pl[1]
 		recs = append(recs, dup)
-		return [2]string{recs[i].ID, id}
+		pairs = append(pairs, [2]string{recs[i].ID, pl[2]})
 	}
-	a = plant(single[0], "430102001001", "430104001001", "xa")
-	b = plant(single[1], "430102001001", "430102001002", "xb")
-	return recs, a, b
+	return recs, pairs
 }
 
 type duplicatesBody struct {
@@ -172,5 +183,58 @@ func TestAPI_DuplicatesReviewScoped(t *testing.T) {
 	s.call(t, "GET", "/v1/duplicates?status=confirmed&district=430102001002", wang.AccessToken, nil, &list)
 	if len(list.Cases) != 1 || list.Cases[0].ID != caseB {
 		t.Errorf("confirmed in d2: %+v", list)
+	}
+}
+
+// TestAPI_DuplicatesAreaScope: a county's and a town's coordinators see the
+// duplicate cases of their work-unit districts too, whatever the length of
+// the code (4301029001 numbered after the county, 430102001901 after the
+// town), and another town's coordinator sees neither. Each work unit's
+// partner is in another county, out of everyone's scope.
+func TestAPI_DuplicatesAreaScope(t *testing.T) {
+	s := startServer(t)
+	recs, pairs := plantedRoll(
+		[3]string{"430102001901", "430103002001", "x-town"},
+		[3]string{"4301029001", "430103002001", "x-county"},
+	)
+	townUnit, countyUnit := pairs[0], pairs[1]
+	pushRoll(t, s.st, recs)
+	for _, u := range []accounts.NewUser{
+		{Name: "county", Role: store.RoleCoordinator, Districts: []string{"430102"}, Password: "county-password"},
+		{Name: "town", Role: store.RoleCoordinator, Districts: []string{"430102001"}, Password: "town-password"},
+		{Name: "other", Role: store.RoleCoordinator, Districts: []string{"430102002"}, Password: "other-password"},
+	} {
+		if _, err := accounts.Add(context.Background(), s.st, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := dedupjob.Run(context.Background(), s.st, dedupjob.DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	sees := func(user string) map[[2]string]bool {
+		tok := s.login(t, user, user+"-password", "")
+		var list duplicatesBody
+		if code := s.call(t, "GET", "/v1/duplicates?status=open", tok.AccessToken, nil, &list); code != 200 {
+			t.Fatalf("%s: list %d", user, code)
+		}
+		out := map[[2]string]bool{}
+		for _, c := range list.Cases {
+			var ids []string
+			for _, m := range c.Members {
+				ids = append(ids, m.Record)
+			}
+			for _, p := range pairs {
+				if slices.Contains(ids, p[0]) && slices.Contains(ids, p[1]) {
+					out[p] = true
+				}
+			}
+		}
+		return out
+	}
+	for user, want := range map[string][2]bool{"county": {true, true}, "town": {true, false}, "other": {false, false}} {
+		got := sees(user)
+		if got[townUnit] != want[0] || got[countyUnit] != want[1] {
+			t.Errorf("%s sees the town's work unit's case %v, the county's %v; want %v", user, got[townUnit], got[countyUnit], want)
+		}
 	}
 }
