@@ -211,8 +211,3 @@ func plainID(s string) string {
 	}
 	return b.String()
 }
-
-// SolarToLunar is lunar.FromSolar, for the generator.
-//
-// Deprecated: call lunar.FromSolar.
-func SolarToLunar(y, m, d int) (ly, lm, ld int, leap, ok bool) { return lunar.FromSolar(y, m, d) }

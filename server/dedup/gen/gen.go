@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/dengji/dengji/model/idcard"
+	"github.com/dengji/dengji/model/lunar"
 	"github.com/dengji/dengji/server/dedup"
 )
 
@@ -709,22 +710,22 @@ func toTraditional(s string) string {
 // day and month swapped; on any row, rarely, a typed date that disagrees
 // with a valid ID. Dates stay valid calendar dates.
 func (g *generator) birthNoise(r *dedup.Record, p *person, dup bool) {
-	lunar, blank, typo, swap := 0.0, 0.015, 0.005, 0.0
+	lunarRate, blank, typo, swap := 0.0, 0.015, 0.005, 0.0
 	if dup {
-		lunar, blank, typo, swap = 0.07, 0.04, 0.02, 0.01
+		lunarRate, blank, typo, swap = 0.07, 0.04, 0.02, 0.01
 	}
 	switch x := g.rng.Float64(); {
-	case x < lunar:
-		if ly, lm, ld, _, ok := dedup.SolarToLunar(p.birth[0], p.birth[1], p.birth[2]); ok && validDate([3]int{ly, lm, ld}) {
+	case x < lunarRate:
+		if ly, lm, ld, _, ok := lunar.FromSolar(p.birth[0], p.birth[1], p.birth[2]); ok && validDate([3]int{ly, lm, ld}) {
 			r.BirthDate = dateISO([3]int{ly, lm, ld})
 			g.tag("lunar")
 		}
-	case x < lunar+blank:
+	case x < lunarRate+blank:
 		if r.IDNumber != "" { // else the row could not be imported
 			r.BirthDate = ""
 			g.tag("no_birth")
 		}
-	case x < lunar+blank+typo:
+	case x < lunarRate+blank+typo:
 		b := p.birth
 		for tries := 0; tries < 10; tries++ {
 			b = p.birth
@@ -744,7 +745,7 @@ func (g *generator) birthNoise(r *dedup.Record, p *person, dup bool) {
 			r.BirthDate = dateISO(b)
 			g.tag("birth_typo")
 		}
-	case x < lunar+blank+typo+swap && p.birth[2] <= 12 && p.birth[1] != p.birth[2]:
+	case x < lunarRate+blank+typo+swap && p.birth[2] <= 12 && p.birth[1] != p.birth[2]:
 		r.BirthDate = dateISO([3]int{p.birth[0], p.birth[2], p.birth[1]})
 		g.tag("birth_swap")
 	}
