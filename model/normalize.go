@@ -162,13 +162,18 @@ func NormalizePhone(s string) (string, bool) {
 var dateLayouts = []string{"2006-1-2", "2006/1/2", "2006.1.2", "20060102", "2006年1月2日"}
 
 // NormalizeDate accepts the ways people write a date (1990-01-02, 1990/1/2,
-// 1990.1.2, 19900102, 1990年1月2日, with full-width digits or spaces) and
+// 1990.1.2, 19900102, 1990年1月2日, with full-width digits or spaces, or
+// followed by a time as spreadsheets write it) and
 // returns it as YYYY-MM-DD; ok is false if it is not a real date.
 func NormalizeDate(s string) (string, bool) {
 	if _, ok := parseDate(s); ok {
 		return s, true // canonical already: the common case, kept cheap
 	}
-	s = strings.ReplaceAll(FoldWidthString(s), " ", "")
+	s = strings.TrimSpace(FoldWidthString(s))
+	if i := strings.IndexAny(s, " T"); i >= 8 && strings.Contains(s[i:], ":") {
+		s = s[:i] // a spreadsheet's date and time: 1990-01-02 00:00:00
+	}
+	s = strings.ReplaceAll(s, " ", "")
 	for _, layout := range dateLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.Format(time.DateOnly), true

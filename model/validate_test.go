@@ -261,6 +261,20 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+func TestNormalizeDate(t *testing.T) {
+	for in, want := range map[string]string{
+		"1990-01-02": "1990-01-02", "1990/1/2": "1990-01-02", "1990.1.2": "1990-01-02", "19900102": "1990-01-02",
+		"1990年1月2日": "1990-01-02", "１９９０年０１月０２日": "1990-01-02", " 1990 - 01 - 02 ": "1990-01-02",
+		"1990-01-02 00:00:00": "1990-01-02", "1990/1/2 0:00": "1990-01-02", "1990-01-02T00:00:00Z": "1990-01-02",
+		"1990-02-30": "", "02/01/1990": "", "": "", "1990": "",
+	} {
+		got, ok := NormalizeDate(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("NormalizeDate(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
 func TestNormalizePhone(t *testing.T) {
 	for _, tt := range []struct {
 		in, want string
