@@ -116,22 +116,24 @@ func (rep *Report) addError(opt *Options, e RowError) {
 	if opt.OnError != nil {
 		opt.OnError(e)
 	}
-	if opt.MaxErrors > 0 && len(rep.Errors) >= opt.MaxErrors {
-		rep.ErrorsOmitted++
-		return
-	}
-	rep.Errors = append(rep.Errors, e)
+	keepCapped(&rep.Errors, &rep.ErrorsOmitted, opt.MaxErrors, e)
 }
 
 func (rep *Report) addWarning(opt *Options, e RowError) {
 	if opt.OnWarning != nil {
 		opt.OnWarning(e)
 	}
-	if opt.MaxErrors > 0 && len(rep.Warnings) >= opt.MaxErrors {
-		rep.WarningsOmitted++
+	keepCapped(&rep.Warnings, &rep.WarningsOmitted, opt.MaxErrors, e)
+}
+
+// keepCapped appends e to list, or counts it omitted once list holds max
+// (no cap if max is negative).
+func keepCapped(list *[]RowError, omitted *int, max int, e RowError) {
+	if max > 0 && len(*list) >= max {
+		*omitted++
 		return
 	}
-	rep.Warnings = append(rep.Warnings, e)
+	*list = append(*list, e)
 }
 
 // AllRejected reports whether the file had rows and every one of them was

@@ -3,12 +3,13 @@ package roll
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/mozillazg/go-pinyin"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/store"
@@ -45,15 +46,11 @@ type VerificationPage struct {
 }
 
 // listKey is an entry's place in the list: district, then the roll's
-// order. A page's cursor is the key of its last item, so a page starts
-// right after it even when that registration was verified meanwhile.
+// order. A page's cursor is the record ID of its last item, which says
+// nothing of the person in a URL; the next page starts right after that
+// record's place, even when it was verified or removed meanwhile.
 type listKey struct {
-	District string `json:"d"`
-	Group    string `json:"g"`
-	Pinyin   string `json:"p"`
-	Tones    string `json:"t"`
-	Name     string `json:"n"`
-	ID       string `json:"i"`
+	District, Group, Pinyin, Tones, Name, ID string
 }
 
 func keyOf(e *Entry) listKey {
@@ -69,21 +66,18 @@ func compareKeys(a, b listKey) int {
 		strings.Compare(a.ID, b.ID))
 }
 
-func (k listKey) cursor() string {
-	b, _ := json.Marshal(k) // strings always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func parseCursor(s string) (listKey, error) {
-	var k listKey
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &k)
+// cursorKey is the place of the registration a cursor names.
+func cursorKey(tx store.Tx, id string) (listKey, error) {
+	rec, err := tx.Record(id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && rec.Type != model.TypeRegistration {
+		return listKey{}, fmt.Errorf("%w: %q", ErrCursor, id)
 	}
 	if err != nil {
-		return k, fmt.Errorf("%w: %q", ErrCursor, s)
+		return listKey{}, err
 	}
-	return k, nil
+	reg, _ := model.RegistrationFromFields(rec.Values())
+	return listKey{rec.District, reg.VoterGroup, pinyinKey(reg.Name, pinyin.Normal),
+		pinyinKey(reg.Name, pinyin.Tone3), reg.Name, rec.ID}, nil
 }
 
 // ListUnverified lists the living registrations (not deleted, not removed)
@@ -91,16 +85,16 @@ func parseCursor(s string) (listKey, error) {
 // then voter group, then name as the roll orders them. Only the districts
 // a page needs are read.
 func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*VerificationPage, error) {
-	var after *listKey
-	if q.After != "" {
-		k, err := parseCursor(q.After)
-		if err != nil {
-			return nil, err
-		}
-		after = &k
-	}
 	page := &VerificationPage{Items: []Unverified{}}
 	err := st.View(ctx, func(tx store.Tx) error {
+		var after *listKey
+		if q.After != "" {
+			k, err := cursorKey(tx, q.After)
+			if err != nil {
+				return err
+			}
+			after = &k
+		}
 		districts := slices.Clone(q.Districts)
 		if districts == nil {
 			var err error
@@ -109,7 +103,7 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 			}
 		}
 		slices.Sort(districts)
-		var last listKey // of the page's last item
+		var last string // record ID of the page's last item
 		for _, d := range slices.Compact(districts) {
 			if after != nil && d < after.District {
 				continue
@@ -128,11 +122,11 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 					continue
 				}
 				if q.Limit > 0 && len(page.Items) == q.Limit {
-					page.Next = last.cursor() // one more exists
+					page.Next = last // one more exists
 					return nil
 				}
 				page.Items = append(page.Items, unverified(e))
-				last = k
+				last = e.ID
 			}
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // verificationFixture imports a county's districts, a town's villages and
@@ -106,6 +108,28 @@ func TestListUnverified(t *testing.T) {
 		page, err = roll.ListUnverified(context.Background(), st, roll.VerificationQuery{Districts: []string{}})
 		if err != nil || len(page.Items) != 0 {
 			t.Fatalf("none asked: %v %v", names(page.Items), err)
+		}
+	})
+	// The cursor is a record ID: it says nothing of the person in a URL, and
+	// the next page starts after that record's place even once it has been
+	// verified meanwhile.
+	t.Run("CursorAfterVerified", func(t *testing.T) {
+		first, err := roll.ListUnverified(context.Background(), st, roll.VerificationQuery{Limit: 2})
+		if err != nil || first.Next != first.Items[1].Record {
+			t.Fatalf("next %q, %v", first.Next, err)
+		}
+		li := first.Items[1] // 李四, whose ID fails its check digit
+		fixed := idNumber(t, "430102", "19520101", 1, true)
+		_, err = store.Push(context.Background(), st, store.PushRequest{Device: store.ServerDevice, Author: "wang",
+			Changes: []dsync.Change{{ID: "fix-li", Device: store.ServerDevice, Record: li.Record, Type: model.TypeRegistration,
+				District: li.District, Op: dsync.OpUpdate, Set: map[string]json.RawMessage{"id_number": json.RawMessage(`"` + fixed + `"`)},
+				Base: map[string]string{"id_number": baseOf(t, st, li.Record, "id_number")}, HLC: dsync.MakeHLC(1, 0)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, err := roll.ListUnverified(context.Background(), st, roll.VerificationQuery{After: first.Next})
+		if err != nil || !reflect.DeepEqual(names(rest.Items), want[2:]) {
+			t.Fatalf("after the verified record: %v %v, want %v", names(rest.Items), err, want[2:])
 		}
 	})
 	t.Run("ErrCursor", func(t *testing.T) {
@@ -241,4 +265,21 @@ func readCSV(t *testing.T, b []byte) [][]string {
 		t.Fatalf("csv: %v", err)
 	}
 	return rows
+}
+
+// baseOf is the version of a record's field, the base an update names.
+func baseOf(t *testing.T, st store.Store, id, field string) string {
+	t.Helper()
+	var v string
+	err := st.View(context.Background(), func(tx store.Tx) error {
+		rec, err := tx.Record(id)
+		if err == nil {
+			v = rec.Fields[field].Version
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
