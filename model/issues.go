@@ -6,7 +6,7 @@ const (
 	CodeUnknownType           = "unknown_type"            // record type is not known
 	CodeRequired              = "required"                // a required field is missing or empty
 	CodeFieldType             = "field_type"              // value is not a JSON string
-	CodeUnknownField          = "unknown_field"           // warning: key this type does not define
+	CodeUnknownField          = "unknown_field"           // key this type does not define (a warning until the record contract)
 	CodeNotNormalized         = "not_normalized"          // warning: Normalize would change the value
 	CodeEnumValue             = "enum_value"              // value is not one of the field's codes
 	CodeDateFormat            = "date_format"             // not a real YYYY-MM-DD date
@@ -29,6 +29,9 @@ const (
 	CodeIdentityRequired      = "identity_required"       // neither an ID number nor a birth date
 	CodeDistrictUnknown       = "district_unknown"        // the district code begins with no known county
 	CodeTooLong               = "too_long"                // value longer than the field allows
+	CodeInvalidUTF8           = "invalid_utf8"            // value is not valid UTF-8, or escapes half a surrogate pair
+	CodeControlChar           = "control_char"            // value holds a control character
+	CodeTooManyFields         = "too_many_fields"         // more fields than the type declares
 )
 
 var messages = map[string]string{
@@ -58,6 +61,9 @@ var messages = map[string]string{
 	CodeIdentityRequired:      "身份证号和出生日期至少填写一项 / give the ID number or the birth date",
 	CodeDistrictUnknown:       "选区代码须以已知县（区）的代码开头 / the district code must begin with a known county code",
 	CodeTooLong:               "字段值过长 / the value is too long",
+	CodeInvalidUTF8:           "字段值不是有效的UTF-8文本 / the value is not valid UTF-8 text",
+	CodeControlChar:           "字段值含有控制字符 / the value contains control characters",
+	CodeTooManyFields:         "记录的字段过多 / the record has more fields than its type declares",
 }
 
 // Message returns the bilingual message for an issue code.

@@ -11,8 +11,10 @@ import (
 
 // Normalize returns a copy of fields with values in canonical form, each by
 // its field's kind: surrounding spaces trimmed, full-width digits folded, ID
-// numbers normalized and 15-digit ones upgraded, phone numbers reduced to 11
-// mobile digits or "0AREA-LOCAL", dates written YYYY-MM-DD, gender as M/F.
+// numbers normalized and 15-digit ones upgraded, tabs and line breaks in
+// text made spaces (line feeds where a field may hold them), phone numbers
+// reduced to 11 mobile digits or "0AREA-LOCAL", dates written YYYY-MM-DD,
+// gender as M/F.
 // Values it cannot make sense of are left as they are, for Validate to
 // report. Callers normalize, then validate, then store.
 //
@@ -46,6 +48,8 @@ func normalizeValue(t *Type, key, s string) string {
 		return s
 	}
 	switch f.Kind {
+	case KindText:
+		return foldBreaks(s, f.Lines)
 	case KindIDNumber:
 		return NormalizeIDNumber(s)
 	case KindPhone:
@@ -60,6 +64,28 @@ func normalizeValue(t *Type, key, s string) string {
 		return NormalizeGender(s)
 	}
 	return s
+}
+
+// foldBreaks turns tabs into spaces, and line breaks into line feeds in a
+// field that may hold them (lines), else into spaces: a spreadsheet cell
+// written on two lines is one line of text.
+func foldBreaks(s string, lines bool) string {
+	if !strings.ContainsAny(s, "\t\r\n") {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\t':
+			return ' '
+		case '\r', '\n':
+			if lines {
+				return '\n'
+			}
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // NormalizeIDNumber folds an ID number to its canonical 18 characters where

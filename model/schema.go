@@ -42,6 +42,9 @@ type Field struct {
 	Kind Kind
 	Enum *Enum // for KindCode and KindGender
 	Max  int   // longest value in characters
+	// Lines lets a text field hold line feeds (notes, details); no other
+	// field holds a control character (see CheckContract).
+	Lines bool
 }
 
 // Length limits of field values, in characters.
@@ -51,6 +54,7 @@ const (
 )
 
 func text(key string, max int) Field    { return Field{Key: key, Kind: KindText, Max: max} }
+func lines(key string) Field            { return Field{Key: key, Kind: KindText, Max: maxLong, Lines: true} }
 func code(key string, e *Enum) Field    { return Field{Key: key, Kind: KindCode, Enum: e, Max: maxShort} }
 func typed(key string, kind Kind) Field { return Field{Key: key, Kind: kind, Max: maxShort} }
 func genderField(key string, e *Enum) Field {
@@ -73,9 +77,9 @@ var RegistrationType = &Type{
 		code("status", &Statuses),
 		code("addition_reason", &AdditionReasons),
 		code("removal_reason", &RemovalReasons),
-		text("removal_detail", maxLong),
+		lines("removal_detail"),
 		code("category", &Categories),
-		text("category_note", maxLong),
+		lines("category_note"),
 		text("registrar", maxShort),
 		text("device", maxShort),
 		text("ref", maxShort),
@@ -97,7 +101,7 @@ var MigrantContactType = &Type{
 		text("proxy_name", maxShort),
 		typed("proxy_id_number", KindIDNumber),
 		code("evidence", &Evidences),
-		text("note", maxLong),
+		lines("note"),
 	},
 	Parent: "registration_id", ParentType: TypeRegistration,
 	check: validateMigrantContact,

@@ -111,19 +111,14 @@ func fromFields(v reflect.Value, t *Type, b binding, fields map[string]json.RawM
 	return nil
 }
 
-// stringValue decodes a JSON string; null and an empty message are "".
+// stringValue decodes a JSON string strictly (decodeString); null and an
+// empty message are "".
 func stringValue(raw json.RawMessage) (string, bool) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", true
 	}
-	if s, ok := plainString(raw); ok {
-		return s, true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	s, code := decodeString(raw)
+	return s, code == ""
 }
 
 // plainString reads a JSON string without escapes, the common case, without

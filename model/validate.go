@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dengji/dengji/model/idcard"
 	"github.com/dengji/dengji/model/lunar"
@@ -65,36 +64,37 @@ func (v values) get(key string) string {
 }
 
 // readValues decodes the known fields and checks what every type's fields
-// share: unknown keys, non-string values, lengths, enumerations, and values
-// Normalize would change.
+// share: the record contract (contract.go: string values, UTF-8, control
+// characters, lengths, unknown keys, the number of keys), enumerations, and
+// values Normalize would change.
 func readValues(t *Type, fields iter.Seq2[string, json.RawMessage], rep *Report) values {
 	v := values{keys: t.keys, vals: make([]string, len(t.keys))}
 	var unknown []string
+	n := 0
 	for k, raw := range fields {
+		n++
 		i := slices.Index(t.keys, k)
 		if i < 0 {
 			unknown = append(unknown, k)
 			continue
 		}
-		s, ok := stringValue(raw)
-		if !ok {
-			rep.errorf(k, CodeFieldType)
+		s, code := fieldValue(t.Fields[i], raw)
+		if code != "" {
+			rep.errorf(k, code)
 			continue
 		}
 		v.vals[i] = s
 	}
+	if n > len(t.Fields) {
+		rep.errorf("", CodeTooManyFields)
+	}
 	sort.Strings(unknown)
-	for _, k := range unknown {
-		rep.warnf(k, CodeUnknownField)
+	for _, k := range unknown[:min(len(unknown), maxUnknownReported)] {
+		rep.Errors = append(rep.Errors, unknownFieldIssue(k))
 	}
 	for i, f := range t.Fields {
 		s := v.vals[i]
 		if s == "" {
-			continue
-		}
-		if utf8.RuneCountInString(s) > f.Max {
-			rep.errorf(f.Key, CodeTooLong)
-			v.vals[i] = ""
 			continue
 		}
 		if f.Enum != nil && !f.Enum.Has(s) && !(f.Kind == KindGender && NormalizeGender(s) == "") {

@@ -89,7 +89,7 @@ func TestValidate_Registration(t *testing.T) {
 		{"ErrRequired/empty name", d1, with("name", ""), election, []string{"E name required"}, IDVerified},
 		{"ErrFieldType", d1, with("name", 5), election, []string{"E name field_type"}, IDVerified},
 		{"ErrTooLong", d1, with("household_address", strings.Repeat("长", 201)), election, []string{"E household_address too_long"}, IDVerified},
-		{"WarnUnknownField", d1, with("shoe_size", "42"), election, []string{"W shoe_size unknown_field"}, IDVerified},
+		{"ErrUnknownField", d1, with("shoe_size", "42"), election, []string{"E shoe_size unknown_field"}, IDVerified},
 		{"WarnIDMissing", d1, with("id_number", nil), election, []string{"W id_number id_missing"}, IDMissing},
 		{"WarnIDMissing/no gender", d1, with("id_number", nil, "gender", nil), election,
 			[]string{"W gender gender_unknown", "W id_number id_missing"}, IDMissing},
@@ -203,7 +203,7 @@ func TestValidate_MigrantContact(t *testing.T) {
 		{"ErrProxy", with("outcome", "proxy"), []string{"E proxy_id_number proxy_required", "E proxy_name proxy_required"}},
 		{"ErrProxyID", with("outcome", "proxy", "proxy_name", "王雄", "proxy_id_number", "110105194912310021"), []string{"E proxy_id_number id_checksum"}},
 		{"OK/proxy", with("outcome", "proxy", "proxy_name", "王雄", "proxy_id_number", "11010519491231002X"), nil},
-		{"WarnUnknown", with("registration", "x"), []string{"W registration unknown_field"}},
+		{"ErrUnknown", with("registration", "x"), []string{"E registration unknown_field"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := codes(Validate(TypeMigrantContact, d1, fieldsOf(tt.fields), Rules{}))
@@ -249,8 +249,8 @@ func TestNormalize(t *testing.T) {
 	if !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
 		t.Errorf("Normalize = %s", got)
 	}
-	if rep := Validate(TypeRegistration, d1, got, election); len(rep.Errors) != 0 || len(rep.Warnings) != 1 {
-		t.Errorf("Validate(Normalize) = %+v, want only the extra-field warning", rep)
+	if rep := Validate(TypeRegistration, d1, got, election); len(rep.Errors) != 1 || rep.Errors[0].Code != CodeUnknownField || len(rep.Warnings) != 0 {
+		t.Errorf("Validate(Normalize) = %+v, want only the extra field refused", rep)
 	}
 	if string(in["gender"]) != `"女"` {
 		t.Error("Normalize modified its input")
