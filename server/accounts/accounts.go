@@ -1,6 +1,7 @@
-// Package accounts manages users, devices and the token signing key over a
-// store.Store. The CLI and the admin API both call it, so the rules live in
-// one place.
+// Package accounts manages users, devices and sessions over a store.Store:
+// sign-in with throttling, device enrolment, refresh-token rotation, the
+// password policy and lifecycle. The CLI and the API both call it, so the
+// rules live in one place; its errors are in errors.go.
 package accounts
 
 import (
@@ -15,14 +16,6 @@ import (
 	"github.com/dengji/dengji/server/store"
 )
 
-// Errors callers switch on.
-var (
-	// ErrExists means a user of that name exists already.
-	ErrExists = errors.New("accounts: 用户名已存在 / user exists")
-	// ErrInvalid means a user's name, role or districts are not acceptable.
-	ErrInvalid = errors.New("accounts: invalid user")
-)
-
 var userName = regexp.MustCompile(`^[\p{L}\p{N}_.@-]{2,64}$`)
 
 // NewUser describes an account to create.
@@ -34,7 +27,8 @@ type NewUser struct {
 }
 
 // Add creates a user and returns the password (generated if none was given),
-// which is shown once and never stored.
+// which is shown once and never stored. A generated password is one-time:
+// it must be changed at the first sign-in.
 func Add(ctx context.Context, st store.Store, nu NewUser) (password string, err error) {
 	if err := check(nu); err != nil {
 		return "", err
@@ -48,7 +42,7 @@ func Add(ctx context.Context, st store.Store, nu NewUser) (password string, err 
 		return "", err
 	}
 	u := &store.User{Name: nu.Name, Role: nu.Role, Districts: nu.Districts, PasswordHash: hash,
-		Created: time.Now().UTC()}
+		Created: time.Now().UTC(), MustChangePassword: nu.Password == ""}
 	err = st.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.User(nu.Name); err == nil {
 			return ErrExists
@@ -68,8 +62,8 @@ func check(nu NewUser) error {
 		return fmt.Errorf("%w: 角色须为 registrar、coordinator 或 admin / role must be registrar, coordinator or admin", ErrInvalid)
 	case nu.Role != store.RoleAdmin && len(nu.Districts) == 0:
 		return fmt.Errorf("%w: %s 至少需要一个选区 / a %s needs at least one district", ErrInvalid, nu.Role, nu.Role)
-	case nu.Password != "" && len(nu.Password) < 8:
-		return fmt.Errorf("%w: 密码至少 8 个字符 / password must be at least 8 characters", ErrInvalid)
+	case nu.Password != "":
+		return CheckPassword("password", nu.Name, nu.Password)
 	}
 	return nil
 }
@@ -86,8 +80,9 @@ func List(ctx context.Context, st store.Store) ([]store.User, error) {
 	return us, err
 }
 
-// SetDisabled disables (or enables) a user. A disabled user's tokens stop
-// working at their next request.
+// SetDisabled disables (or enables) a user. A disabled user's access tokens
+// stop working at their next request, and every refresh token of theirs is
+// deleted at once: enabling the user again does not revive them.
 func SetDisabled(ctx context.Context, st store.Store, name string, disabled bool) error {
 	return st.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.User(name)
@@ -95,8 +90,37 @@ func SetDisabled(ctx context.Context, st store.Store, name string, disabled bool
 			return err
 		}
 		u.Disabled = disabled
-		return tx.PutUser(u)
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if !disabled {
+			return nil
+		}
+		return tx.DeleteUserRefreshTokens(name, "")
 	})
+}
+
+// ResetPassword gives a user a generated one-time password, to be changed
+// at the next sign-in, and ends every session of theirs. The password is
+// returned to be shown once.
+func ResetPassword(ctx context.Context, st store.Store, name string) (string, error) {
+	password := auth.RandomPassword()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	err = st.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.User(name)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.MustChangePassword, u.PasswordChanged = hash, true, time.Now().UTC()
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return tx.DeleteUserRefreshTokens(name, "")
+	})
+	return password, err
 }
 
 // Devices returns every enrolled device, newest first.
@@ -129,9 +153,9 @@ func Revoke(ctx context.Context, st store.Store, id string) error {
 	})
 }
 
-// EnsureAdmin creates the account "admin" with a random password when the
-// store has no user at all, and returns that password ("" if nothing was
-// created).
+// EnsureAdmin creates the account "admin" with a random one-time password
+// when the store has no user at all, and returns that password ("" if
+// nothing was created). It must be changed at the first sign-in.
 func EnsureAdmin(ctx context.Context, st store.Store) (string, error) {
 	us, err := List(ctx, st)
 	if err != nil || len(us) > 0 {
@@ -140,20 +164,27 @@ func EnsureAdmin(ctx context.Context, st store.Store) (string, error) {
 	return Add(ctx, st, NewUser{Name: "admin", Role: store.RoleAdmin})
 }
 
+// settingSigningKey is where versions before the key file kept the token
+// signing key, inside the data file.
 const settingSigningKey = "jwt_signing_key"
 
-// SigningKey returns the token signing key, making one on first use. It lives
-// in the data directory, never in configuration or the repository.
-func SigningKey(ctx context.Context, st store.Store) ([]byte, error) {
+// TakeLegacySigningKey returns the signing key an older version left in the
+// data file (nil if none), for the caller to move into the key file; after
+// it has, RemoveLegacySigningKey deletes it from the data file.
+func TakeLegacySigningKey(ctx context.Context, st store.Store) ([]byte, error) {
 	var key []byte
-	err := st.Update(ctx, func(tx store.Tx) error {
+	err := st.View(ctx, func(tx store.Tx) error {
 		k, err := tx.Setting(settingSigningKey)
 		if errors.Is(err, store.ErrNotFound) {
-			k = auth.NewKey()
-			err = tx.PutSetting(settingSigningKey, k)
+			return nil
 		}
 		key = k
 		return err
 	})
 	return key, err
+}
+
+// RemoveLegacySigningKey deletes the key TakeLegacySigningKey returned.
+func RemoveLegacySigningKey(ctx context.Context, st store.Store) error {
+	return st.Update(ctx, func(tx store.Tx) error { return tx.DeleteSetting(settingSigningKey) })
 }

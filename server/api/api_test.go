@@ -199,11 +199,17 @@ func TestAPI_RefreshRotates(t *testing.T) {
 	if code := s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}, &next); code != 200 || next.AccessToken == "" {
 		t.Fatalf("refresh: %d", code)
 	}
+	// Once more within the grace: the same pair (an answer lost in
+	// transit); a third time: refused, the session revoked.
+	s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}, nil)
 	if code := s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": li.RefreshToken}, nil); code != 401 {
-		t.Fatalf("a used refresh token must not work twice: %d", code)
+		t.Fatalf("a used refresh token must not work a third time: %d", code)
 	}
 	if code := s.call(t, "GET", "/v1/me", next.AccessToken, nil, nil); code != 200 {
 		t.Fatalf("new access token: %d", code)
+	}
+	if code := s.call(t, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": next.RefreshToken}, nil); code != 401 {
+		t.Fatalf("the session must be revoked after a reuse: %d", code)
 	}
 }
 

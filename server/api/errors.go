@@ -2,9 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,6 +24,7 @@ type Error struct {
 	Status  int
 	Code    string
 	Message string
+	Details json.RawMessage // machine-readable, e.g. the server's time for clock_skew
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -45,7 +50,7 @@ var (
 	ErrDeviceTaken     = apiErr(409, "device_taken", "此设备已登记给其他用户", "this device is enrolled to another user")
 	ErrUserExists      = apiErr(409, "user_exists", "用户名已存在", "a user with this name exists")
 	ErrAlreadyResolved = apiErr(409, "already_resolved", "该冲突已处理", "this conflict was already resolved")
-	ErrTooManyAttempts = apiErr(429, "too_many_attempts", "登录失败次数过多，请 15 分钟后再试", "too many failed sign-ins: try again in 15 minutes")
+	ErrTooManyAttempts = apiErr(429, "too_many_attempts", "登录失败次数过多，请按 Retry-After 等待后再试", "too many failed sign-ins: wait as Retry-After says")
 	ErrTooLarge        = apiErr(413, "too_large", "请求过大，请分批提交", "the request is too large: send smaller batches")
 	ErrUnsupported     = apiErr(415, "unsupported_encoding", "不支持的内容编码", "unsupported Content-Encoding: use gzip or none")
 	ErrUnavailable     = apiErr(503, "unavailable", "服务器繁忙，请稍后重试", "the server is busy: try again shortly")
@@ -55,6 +60,9 @@ var (
 	ErrBadKeep         = apiErr(400, "bad_keep", "保留的登记不在该案例中", "the registration to keep is not in the case")
 	ErrAlreadyDecided  = apiErr(409, "already_decided", "该疑似重复已作出不同的处理", "this case was already decided otherwise")
 	ErrRemoveRefused   = apiErr(409, "remove_refused", "已记录处理结果，但除名被拒绝，请检查该登记", "the decision is recorded but removing the duplicate registration was refused")
+	ErrBadDeviceID     = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
+	ErrBadPassword     = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
+	ErrChangePassword  = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
 
 // fail turns any error into the API's error response. It is the only place
@@ -71,7 +79,11 @@ func fail(c *gin.Context, err error) {
 		logger.Error("request failed", "route", c.FullPath(), "err", err)
 	}
 	c.Abort()
-	respond(c, e.Status, dsync.ErrorBody{Error: dsync.APIError{Code: e.Code, Message: e.Message}})
+	var te *accounts.ThrottledError
+	if errors.As(err, &te) {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
+	}
+	respond(c, e.Status, dsync.ErrorBody{Error: dsync.APIError{Code: e.Code, Message: e.Message, Details: e.Details}})
 }
 
 func toAPIError(err error) *Error {
@@ -89,6 +101,24 @@ func toAPIError(err error) *Error {
 		return ErrUserExists
 	case errors.Is(err, accounts.ErrInvalid):
 		return &Error{Status: 400, Code: ErrBadUser.Code, Message: ErrBadUser.Message + ": " + err.Error()}
+	case errors.Is(err, accounts.ErrBadCredentials):
+		return ErrBadCredentials
+	case errors.Is(err, accounts.ErrUserDisabled):
+		return ErrUserDisabled
+	case errors.Is(err, accounts.ErrDeviceRevoked):
+		return ErrDeviceRevoked
+	case errors.Is(err, accounts.ErrDeviceTaken):
+		return ErrDeviceTaken
+	case errors.Is(err, accounts.ErrBadDeviceID):
+		return ErrBadDeviceID
+	case errors.Is(err, accounts.ErrBadRefresh):
+		return ErrUnauthorized
+	case errors.Is(err, accounts.ErrTooManyAttempts):
+		return ErrTooManyAttempts
+	case errors.Is(err, accounts.ErrBadPassword):
+		return passwordError(err)
+	case errors.Is(err, accounts.ErrPasswordChangeRequired):
+		return changeRequiredError(err)
 	case errors.Is(err, dedupjob.ErrRunning):
 		return ErrDedupRunning
 	case errors.Is(err, dedupjob.ErrBadDecision):
@@ -111,4 +141,27 @@ func toAPIError(err error) *Error {
 func isTooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// passwordError is ErrBadPassword naming the field and the rule broken.
+func passwordError(err error) *Error {
+	e := *ErrBadPassword
+	var pe *accounts.PasswordError
+	if errors.As(err, &pe) {
+		zh, en, _ := strings.Cut(pe.Message, " / ")
+		e.Message = "字段 " + pe.Field + "：" + zh + " / field " + pe.Field + ": " + en
+		e.Details, _ = json.Marshal(map[string]string{"field": pe.Field})
+	}
+	return &e
+}
+
+// changeRequiredError is ErrChangePassword with the password-change token
+// in its details: {"password_token":"…","expires_at":"…"}.
+func changeRequiredError(err error) *Error {
+	e := *ErrChangePassword
+	var ce *accounts.ChangeRequiredError
+	if errors.As(err, &ce) {
+		e.Details, _ = json.Marshal(map[string]any{"password_token": ce.Token, "expires_at": ce.Expires.UTC()})
+	}
+	return &e
 }

@@ -32,6 +32,18 @@ type Config struct {
 	// Logger receives request and error logs (never personal data); nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// Keys sign and verify access tokens (see auth.OpenKeyFile); nil makes
+	// a key that lives as long as the server, for tests.
+	Keys *auth.KeySet
+	// RefreshGrace is how long a rotated refresh token may be presented
+	// once more and get the same pair (an answer lost in transit).
+	RefreshGrace time.Duration
+	// Throttle limits failed sign-ins per account and source address.
+	Throttle accounts.ThrottleConfig
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client; none by default, so the source
+	// address a sign-in is throttled by is the connection's.
+	TrustedProxies []string
 }
 
 // DefaultConfig returns the settings a county server runs with.
@@ -40,6 +52,8 @@ func DefaultConfig() Config {
 		AccessTTL:    15 * time.Minute,
 		RefreshTTL:   30 * 24 * time.Hour,
 		MaxBodyBytes: 32 << 20,
+		RefreshGrace: 60 * time.Second,
+		Throttle:     accounts.DefaultThrottle(),
 	}
 }
 
@@ -52,19 +66,23 @@ func (c Config) Validate() error {
 		return errors.New("api: refresh token lifetime shorter than the access token's")
 	case c.MaxBodyBytes < 1<<20:
 		return errors.New("api: body limit under 1 MiB")
+	case c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute:
+		return errors.New("api: refresh grace not within 0-5 minutes")
+	case c.Throttle.PairMax < 1 || c.Throttle.AddrMax < 1:
+		return errors.New("api: sign-in throttle limits under 1")
 	}
 	return nil
 }
 
 // Server serves the API over one store.
 type Server struct {
-	cfg    Config
-	store  store.Store
-	issuer *auth.Issuer
-	engine *gin.Engine
-	log    *slog.Logger
-	dedup  *dedupjob.Job // the duplicate check; keeps the last full run's index
-	logins *loginThrottle
+	cfg      Config
+	store    store.Store
+	issuer   *auth.Issuer
+	engine   *gin.Engine
+	log      *slog.Logger
+	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
+	accounts *accounts.Service
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -75,20 +93,24 @@ type Server struct {
 	srv *http.Server
 }
 
-// New builds a server; the token signing key comes from the store.
+// New builds a server; tokens are signed with cfg.Keys.
 func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := accounts.SigningKey(ctx, st)
-	if err != nil {
-		return nil, fmt.Errorf("api: signing key: %w", err)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, store: st, issuer: auth.NewIssuer(key, cfg.AccessTTL), log: cfg.Logger,
-		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), logins: newLoginThrottle()}
+	if cfg.Keys == nil {
+		cfg.Keys = auth.NewKeySet()
+	}
+	issuer, err := auth.NewIssuer(cfg.Keys, cfg.AccessTTL)
+	if err != nil {
+		return nil, fmt.Errorf("api: signing keys: %w", err)
+	}
+	acfg := accounts.Config{SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace, Throttle: cfg.Throttle}
+	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
+		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	return s, nil
@@ -97,6 +119,10 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	if err := e.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("trusted proxies ignored", "err", err)
+		e.SetTrustedProxies(nil)
+	}
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
 	e.Use(s.logRequests, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
@@ -105,6 +131,7 @@ func (s *Server) routes() *gin.Engine {
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/refresh", s.refresh)
 	v1.POST("/auth/logout", s.logout)
+	v1.POST("/me/password", s.changePassword) // an access or a password-change token
 
 	authed := v1.Group("", s.authenticate)
 	authed.GET("/me", s.me)
@@ -126,6 +153,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.POST("/users", s.addUser)
 	admin.POST("/users/:name/disable", s.disableUser)
 	admin.POST("/users/:name/enable", s.enableUser)
+	admin.POST("/users/:name/password", s.resetPassword)
+	admin.POST("/users/:name/unlock", s.unlockUser)
 	admin.GET("/devices", s.listDevices)
 	admin.POST("/devices/:id/revoke", s.revokeDevice)
 	admin.POST("/admin/import/registrations", s.importRegistrations)

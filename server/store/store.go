@@ -96,13 +96,24 @@ type AuthTx interface {
 	Device(id string) (*Device, error)
 	PutDevice(d *Device) error
 	Devices() ([]Device, error)
+	// RefreshToken finds a refresh token of the older form (no family) by
+	// its hash.
 	RefreshToken(hash string) (*RefreshToken, error)
 	PutRefreshToken(t *RefreshToken) error
 	DeleteRefreshToken(hash string) error
-	// DeleteRefreshTokens removes every refresh token of a device.
+	// RefreshFamily is a session (a family of rotating refresh tokens) by
+	// its ID; PutRefreshFamily stores one under t.Family.
+	RefreshFamily(id string) (*RefreshToken, error)
+	PutRefreshFamily(t *RefreshToken) error
+	DeleteRefreshFamily(id string) error
+	// DeleteRefreshTokens removes every refresh token and session of a device.
 	DeleteRefreshTokens(device string) error
+	// DeleteUserRefreshTokens removes every refresh token and session of a
+	// user, but the session keep ("" for none).
+	DeleteUserRefreshTokens(user, keep string) error
 	Setting(key string) ([]byte, error)
 	PutSetting(key string, value []byte) error
+	DeleteSetting(key string) error
 }
 
 // Role is what a user may do.
@@ -128,6 +139,11 @@ type User struct {
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`
+	// MustChangePassword is set for a one-time password (the first
+	// start's admin, a generated or reset one): signing in with it only
+	// allows changing it.
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	PasswordChanged    time.Time `json:"password_changed,omitzero"`
 
 	resolved []string // Districts with its areas' districts, set by ResolveScope
 }
@@ -215,11 +231,20 @@ type Device struct {
 func (d *Device) IsRevoked() bool { return !d.Revoked.IsZero() }
 
 // RefreshToken is a long-lived credential, stored by the hash of its secret.
+// With a Family it is a session: one sign-in on one device, whose token
+// rotates at each refresh (Hash is the current one's) and which ends at
+// Expires whatever the rotations.
 type RefreshToken struct {
 	Hash    string    `json:"hash"`
 	User    string    `json:"user"`
 	Device  string    `json:"device,omitempty"`
 	Expires time.Time `json:"expires"`
+
+	Family   string    `json:"family,omitempty"`
+	Created  time.Time `json:"created,omitzero"`   // the sign-in
+	Previous string    `json:"previous,omitempty"` // hash of the token rotated out last
+	Rotated  time.Time `json:"rotated,omitzero"`   // when; the current pair was issued then
+	Replayed bool      `json:"replayed,omitempty"` // the previous token was presented again once
 }
 
 // DupTx holds the cases of the central duplicate check (不重). A case is kept

@@ -3,15 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -22,8 +25,9 @@ func init() {
 const settingElectionDay = "election_day"
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
-	var dir, addr, day string
+	var dir, addr, day, keyFile string
 	fs := newFlags("serve", &dir)
+	keyFlag(fs, &keyFile)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "监听地址 / listen address")
 	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD（年龄按此日计算，保存在数据目录）/ election day (kept in the data dir)")
 	if err := parse(fs, args); err != nil {
@@ -38,10 +42,13 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		if pw, err := accounts.EnsureAdmin(ctx, st); err != nil {
 			return err
 		} else if pw != "" {
-			fmt.Fprintf(out, "已创建管理员账号 admin，一次性密码 / created account admin with one-time password: %s\n", pw)
+			fmt.Fprintf(out, "已创建管理员账号 admin（首次登录须修改密码），一次性密码 / created account admin (to change its password at first sign-in) with one-time password: %s\n", pw)
 		}
 		cfg := api.DefaultConfig()
 		cfg.Validator = store.ModelValidator(rules)
+		if cfg.Keys, err = loadKeys(ctx, st, dir, keyFile, out); err != nil {
+			return err
+		}
 		return serve(ctx, st, cfg, addr, out)
 	})
 }
@@ -93,4 +100,62 @@ func electionRules(ctx context.Context, st store.Store, flagDay string) (model.R
 		slog.Warn("no election day set: the age check is off; set it with --election-day")
 	}
 	return rules, err
+}
+
+// keyFlag adds --key-file.
+func keyFlag(fs *flag.FlagSet, keyFile *string) {
+	fs.StringVar(keyFile, "key-file", os.Getenv("DENGJI_KEY_FILE"),
+		"令牌签名密钥文件（默认为数据目录旁的 DIR.keys）/ token signing key file (default DIR.keys beside the data directory; $DENGJI_KEY_FILE)")
+}
+
+// keyFilePath is the key file: the flag's, or DIR.keys beside the data
+// directory, never inside it (a copy of the data must mint no tokens).
+func keyFilePath(dir, keyFile string) string {
+	if keyFile != "" {
+		return keyFile
+	}
+	return filepath.Clean(dir) + ".keys"
+}
+
+// loadKeys reads the token signing keys from DENGJI_SIGNING_KEY or the key
+// file (created 0600 on first start; refused if others may read it). A key
+// an older version left in the data file is moved to the key file, where it
+// only verifies the tokens it signed (a fresh key signs), and deleted from
+// the data file.
+func loadKeys(ctx context.Context, st store.Store, dir, keyFile string, out io.Writer) (*auth.KeySet, error) {
+	legacy, err := accounts.TakeLegacySigningKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var ks *auth.KeySet
+	if env := os.Getenv("DENGJI_SIGNING_KEY"); env != "" {
+		if ks, err = auth.ParseEnvKeys(env); err != nil {
+			return nil, err
+		}
+	} else {
+		path := keyFilePath(dir, keyFile)
+		var created bool
+		if ks, created, err = auth.OpenKeyFile(path, nil); err != nil {
+			return nil, fmt.Errorf("签名密钥 / signing key: %w", err)
+		}
+		if created {
+			fmt.Fprintf(out, "已创建签名密钥文件 / created the signing key file %s\n", path)
+		}
+		if legacy != nil {
+			if err := auth.AddKey(path, auth.Key{ID: auth.LegacyKeyID, Secret: legacy}); err != nil {
+				return nil, fmt.Errorf("move the signing key out of the data file: %w", err)
+			}
+			if ks, err = auth.LoadKeyFile(path); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(out, "旧版本保存在数据文件中的签名密钥已移至 %s（仅用于验证，15 分钟后可执行 dengji key remove legacy）/ "+
+				"moved the signing key an older version kept in the data file to %s (verify only; run dengji key remove legacy after 15 minutes)\n", path, path)
+		}
+	}
+	if legacy != nil {
+		if err := accounts.RemoveLegacySigningKey(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return ks, nil
 }

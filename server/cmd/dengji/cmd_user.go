@@ -12,13 +12,13 @@ import (
 )
 
 func init() {
-	commands["user"] = command{"用户管理 add|list|disable|enable / manage users", runUser}
+	commands["user"] = command{"用户管理 add|list|disable|enable|reset-password / manage users", runUser}
 	commands["device"] = command{"设备管理 list|revoke / manage devices", runDevice}
 }
 
 func runUser(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || !oneOf(args[0], "add", "list", "disable", "enable") {
-		return fmt.Errorf("%w: dengji user add|list|disable|enable", errUsage)
+	if len(args) == 0 || !oneOf(args[0], "add", "list", "disable", "enable", "reset-password") {
+		return fmt.Errorf("%w: dengji user add|list|disable|enable|reset-password", errUsage)
 	}
 	var dir, role, districts, password string
 	fs := newFlags("user "+args[0], &dir)
@@ -42,6 +42,16 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 				return fmt.Errorf("%w: dengji user %s NAME", errUsage, args[0])
 			}
 			return accounts.SetDisabled(ctx, st, name, args[0] == "disable")
+		case "reset-password":
+			if name == "" {
+				return fmt.Errorf("%w: dengji user reset-password NAME", errUsage)
+			}
+			pw, err := accounts.ResetPassword(ctx, st, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "一次性密码（首次登录须修改）/ one-time password (to be changed at first sign-in): %s\n", pw)
+			return nil
 		}
 		return fmt.Errorf("%w: dengji user add|list|disable|enable", errUsage)
 	})

@@ -439,25 +439,57 @@ func (t *tx) DeleteRefreshToken(hash string) error {
 	return t.b(bucketRefresh).Delete([]byte(hash))
 }
 
+func (t *tx) RefreshFamily(id string) (*store.RefreshToken, error) {
+	return getAs[store.RefreshToken](t, bucketSessions, id)
+}
+
+func (t *tx) PutRefreshFamily(rt *store.RefreshToken) error {
+	if rt.Family == "" {
+		return errors.New("boltstore: session without a family ID")
+	}
+	return t.putJSON(bucketSessions, rt.Family, rt)
+}
+
+func (t *tx) DeleteRefreshFamily(id string) error {
+	return t.b(bucketSessions).Delete([]byte(id))
+}
+
 func (t *tx) DeleteRefreshTokens(device string) error {
-	b := t.b(bucketRefresh)
-	var doomed [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		var rt store.RefreshToken
-		if err := json.Unmarshal(v, &rt); err != nil {
-			return err
-		}
-		if rt.Device == device {
-			doomed = append(doomed, append([]byte{}, k...))
-		}
-		return nil
+	return t.deleteRefreshWhere(func(rt *store.RefreshToken) bool { return rt.Device == device })
+}
+
+func (t *tx) DeleteUserRefreshTokens(user, keep string) error {
+	return t.deleteRefreshWhere(func(rt *store.RefreshToken) bool {
+		return rt.User == user && (keep == "" || rt.Family != keep)
 	})
-	for _, k := range doomed {
-		if err := b.Delete(k); err != nil {
+}
+
+// deleteRefreshWhere deletes the refresh tokens and sessions doomed selects.
+// Both buckets hold a few entries per device: a scan is cheap.
+func (t *tx) deleteRefreshWhere(doomed func(*store.RefreshToken) bool) error {
+	for _, name := range [][]byte{bucketRefresh, bucketSessions} {
+		b := t.b(name)
+		var keys [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var rt store.RefreshToken
+			if err := json.Unmarshal(v, &rt); err != nil {
+				return err
+			}
+			if doomed(&rt) {
+				keys = append(keys, append([]byte{}, k...))
+			}
+			return nil
+		})
+		if err != nil {
 			return err
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
 		}
 	}
-	return err
+	return nil
 }
 
 func (t *tx) Setting(key string) ([]byte, error) {
@@ -470,4 +502,8 @@ func (t *tx) Setting(key string) ([]byte, error) {
 
 func (t *tx) PutSetting(key string, value []byte) error {
 	return t.b(bucketSettings).Put([]byte(key), value)
+}
+
+func (t *tx) DeleteSetting(key string) error {
+	return t.b(bucketSettings).Delete([]byte(key))
 }

@@ -13,7 +13,8 @@ var (
 	bucketConflictIdx = []byte("conflict_idx") // district 0x00 conflict ID → nil
 	bucketUsers       = []byte("users")        // user name → store.User JSON
 	bucketDevices     = []byte("devices")      // device ID → store.Device JSON
-	bucketRefresh     = []byte("refresh")      // token hash → store.RefreshToken JSON
+	bucketRefresh     = []byte("refresh")      // token hash → store.RefreshToken JSON (older tokens, no family)
+	bucketSessions    = []byte("sessions")     // family ID → store.RefreshToken JSON (a refresh-token family)
 	bucketSettings    = []byte("settings")     // key → value
 	bucketRefs        = []byte("refs")         // external reference → record ID
 	bucketDistricts   = []byte("districts")    // district code → model.District JSON
@@ -31,7 +32,7 @@ var appendMostly = map[string]bool{
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
-	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx,
+	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx, bucketSessions,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file

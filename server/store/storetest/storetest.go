@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		"ValidatorRejects":          testValidatorRejects,
 		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
 		"Accounts":                  testAccounts,
+		"RefreshFamilies":           testRefreshFamilies,
 		"DupCases":                  testDupCases,
 		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
 		"ServerChangesNumbered":     testServerChangesNumbered,
@@ -419,6 +420,66 @@ func testAccounts(t *testing.T, s store.Store) {
 		us, _ := tx.Users()
 		if len(ds) != 1 || len(us) != 1 {
 			t.Errorf("devices %d users %d", len(ds), len(us))
+		}
+		return nil
+	})
+}
+
+func testRefreshFamilies(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Second)
+	fam := func(id, user, device string) *store.RefreshToken {
+		return &store.RefreshToken{Family: id, Hash: "h-" + id, User: user, Device: device, Created: now,
+			Expires: now.Add(time.Hour), Previous: "p-" + id, Rotated: now, Replayed: true}
+	}
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for _, err := range []error{
+			tx.PutRefreshFamily(fam("f1", "li", "dev1")),
+			tx.PutRefreshFamily(fam("f2", "li", "dev2")),
+			tx.PutRefreshFamily(fam("f3", "li", "dev3")),
+			tx.PutRefreshFamily(fam("f4", "wang", "dev4")),
+			tx.PutRefreshToken(&store.RefreshToken{Hash: "legacy", User: "li", Device: "dev2", Expires: now}),
+			tx.PutSetting("gone", []byte("x")),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteRefreshTokens("dev1"); err != nil {
+			return err
+		}
+		if err := tx.DeleteSetting("gone"); err != nil {
+			return err
+		}
+		return tx.DeleteUserRefreshTokens("li", "f3")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		for _, id := range []string{"f1", "f2"} {
+			if _, err := tx.RefreshFamily(id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("session %s survived: %v", id, err)
+			}
+		}
+		if _, err := tx.RefreshToken("legacy"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the user's older token survived: %v", err)
+		}
+		got, err := tx.RefreshFamily("f3")
+		if err != nil || got.Hash != "h-f3" || got.Previous != "p-f3" || !got.Replayed || !got.Created.Equal(now) {
+			t.Errorf("the kept session: %+v %v", got, err)
+		}
+		if _, err := tx.RefreshFamily("f4"); err != nil {
+			t.Errorf("another user's session: %v", err)
+		}
+		if _, err := tx.Setting("gone"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("deleted setting: %v", err)
+		}
+		return nil
+	})
+	s.Update(ctx, func(tx store.Tx) error { return tx.DeleteRefreshFamily("f4") })
+	s.View(ctx, func(tx store.Tx) error {
+		if _, err := tx.RefreshFamily("f4"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("deleted session: %v", err)
 		}
 		return nil
 	})
