@@ -42,12 +42,26 @@ func (p *Page) Decode() ([]dsync.Record, error) {
 	return recs, nil
 }
 
-// Pull reads one page of the change feed for the given districts (nil: all).
-// From cursor 0 it is a snapshot: tombstones are left out, since a new device
-// has nothing to delete.
+// MaxPullBytes is the default byte budget of a pull page: its records' JSON
+// stops before it would pass this size, though a page always holds at
+// least one record, and More then says that more follow.
+const MaxPullBytes = 1 << 20
+
+// Pull reads one page of the change feed for the given districts (nil: all),
+// of at most limit records and MaxPullBytes of record JSON. From cursor 0 it
+// is a snapshot: tombstones are left out, since a new device has nothing to
+// delete.
 func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit int) (*Page, error) {
+	return PullBytes(ctx, s, districts, cursor, limit, MaxPullBytes)
+}
+
+// PullBytes is Pull with a byte budget of its own (maxBytes <= 0: MaxPullBytes).
+func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, limit, maxBytes int) (*Page, error) {
 	if limit <= 0 || limit > dsync.MaxPullPage {
 		limit = dsync.MaxPullPage
+	}
+	if maxBytes <= 0 {
+		maxBytes = MaxPullBytes
 	}
 	page := &Page{Cursor: cursor, Records: []json.RawMessage{}}
 	err := s.View(ctx, func(tx Tx) error {
@@ -56,15 +70,26 @@ func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit
 			return err
 		}
 		page.More = more
-		if len(entries) > 0 {
-			page.Cursor = entries[len(entries)-1].Seq
+		// Take entries while they fit the budget; a skipped tombstone costs
+		// nothing but moves the cursor past it.
+		size, n := 0, 0
+		for _, e := range entries {
+			skip := cursor == 0 && e.Deleted
+			if !skip && size > 0 && size+len(e.Record) > maxBytes {
+				page.More = true
+				break
+			}
+			if !skip {
+				size += len(e.Record)
+			}
+			n++
+		}
+		entries = entries[:n]
+		if n > 0 {
+			page.Cursor = entries[n-1].Seq
 		}
 		// The entries' bytes belong to the transaction: copy them out, into
 		// one buffer.
-		size := 0
-		for _, e := range entries {
-			size += len(e.Record)
-		}
 		buf := make([]byte, 0, size)
 		for _, e := range entries {
 			if cursor == 0 && e.Deleted {

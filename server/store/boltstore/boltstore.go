@@ -173,7 +173,15 @@ func feedKey(district string, seq uint64) []byte {
 // --- records, change log, results ---
 
 func (t *tx) Record(id string) (*dsync.Record, error) {
-	return getAs[dsync.Record](t, bucketRecords, id)
+	data := t.b(bucketRecords).Get([]byte(id))
+	if data == nil {
+		return nil, store.ErrNotFound
+	}
+	var r dsync.Record
+	if err := decodeRecord(data, &r); err != nil {
+		return nil, fmt.Errorf("boltstore: record %s: %w", id, err)
+	}
+	return &r, nil
 }
 
 func (t *tx) PutRecord(rec *dsync.Record, prevSeq uint64) error {
@@ -203,7 +211,7 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 		return nil, store.ErrNotFound
 	}
 	var ch dsync.Change
-	return &ch, json.Unmarshal(data, &ch)
+	return &ch, decodeChange(data, &ch)
 }
 
 func (t *tx) Result(changeID string) (*dsync.Result, error) {
@@ -224,17 +232,25 @@ func (t *tx) SetDeviceCounter(device string, n uint64) error {
 	return t.b(bucketCounters).Put([]byte(device), u64(n))
 }
 
+// ForEachRecord skips a record no decoder reads and goes on; it then
+// returns a *store.UnreadableError naming the records it skipped.
 func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
-	return t.b(bucketRecords).ForEach(func(_, v []byte) error {
+	var unreadable []string
+	err := t.b(bucketRecords).ForEach(func(k, v []byte) error {
 		var r dsync.Record
-		if err := json.Unmarshal(v, &r); err != nil {
-			return err
+		if err := decodeRecord(v, &r); err != nil {
+			unreadable = append(unreadable, string(k))
+			return nil
 		}
 		if typ != "" && r.Type != typ {
 			return nil
 		}
 		return fn(&r)
 	})
+	if err == nil && unreadable != nil {
+		err = &store.UnreadableError{IDs: unreadable}
+	}
+	return err
 }
 
 func (t *tx) Ref(key string) (string, error) {
@@ -323,8 +339,8 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 	}
 	recs := make([]dsync.Record, len(entries))
 	for i, e := range entries {
-		if err := json.Unmarshal(e.Record, &recs[i]); err != nil {
-			return nil, false, err
+		if err := decodeRecord(e.Record, &recs[i]); err != nil {
+			return nil, false, fmt.Errorf("boltstore: feed entry %d: %w", e.Seq, err)
 		}
 	}
 	return recs, more, nil

@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		"FeedPagesByDistrict":       testFeedPagesByDistrict,
 		"AreaScope":                 testAreaScope,
 		"SnapshotSkipsTombstones":   testSnapshotSkipsTombstones,
+		"PullPagesBoundedInBytes":   testPullPagesBoundedInBytes,
+		"ContractCheckReports":      testContractCheck,
 		"ValidatorRejects":          testValidatorRejects,
 		"FailedUpdateWritesNothing": testFailedUpdateWritesNothing,
 		"Accounts":                  testAccounts,
