@@ -54,6 +54,11 @@ func validFieldName(k string) bool {
 
 const maxIDLen = 64
 
+// MaxFields is the most fields one change may set (and, plus the tombstone,
+// name bases for): far above any record type's, low enough that a change's
+// maps stay small.
+const MaxFields = 256
+
 // validJSON is json.Valid with a fast path for the common value, a string
 // with nothing to unescape.
 func validJSON(v []byte) bool {
@@ -86,6 +91,8 @@ func (ch *Change) Validate() error {
 		return fmt.Errorf("%w: type and district are required", ErrInvalidChange)
 	case ch.Counter == 0:
 		return fmt.Errorf("%w: counter starts at 1", ErrInvalidChange)
+	case len(ch.Set) > MaxFields || len(ch.Base) > MaxFields+1:
+		return fmt.Errorf("%w: more than %d fields", ErrInvalidChange, MaxFields)
 	}
 	for k, v := range ch.Set {
 		if k == FieldDeleted {

@@ -29,9 +29,12 @@ func (p *parser) pushRequest() (req PushRequest, ok bool) {
 	if !p.byte('{') || !p.key("changes") || !p.byte('[') {
 		return req, false
 	}
-	req.Changes = make([]Change, 0, len(p.b)/512+1)
+	req.Changes = make([]Change, 0, min(len(p.b)/512+1, MaxPushBatch))
 	if p.peek() != ']' {
 		for {
+			if len(req.Changes) == MaxPushBatch {
+				return req, false // too many: CheckPushShape words it
+			}
 			var ch Change
 			if !p.change(&ch) {
 				return req, false
@@ -49,9 +52,51 @@ func (p *parser) pushRequest() (req PushRequest, ok bool) {
 }
 
 type parser struct {
-	b    []byte
-	i    int
-	keys map[string]string // field names seen, so each is allocated once a batch
+	b       []byte
+	i       int
+	keys    map[string]string // field names seen, so each is allocated once a batch
+	members int               // object members read, bounded by maxPushMembers
+}
+
+// Bounds on a push body's structure, so that decoding one costs memory in
+// proportion to what a device could mean to send, whatever its byte size. A
+// change has about ten members, plus two for each field it writes.
+const (
+	maxPushMembers    = MaxPushBatch * 100
+	maxPushContainers = MaxPushBatch * 16
+)
+
+// CheckPushShape scans a push body without decoding it and refuses
+// (ErrPushTooLarge) one with more than MaxPushBatch changes, or more objects,
+// arrays or members than such a batch needs. Run it before a general JSON
+// decoder, which would otherwise build whatever structure the body
+// describes: a few MiB of "{}," are millions of changes.
+func CheckPushShape(b []byte) error {
+	depth, containers, members, changes := 0, 0, 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			containers++
+			if depth == 3 { // {"changes":[ {…} ]}
+				changes++
+			}
+		case '}', ']':
+			depth--
+		case ':':
+			members++
+		}
+	}
+	if changes > MaxPushBatch || containers > maxPushContainers || members > maxPushMembers {
+		return ErrPushTooLarge
+	}
+	return nil
 }
 
 func (p *parser) ws() {
@@ -122,7 +167,7 @@ func (p *parser) string() (string, bool) {
 // name is a map key, allocated once per parser.
 func (p *parser) name() (string, bool) {
 	k, ok := p.str()
-	if !ok || !p.byte(':') {
+	if p.members++; !ok || p.members > maxPushMembers || !p.byte(':') {
 		return "", false
 	}
 	s, seen := p.keys[string(k)]
@@ -228,11 +273,12 @@ func (p *parser) object(value func(name string) bool) bool {
 	}
 }
 
-// members consumes an object into a map, refusing a name given twice.
+// members consumes an object into a map, refusing a name given twice and
+// more names than a change may carry.
 func members[V any](p *parser, size int, value func() (V, bool)) (map[string]V, bool) {
 	m := make(map[string]V, size)
 	ok := p.object(func(name string) bool {
-		if _, dup := m[name]; dup {
+		if _, dup := m[name]; dup || len(m) > MaxFields {
 			return false
 		}
 		v, ok := value()

@@ -4,3 +4,7 @@ import "errors"
 
 // ErrInvalidChange means a change is malformed; it is rejected, never applied.
 var ErrInvalidChange = errors.New("sync: invalid change")
+
+// ErrPushTooLarge means a push body holds more changes, or more structure,
+// than any device sends; it is refused before it is decoded.
+var ErrPushTooLarge = errors.New("sync: push body too large")

@@ -14,8 +14,19 @@ type HLC uint64
 
 const logicalBits = 16
 
-// MakeHLC builds a timestamp from wall-clock milliseconds and a logical count.
-func MakeHLC(ms int64, logical uint16) HLC { return HLC(uint64(ms)<<logicalBits | uint64(logical)) }
+// MaxMillis is the latest wall-clock time an HLC holds (the year 10889);
+// MaxHLC the greatest timestamp. HLC arithmetic stops there, it never wraps.
+const (
+	MaxMillis = 1<<(64-logicalBits) - 1
+	MaxHLC    = HLC(1<<64 - 1)
+)
+
+// MakeHLC builds a timestamp from wall-clock milliseconds and a logical
+// count. Milliseconds outside 0..MaxMillis are clamped, not wrapped.
+func MakeHLC(ms int64, logical uint16) HLC {
+	ms = min(max(ms, 0), MaxMillis)
+	return HLC(uint64(ms)<<logicalBits | uint64(logical))
+}
 
 // Millis is the wall-clock part in milliseconds since the epoch.
 func (h HLC) Millis() int64 { return int64(h >> logicalBits) }
@@ -84,8 +95,18 @@ func (c *Clock) Observe(h HLC) {
 	}
 }
 
-func (c *Clock) next(h HLC) HLC {
-	if h.Logical() == 1<<logicalBits-1 {
+// Reset sets the last timestamp back to h, e.g. when the wall clock was
+// found ahead of the server's and the changes it stamped are stamped again.
+func (c *Clock) Reset(h HLC) { c.last = h }
+
+func (c *Clock) next(h HLC) HLC { return h.Next() }
+
+// Next is the timestamp just after h; MaxHLC stays MaxHLC.
+func (h HLC) Next() HLC {
+	switch {
+	case h == MaxHLC:
+		return h
+	case h.Logical() == 1<<logicalBits-1:
 		return MakeHLC(h.Millis()+1, 0)
 	}
 	return h + 1
@@ -96,4 +117,28 @@ func (c *Clock) wall() int64 {
 		return c.Now().UnixMilli()
 	}
 	return time.Now().UnixMilli()
+}
+
+// MaxClockAhead is how far ahead of the server's clock a pushed change's HLC
+// may be. Devices go offline for days, so there is no bound into the past.
+const MaxClockAhead = 24 * time.Hour
+
+// CodeClockSkew is the API error code of a push refused because a change's
+// HLC is more than MaxClockAhead ahead of the server's clock. Nothing of the
+// batch is stored; the device corrects its clock by the server's time in
+// the details (ClockSkew), stamps its unsent changes again and sends them
+// again.
+const CodeClockSkew = "clock_skew"
+
+// ClockSkew is the Details of a clock_skew error.
+type ClockSkew struct {
+	ServerTime int64  `json:"server_time_ms"` // the server's clock, in milliseconds since the epoch
+	MaxAhead   int64  `json:"max_ahead_ms"`   // how far ahead of it an HLC may be
+	Change     string `json:"change"`         // the first change found ahead
+	HLC        HLC    `json:"hlc"`            // its timestamp
+}
+
+// Ahead reports whether h lies more than max ahead of now.
+func (h HLC) Ahead(now time.Time, max time.Duration) bool {
+	return h.Millis() > now.Add(max).UnixMilli()
 }

@@ -26,6 +26,8 @@ const (
 	CodeCounterReused  = "counter_reused"  // the device reused a counter for a different change (restored from a backup?)
 	CodeWrongDevice    = "wrong_device"    // the change names another device than the one that pushed it
 	CodeValidation     = "validation"      // the resulting record fails the model's validation
+	CodeChangeIDTaken  = "change_id_taken" // another device sent a change with this ID; nothing of it is shown
+	CodeForbiddenOp    = "forbidden_op"    // the operation is a coordinator's (restore), not the sender's
 )
 
 // ConflictKind says which writes collided.

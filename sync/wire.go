@@ -27,6 +27,10 @@ type Result struct {
 	Reason    string     `json:"reason,omitempty"`
 	// Details carries machine-readable reasons, e.g. validation issues.
 	Details json.RawMessage `json:"details,omitempty"`
+	// Device is the device that sent the change. The server keeps it with
+	// the result, so that it answers a change ID to that device only, and
+	// leaves it out of its answers.
+	Device string `json:"device,omitempty"`
 }
 
 // CounterReused is the Details of a counter_reused rejection. A device

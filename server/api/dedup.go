@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -73,8 +74,14 @@ func (s *Server) listDuplicates(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	q := store.DupCaseQuery{Districts: districts, Status: store.DupStatus(c.Query("status")),
-		After: c.Query("after"), Limit: limit}
+	status := store.DupStatus(c.Query("status"))
+	switch status {
+	case "", store.DupOpen, store.DupConfirmed, store.DupRejected:
+	default:
+		fail(c, ErrBadRequest)
+		return
+	}
+	q := store.DupCaseQuery{Districts: districts, Status: status, After: c.Query("after"), Limit: limit}
 	out := []duplicateCase{}
 	err = s.store.View(c, func(tx store.Tx) error {
 		cases, err := tx.DupCases(q)
@@ -97,9 +104,11 @@ func (s *Server) listDuplicates(c *gin.Context) {
 	respond(c, 200, duplicatesResponse{Cases: out})
 }
 
+// showCase is a case as u may see it: a member outside u's districts by its
+// record ID and district only, and the links to it without their evidence.
 func showCase(tx store.Tx, u *store.User, c *store.DupCase) (duplicateCase, error) {
 	dc := duplicateCase{ID: c.ID, Decision: c.Decision, Status: c.Status, Score: c.Score, Keep: c.Keep,
-		Evidence: c.Evidence, Found: c.Found, DecidedBy: c.DecidedBy, DecidedAt: c.DecidedAt}
+		Evidence: visibleEvidence(u, c), Found: c.Found, DecidedBy: c.DecidedBy, DecidedAt: c.DecidedAt}
 	for _, m := range c.Members {
 		dm := duplicateMember{Record: m.Record, District: m.District}
 		if u.InScope(m.District) {
@@ -146,10 +155,12 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 		Status: store.DupStatus(req.Decision), Keep: req.Keep, By: u.Name, Remove: req.Remove,
 		Validate: s.cfg.Validator,
 		Allow: func(dc *store.DupCase) error {
-			for _, d := range dc.Districts() {
-				if !u.InScope(d) {
-					return ErrOutOfScope
-				}
+			ds := dc.Districts()
+			if !slices.ContainsFunc(ds, u.InScope) {
+				return ErrNotFound // not a case the caller can see at all
+			}
+			if !allFunc(ds, u.InScope) {
+				return ErrOutOfScope
 			}
 			return nil
 		}})
@@ -168,4 +179,53 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 	}
 	out.Removed = res.Removed
 	respond(c, 200, out)
+}
+
+// evidenceLink is a scored link of a case's evidence (dedup.Link), its
+// evidence kept as stored.
+type evidenceLink struct {
+	A        string          `json:"a"`
+	B        string          `json:"b"`
+	Decision json.RawMessage `json:"decision,omitempty"`
+	Evidence json.RawMessage `json:"evidence,omitempty"`
+}
+
+// visibleEvidence is the case's evidence with the field comparisons left
+// out of every link to a member outside u's districts: how a name, ID
+// number, phone or address compared says something of that person. The
+// link itself (which records, the engine's decision) stays. Evidence that
+// does not read as links is left out whole unless every member is in scope.
+func visibleEvidence(u *store.User, c *store.DupCase) json.RawMessage {
+	hidden := map[string]bool{}
+	for _, m := range c.Members {
+		if !u.InScope(m.District) {
+			hidden[m.Record] = true
+		}
+	}
+	if len(hidden) == 0 || len(c.Evidence) == 0 {
+		return c.Evidence
+	}
+	var links []evidenceLink
+	if err := json.Unmarshal(c.Evidence, &links); err != nil {
+		return nil
+	}
+	for i := range links {
+		if hidden[links[i].A] || hidden[links[i].B] {
+			links[i].Evidence = nil
+		}
+	}
+	out, err := json.Marshal(links)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+func allFunc[T any](s []T, f func(T) bool) bool {
+	for _, v := range s {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -60,6 +60,8 @@ var (
 	ErrBadKeep         = apiErr(400, "bad_keep", "保留的登记不在该案例中", "the registration to keep is not in the case")
 	ErrAlreadyDecided  = apiErr(409, "already_decided", "该疑似重复已作出不同的处理", "this case was already decided otherwise")
 	ErrRemoveRefused   = apiErr(409, "remove_refused", "已记录处理结果，但除名被拒绝，请检查该登记", "the decision is recorded but removing the duplicate registration was refused")
+	ErrClockSkew       = apiErr(400, dsync.CodeClockSkew, "设备时钟超前于服务器，请校准时间后重新提交", "the device's clock is ahead of the server's: correct it and send again")
+	ErrRequestTimeout  = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
 	ErrBadDeviceID     = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword     = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
 	ErrChangePassword  = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
@@ -79,6 +81,9 @@ func fail(c *gin.Context, err error) {
 		logger.Error("request failed", "route", c.FullPath(), "err", err)
 	}
 	c.Abort()
+	if e.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", retryAfterSeconds(c))
+	}
 	var te *accounts.ThrottledError
 	if errors.As(err, &te) {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(te.RetryAfter.Seconds()))))
@@ -130,8 +135,12 @@ func toAPIError(err error) *Error {
 	case errors.Is(err, dedupjob.ErrRemoveRefused):
 		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
 			Message: ErrRemoveRefused.Message + ": " + err.Error()}
-	case isTooLarge(err):
+	case isTooLarge(err), errors.Is(err, dsync.ErrPushTooLarge):
 		return ErrTooLarge
+	case errors.Is(err, store.ErrClockSkew):
+		return clockSkewError(err)
+	case errors.Is(err, errBusy):
+		return ErrUnavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ErrUnavailable
 	}
@@ -141,6 +150,16 @@ func toAPIError(err error) *Error {
 func isTooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
+}
+
+// clockSkewError is ErrClockSkew with the server's time in its details.
+func clockSkewError(err error) *Error {
+	e := *ErrClockSkew
+	var cs *store.ClockSkewError
+	if errors.As(err, &cs) {
+		e.Details, _ = json.Marshal(cs.ClockSkew)
+	}
+	return &e
 }
 
 // passwordError is ErrBadPassword naming the field and the rule broken.

@@ -25,9 +25,18 @@ func (s *Server) logRequests(c *gin.Context) {
 }
 
 // limitBody caps the request body, and decompresses a gzip'd one under the
-// same cap (so a small bomb cannot expand without bound).
+// same cap (so a small bomb cannot expand without bound). The body must
+// keep arriving at the minimum rate, and a large one waits for a slot
+// (Limits); the slot is given back when the handler is done.
 func (s *Server) limitBody(c *gin.Context) {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	raw := c.Request.Body
+	var g *bodyGuard
+	if c.Request.ContentLength != 0 && raw != nil && raw != http.NoBody {
+		g = newBodyGuard(c, s.lim)
+		defer g.release()
+		raw = wire{g, raw}
+	}
+	body := http.MaxBytesReader(c.Writer, raw, s.cfg.MaxBodyBytes)
 	switch enc := strings.ToLower(c.GetHeader("Content-Encoding")); enc {
 	case "", "identity":
 		c.Request.Body = body
@@ -42,6 +51,9 @@ func (s *Server) limitBody(c *gin.Context) {
 	default:
 		fail(c, ErrUnsupported)
 		return
+	}
+	if g != nil {
+		c.Request.Body = held{g, c.Request.Body}
 	}
 	c.Next()
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -54,19 +56,32 @@ func bind(c *gin.Context, v any) error {
 // pass on intact.
 func readBody(c *gin.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		if isTooLarge(err) {
-			return nil, ErrTooLarge
-		}
-		return nil, ErrBadRequest
+	switch {
+	case err == nil:
+		return body, nil
+	case isTooLarge(err):
+		return nil, ErrTooLarge
+	case errors.Is(err, errBusy):
+		return nil, ErrUnavailable
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, ErrRequestTimeout
 	}
-	return body, nil
+	return nil, ErrBadRequest
 }
 
+// decode reads one JSON value from body into v, refusing unknown fields and
+// anything but white space after the value.
 func decode(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		var extra struct{}
+		if dec.Decode(&extra) != io.EOF {
+			err = errors.New("data after the JSON value")
+		}
+	}
+	if err != nil {
 		return &Error{Status: 400, Code: ErrBadRequest.Code, Message: ErrBadRequest.Message + ": " + err.Error()}
 	}
 	return nil

@@ -23,8 +23,12 @@ func (s *Server) listConflicts(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	q := store.ConflictQuery{Districts: districts, Status: dsync.ConflictStatus(c.Query("status")),
-		After: c.Query("after"), Limit: limit}
+	status := dsync.ConflictStatus(c.Query("status"))
+	if status != "" && status != dsync.ConflictOpen && status != dsync.ConflictResolved {
+		fail(c, ErrBadRequest)
+		return
+	}
+	q := store.ConflictQuery{Districts: districts, Status: status, After: c.Query("after"), Limit: limit}
 	var out []dsync.Conflict
 	err = s.store.View(c, func(tx store.Tx) error {
 		out, err = tx.Conflicts(q)
@@ -48,7 +52,7 @@ func (s *Server) listParams(c *gin.Context) (districts []string, limit int, err 
 		return nil, 0, err
 	}
 	limit, err = strconv.Atoi(c.DefaultQuery("limit", "200"))
-	if err != nil || limit < 1 || limit > 1000 {
+	if err != nil || limit < 1 || limit > 1000 || len(c.Query("after")) > maxParamLen {
 		return nil, 0, ErrBadRequest
 	}
 	return districts, limit, nil
@@ -60,7 +64,8 @@ type resolveRequest struct {
 }
 
 // resolveConflict records a coordinator's decision; when it changes the record,
-// the change reaches devices at their next pull.
+// the change reaches devices at their next pull. A conflict outside the
+// caller's districts is answered as one that does not exist.
 func (s *Server) resolveConflict(c *gin.Context) {
 	var req resolveRequest
 	if err := bind(c, &req); err != nil {
@@ -72,7 +77,7 @@ func (s *Server) resolveConflict(c *gin.Context) {
 		Conflict: c.Param("id"), Choice: req.Choice, Value: req.Value, By: u.Name, Validate: s.cfg.Validator,
 		Allow: func(cf *dsync.Conflict) error {
 			if !u.InScope(cf.District) {
-				return ErrOutOfScope
+				return ErrNotFound
 			}
 			return nil
 		}})

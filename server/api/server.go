@@ -19,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // Config holds the API's settings.
@@ -32,6 +33,11 @@ type Config struct {
 	// Logger receives request and error logs (never personal data); nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// Limits bound requests in flight, slow bodies and large ones.
+	Limits Limits
+	// MaxClockAhead bounds how far ahead of the server's clock a pushed
+	// change's timestamp may be (clock_skew).
+	MaxClockAhead time.Duration
 	// Keys sign and verify access tokens (see auth.OpenKeyFile); nil makes
 	// a key that lives as long as the server, for tests.
 	Keys *auth.KeySet
@@ -49,11 +55,13 @@ type Config struct {
 // DefaultConfig returns the settings a county server runs with.
 func DefaultConfig() Config {
 	return Config{
-		AccessTTL:    15 * time.Minute,
-		RefreshTTL:   30 * 24 * time.Hour,
-		MaxBodyBytes: 32 << 20,
-		RefreshGrace: 60 * time.Second,
-		Throttle:     accounts.DefaultThrottle(),
+		AccessTTL:     15 * time.Minute,
+		RefreshTTL:    30 * 24 * time.Hour,
+		MaxBodyBytes:  32 << 20,
+		Limits:        DefaultLimits(),
+		MaxClockAhead: dsync.MaxClockAhead,
+		RefreshGrace:  60 * time.Second,
+		Throttle:      accounts.DefaultThrottle(),
 	}
 }
 
@@ -66,12 +74,14 @@ func (c Config) Validate() error {
 		return errors.New("api: refresh token lifetime shorter than the access token's")
 	case c.MaxBodyBytes < 1<<20:
 		return errors.New("api: body limit under 1 MiB")
+	case c.MaxClockAhead < time.Minute:
+		return errors.New("api: clock skew bound under a minute")
 	case c.RefreshGrace < 0 || c.RefreshGrace > 5*time.Minute:
 		return errors.New("api: refresh grace not within 0-5 minutes")
 	case c.Throttle.PairMax < 1 || c.Throttle.AddrMax < 1:
 		return errors.New("api: sign-in throttle limits under 1")
 	}
-	return nil
+	return c.Limits.Validate()
 }
 
 // Server serves the API over one store.
@@ -83,6 +93,7 @@ type Server struct {
 	log      *slog.Logger
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
+	lim      *limiter
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -111,6 +122,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	acfg := accounts.Config{SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace, Throttle: cfg.Throttle}
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
+	s.lim = newLimiter(cfg.Limits)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	return s, nil
@@ -124,7 +136,7 @@ func (s *Server) routes() *gin.Engine {
 		e.SetTrustedProxies(nil)
 	}
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
-	e.Use(s.logRequests, s.limitBody)
+	e.Use(s.logRequests, s.admit, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
 
 	v1 := e.Group("/v1")
@@ -174,7 +186,7 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second,
+	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
 	return nil
 }

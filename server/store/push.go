@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -21,27 +22,70 @@ const ServerDevice = "server"
 // those details to the device.
 type Validator func(tx SyncTx, rec *dsync.Record) error
 
+// MaxCounterJump is how far above the highest counter the server has seen
+// from a device a new change's counter may be. A device counts one by one;
+// a counter near 2^64 would leave it no room to count on.
+const MaxCounterJump = 1_000_000
+
+// ErrClockSkew means a change's HLC is further ahead of the server's clock
+// than PushRequest.MaxAhead allows; the batch was refused as a whole and
+// nothing stored. Errors wrap it in a *ClockSkewError.
+var ErrClockSkew = errors.New("store: change timestamp ahead of the server's clock")
+
+// ClockSkewError is an ErrClockSkew with what the device needs to correct
+// its clock.
+type ClockSkewError struct{ dsync.ClockSkew }
+
+func (e *ClockSkewError) Error() string {
+	return fmt.Sprintf("%v: change %s at %s, server %s", ErrClockSkew, e.Change, e.HLC,
+		time.UnixMilli(e.ServerTime).UTC().Format(time.RFC3339))
+}
+
+func (e *ClockSkewError) Unwrap() error { return ErrClockSkew }
+
 // PushRequest is one device's batch of changes, already authenticated.
 type PushRequest struct {
 	Device   string
 	Author   string
 	Changes  []dsync.Change
 	Validate Validator // nil: no model validation
+	// InScope reports whether the author may see a district's records (nil:
+	// every district). A change to a record outside it is answered as if the
+	// record did not exist.
+	InScope func(district string) bool
+	// MayRestore lets the author make a coordinator's changes (op restore);
+	// the server's own changes always may.
+	MayRestore bool
+	// MaxAhead bounds how far ahead of the server's clock a change's HLC may
+	// be (0: no bound).
+	MaxAhead time.Duration
 }
 
 // Push merges a batch in one transaction and answers one result per change, in
-// the order given. A change seen before (by ID) is answered "duplicate" with
-// its first result, and nothing is applied twice. From the first change whose
-// counter the device already used (see dsync.CounterReused), every later new
-// change of the batch is refused the same way, so none overtakes the changes
-// the device must number again.
+// the order given. A change seen before (by ID) from the same device is
+// answered "duplicate" with its first result, and nothing is applied twice;
+// one seen from another device is refused (change_id_taken) without a word
+// of its result, and so is an ID repeated within the batch (invalid_change).
+// From the first change whose counter the device already used (see
+// dsync.CounterReused), every later new change of the batch is refused the
+// same way, so none overtakes the changes the device must number again.
+// A change stamped more than MaxAhead ahead of the server's clock refuses
+// the whole batch with a *ClockSkewError.
 func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error) {
+	if err := checkClock(&req, time.Now()); err != nil {
+		return nil, err
+	}
 	order := counterOrder(req.Changes)
+	repeated := repeatedIDs(req.Changes)
 	results := make([]dsync.Result, len(req.Changes))
 	err := s.Update(ctx, func(tx Tx) error {
 		var reused *dsync.Result
 		for _, i := range order {
 			ch := req.Changes[i]
+			if repeated[i] {
+				results[i] = *rejected(&ch, dsync.CodeInvalidChange, "change ID repeated in the batch")
+				continue
+			}
 			r, err := pushOne(tx, &req, &ch, reused)
 			if err != nil {
 				return fmt.Errorf("push change %d: %w", i, err)
@@ -50,6 +94,7 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 				reused = r
 			}
 			results[i] = *r
+			results[i].Device = "" // kept with the stored result, not sent
 		}
 		return nil
 	})
@@ -57,6 +102,33 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 		return nil, err
 	}
 	return results, nil
+}
+
+// checkClock refuses a batch with a change stamped too far ahead of now.
+func checkClock(req *PushRequest, now time.Time) error {
+	if req.MaxAhead <= 0 {
+		return nil
+	}
+	for i := range req.Changes {
+		if ch := &req.Changes[i]; ch.HLC.Ahead(now, req.MaxAhead) {
+			return &ClockSkewError{dsync.ClockSkew{ServerTime: now.UnixMilli(),
+				MaxAhead: req.MaxAhead.Milliseconds(), Change: ch.ID, HLC: ch.HLC}}
+		}
+	}
+	return nil
+}
+
+// repeatedIDs marks the changes whose ID an earlier change of the batch has.
+func repeatedIDs(chs []dsync.Change) []bool {
+	out := make([]bool, len(chs))
+	seen := make(map[string]struct{}, len(chs))
+	for i := range chs {
+		if _, dup := seen[chs[i].ID]; dup {
+			out[i] = true
+		}
+		seen[chs[i].ID] = struct{}{}
+	}
+	return out
 }
 
 // counterOrder gives the indexes of changes sorted by counter, so a batch sent
@@ -72,14 +144,13 @@ func counterOrder(chs []dsync.Change) []int {
 
 // pushOne answers one change. After a counter_reused refusal in the batch
 // (reused), new changes are refused alike. Such refusals are not stored: the
-// change comes back under a new counter and is then taken.
+// change comes back under a new counter and is then taken. Nor are refusals
+// that name another device: its ID is not the pusher's to take.
 func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*dsync.Result, error) {
 	prev, err := tx.Result(ch.ID)
 	switch {
 	case err == nil:
-		dup := *prev
-		dup.Status = dsync.StatusDuplicate
-		return &dup, nil
+		return seenBefore(tx, req, ch, prev)
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
@@ -90,13 +161,37 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*
 	}
 	ch.Author = req.Author
 	r, err := apply(tx, req, ch)
-	if err != nil || r.Code == dsync.CodeCounterReused {
+	if err != nil || r.Code == dsync.CodeCounterReused || r.Code == dsync.CodeWrongDevice {
 		return r, err
 	}
+	r.Device = req.Device
 	if err := tx.PutResult(r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// seenBefore answers a change ID the server has a result for: the first
+// answer again to the device that sent it, a refusal that says nothing of
+// it to any other.
+func seenBefore(tx Tx, req *PushRequest, ch *dsync.Change, prev *dsync.Result) (*dsync.Result, error) {
+	owner := prev.Device
+	if owner == "" && prev.Seq > 0 {
+		// Stored before results named their device: the change log does.
+		logged, err := tx.ChangeBySeq(prev.Seq)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && logged.ID == ch.ID {
+			owner = logged.Device
+		}
+	}
+	if owner == "" || owner != req.Device {
+		return rejected(ch, dsync.CodeChangeIDTaken, "another device sent a change with this ID; make a new ID"), nil
+	}
+	dup := *prev
+	dup.Status = dsync.StatusDuplicate
+	return &dup, nil
 }
 
 func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
@@ -109,12 +204,23 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 			return nil, err
 		}
 		ch.Counter = high + 1
-	} else if r, err := checkCounter(tx, ch); r != nil || err != nil {
-		return r, err
+	} else {
+		if err := ch.Validate(); err != nil {
+			return rejected(ch, dsync.CodeInvalidChange, err.Error()), nil
+		}
+		if ch.Op == dsync.OpRestore && !req.MayRestore {
+			return rejected(ch, dsync.CodeForbiddenOp, "only a coordinator's decision restores a deleted record"), nil
+		}
+		if r, err := checkCounter(tx, ch); r != nil || err != nil {
+			return r, err
+		}
 	}
 	cur, err := tx.Record(ch.Record)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
+	}
+	if cur != nil && req.InScope != nil && !req.InScope(cur.District) {
+		return notVisible(ch), nil
 	}
 	next, out := dsync.Merge(cur, ch)
 	if out.Status == dsync.StatusRejected {
@@ -132,6 +238,17 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 	return commit(tx, cur, next, ch, out)
 }
 
+// notVisible answers a change to a record the author may not see exactly as
+// if the record did not exist, so its ID tells nothing. A create cannot be
+// applied all the same; it gets the answer of a create whose record ID is
+// in use with another type or district.
+func notVisible(ch *dsync.Change) *dsync.Result {
+	if ch.Op == dsync.OpCreate {
+		return rejected(ch, dsync.CodeRecordMismatch, "type and district of a record never change")
+	}
+	return rejected(ch, dsync.CodeUnknownRecord, "the server has no record "+ch.Record)
+}
+
 // checkCounter refuses a counter the device already used for another change:
 // a device restored from a backup must not overwrite what it sent before.
 func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
@@ -144,6 +261,10 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 			fmt.Sprintf("counter %d was already used by this device (highest seen %d)", ch.Counter, hw))
 		r.Details, _ = json.Marshal(dsync.CounterReused{High: hw})
 		return r, nil
+	}
+	if ch.Counter-hw > MaxCounterJump {
+		return rejected(ch, dsync.CodeInvalidChange,
+			fmt.Sprintf("counter %d is too far above this device's highest, %d", ch.Counter, hw)), nil
 	}
 	return nil, tx.SetDeviceCounter(ch.Device, ch.Counter)
 }

@@ -147,9 +147,13 @@ func testPushTwiceAppliesOnce(t *testing.T, s store.Store) {
 	first := push(t, s, a, create)
 	seen := record(t, s, "r1")
 	upd := a.change(dsync.OpUpdate, seen, "r1", "d1", map[string]string{"phone": `"13800000000"`})
-	// The same batch twice in one request, then again in a retry.
+	// The same batch twice in one request, then again in a retry. An ID
+	// repeated within a batch is a malformed batch, not a retry.
 	rs := push(t, s, a, create, upd, upd)
-	wantStatus(t, rs, dsync.StatusDuplicate, dsync.StatusApplied, dsync.StatusDuplicate)
+	wantStatus(t, rs, dsync.StatusDuplicate, dsync.StatusApplied, dsync.StatusRejected)
+	if rs[2].Code != dsync.CodeInvalidChange {
+		t.Fatalf("an ID repeated in a batch: %+v", rs[2])
+	}
 	again := push(t, s, a, create, upd)
 	wantStatus(t, again, dsync.StatusDuplicate, dsync.StatusDuplicate)
 	if again[0].Seq != first[0].Seq || again[1].Seq != rs[1].Seq {
