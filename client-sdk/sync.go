@@ -50,7 +50,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // the server's mark and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	renumbered := 0
+	renumbered, corrected := 0, 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -72,6 +72,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			<-next
 			limit = len(b.changes) / 2
 			next = d.prepare(b.after, limit)
+			continue
+		}
+		if cs, ok := clockSkew(err); ok && corrected < 3 {
+			// Nothing of the batch was stored: set the clock by the
+			// server's, stamp the outbox again and send it again.
+			corrected++
+			<-next // read under the old timestamps
+			if err := wait(); err != nil {
+				return fmt.Errorf("store push results: %w", err)
+			}
+			if err := d.correctClock(cs); err != nil {
+				return fmt.Errorf("correct the clock: %w", err)
+			}
+			next = d.prepare(0, limit)
 			continue
 		}
 		if err != nil {
@@ -182,6 +196,66 @@ func counterReused(results []dsync.Result) (high uint64, ok bool) {
 		}
 	}
 	return high, ok
+}
+
+// clockSkew reports whether the server refused a push because this device's
+// clock is ahead of its own, and the server's time.
+func clockSkew(err error) (dsync.ClockSkew, bool) {
+	var se *ServerError
+	var cs dsync.ClockSkew
+	if !errors.As(err, &se) || se.Code != dsync.CodeClockSkew || json.Unmarshal(se.Details, &cs) != nil ||
+		cs.ServerTime <= 0 {
+		return cs, false
+	}
+	return cs, true
+}
+
+// correctClock sets this device's clock by the server's time, which found a
+// change stamped too far ahead, and stamps again the changes still in the
+// outbox, in one transaction: one stamped later than the corrected clock
+// moves back by the clock's error, so it still tells when the edit was
+// made, and every one stays after the one before. The correction holds
+// until the device file is opened again (a clock set right meanwhile is then
+// taken as it is); change IDs and counters stay.
+func (d *Device) correctClock(cs dsync.ClockSkew) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	wall := d.opts.Now
+	offset := time.Duration(cs.ServerTime-wall().UnixMilli()) * time.Millisecond
+	d.clock.Now = func() time.Time { return wall().Add(offset) }
+	now := dsync.MakeHLC(d.clock.Now().UnixMilli(), 0)
+	shift := offset.Milliseconds()
+	var last dsync.HLC
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		touched := map[string]bool{}
+		ob := tx.Bucket(bucketOutbox)
+		c := ob.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			ch, err := outboxChangeTx(tx, k)
+			if err != nil {
+				return err
+			}
+			h := ch.HLC
+			if h > now {
+				h = min(dsync.MakeHLC(h.Millis()+shift, h.Logical()), now)
+			}
+			if h <= last {
+				h = last.Next()
+			}
+			last, ch.HLC = h, h
+			if err := ob.Put(k, ch.AppendJSON(nil)); err != nil {
+				return err
+			}
+			touched[ch.Record] = true
+		}
+		for id := range touched {
+			if err := rebuildViewTx(tx, id); err != nil {
+				return err
+			}
+		}
+		d.clock.Reset(max(last, now))
+		return putU64Tx(tx, keyHLC, uint64(d.clock.Last()))
+	})
 }
 
 // renumber gives every change still in the outbox a new counter above high
@@ -336,8 +410,13 @@ func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
 			if err != nil {
 				return err
 			}
-			if stored {
-				n++
+			// A timestamp far ahead (a record stamped before the server
+			// bounded them) would carry this clock along with it.
+			if !stored {
+				continue
+			}
+			n++
+			if !r.HLC.Ahead(d.clock.Now(), dsync.MaxClockAhead) {
 				d.clock.Observe(r.HLC)
 			}
 		}
