@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -25,10 +27,54 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"` // seconds
 }
 
-// Login signs the registrar in on this device and stores the tokens.
+// Login signs the registrar in on this device and stores the tokens. A
+// one-time password (a new account's, or one an administrator reset) gives
+// an error for which errors.Is(err, ErrPasswordChangeRequired) is true: the
+// registrar must choose a new password, and ChangePassword with the one-time
+// password as old signs them in.
 func (d *Device) Login(ctx context.Context, username, password string) error {
 	body := loginRequest{Username: username, Password: password, DeviceID: d.id, DeviceName: d.opts.DeviceName}
-	return d.fetchTokens(ctx, "/v1/auth/login", body)
+	err := d.fetchTokens(ctx, "/v1/auth/login", body)
+	var se *ServerError
+	if errors.As(err, &se) && se.Code == CodePasswordChangeRequired {
+		var det struct {
+			PasswordToken string `json:"password_token"`
+		}
+		if json.Unmarshal(se.Details, &det) == nil && det.PasswordToken != "" {
+			if serr := d.setSecret(keyPasswordToken, det.PasswordToken); serr != nil {
+				return serr
+			}
+		}
+	}
+	return err
+}
+
+type passwordRequest struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// ChangePassword changes the registrar's password on the server and stores
+// the new tokens it answers; the registrar's other devices are signed out.
+// It works signed in, or after a Login that needed a password change.
+func (d *Device) ChangePassword(ctx context.Context, oldPassword, newPassword string) error {
+	req := request{method: http.MethodPost, path: "/v1/me/password", body: passwordRequest{Old: oldPassword, New: newPassword}}
+	pending, err := d.secret(keyPasswordToken) // a Login that needed the change
+	if err != nil {
+		return err
+	}
+	req.bearer, req.auth = pending, pending == ""
+	var tok tokenResponse
+	if err := d.call(ctx, req, &tok); err != nil {
+		return err
+	}
+	if tok.AccessToken == "" || tok.RefreshToken == "" {
+		return fmt.Errorf("%w: /v1/me/password gave no tokens", ErrProtocol)
+	}
+	if err := d.setTokens(tok.AccessToken, tok.RefreshToken); err != nil {
+		return err
+	}
+	return d.setSecret(keyPasswordToken, "")
 }
 
 // refresh exchanges the stored refresh token for new tokens (refresh tokens
@@ -55,8 +101,41 @@ func (d *Device) fetchTokens(ctx context.Context, path string, body any) error {
 	return d.setTokens(tok.AccessToken, tok.RefreshToken)
 }
 
-// Logout forgets the stored tokens; pending changes stay.
-func (d *Device) Logout() error { return d.setTokens("", "") }
+// Logout ends the session on the server, so the refresh token is dead
+// even if a copy of it survives, then forgets the stored tokens; pending
+// changes stay. Offline, the server is not reached (one try, no retries)
+// and the tokens are forgotten all the same.
+func (d *Device) Logout(ctx context.Context) error {
+	if rt, err := d.token(keyRefresh); err == nil && rt != "" {
+		body, _ := encodeBody(refreshRequest{RefreshToken: rt}, nil, false)
+		d.once(ctx, request{method: http.MethodPost, path: "/v1/auth/logout"}, body, nil) // best effort
+	}
+	if err := d.setSecret(keyPasswordToken, ""); err != nil {
+		return err
+	}
+	return d.setTokens("", "")
+}
+
+// keyPasswordToken holds the token a sign-in with a one-time password
+// answered, until ChangePassword uses it.
+var keyPasswordToken = []byte("password_token")
+
+// secret reads a credential other than the token pair: from the secret
+// store if there is one, else from the device file.
+func (d *Device) secret(key []byte) (string, error) { return d.token(key) }
+
+// setSecret stores (or, given "", deletes) such a credential.
+func (d *Device) setSecret(key []byte, v string) error {
+	if s := d.opts.Secrets; s != nil {
+		return s.SetSecret(string(key), v)
+	}
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if v == "" {
+			return tx.Bucket(bucketMeta).Delete(key)
+		}
+		return putStringTx(tx, key, v)
+	})
+}
 
 // SecretStore keeps the device's tokens outside its bbolt file, in the
 // platform's protected storage (Android Keystore, iOS Keychain): a copied or

@@ -27,6 +27,7 @@ type request struct {
 	zipped bool   // raw is already gzip'd
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
+	bearer string // send this token instead (a password-change token)
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
@@ -176,6 +177,8 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (
 	}
 	if req.auth {
 		hr.Header.Set("Authorization", "Bearer "+access)
+	} else if req.bearer != "" {
+		hr.Header.Set("Authorization", "Bearer "+req.bearer)
 	}
 	return hr, nil
 }

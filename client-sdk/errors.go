@@ -37,10 +37,17 @@ var ErrSchemaTooNew = errors.New("sdk: device file schema is newer than this SDK
 // allow (e.g. a push response whose results do not match the changes sent).
 var ErrProtocol = errors.New("sdk: protocol violation")
 
+// ErrPasswordChangeRequired means the password given to Login is one-time:
+// call ChangePassword. Test with errors.Is; the error is a *ServerError.
+var ErrPasswordChangeRequired = errors.New("sdk: password must be changed")
+
 // Error codes of the server the SDK acts on.
 const (
-	CodeTokenExpired  = "token_expired"
-	CodeDeviceRevoked = "device_revoked"
+	CodeTokenExpired           = "token_expired"
+	CodeDeviceRevoked          = "device_revoked"
+	CodePasswordChangeRequired = "password_change_required"
+	CodeTooManyAttempts        = "too_many_attempts"
+	CodeBadPassword            = "bad_password"
 )
 
 // ServerError is an error response of the server: its HTTP status and the
@@ -55,9 +62,11 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("sdk: server: %d %s: %s", e.StatusCode, e.Code, e.Message)
 }
 
-// Is makes errors.Is(err, ErrRevoked) true for a revoked device.
+// Is makes errors.Is(err, ErrRevoked) true for a revoked device, and
+// errors.Is(err, ErrPasswordChangeRequired) for a one-time password.
 func (e *ServerError) Is(target error) bool {
-	return target == ErrRevoked && e.Code == CodeDeviceRevoked
+	return target == ErrRevoked && e.Code == CodeDeviceRevoked ||
+		target == ErrPasswordChangeRequired && e.Code == CodePasswordChangeRequired
 }
 
 func (e *ServerError) retryable() bool {

@@ -42,6 +42,8 @@ type fakeServer struct {
 	requests map[string]int            // by path
 	pulls    []string                  // raw queries of pulls
 	gzipped  int                       // push bodies that came compressed
+	password string                    // "" is "secret"
+	oneTime  bool                      // the password must be changed at sign-in
 }
 
 func newFakeServer(t testing.TB) *fakeServer {
@@ -53,6 +55,8 @@ func newFakeServer(t testing.TB) *fakeServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/auth/login", s.login)
 	mux.HandleFunc("POST /v1/auth/refresh", s.refreshTokens)
+	mux.HandleFunc("POST /v1/auth/logout", s.logout)
+	mux.HandleFunc("POST /v1/me/password", s.changePassword)
 	mux.HandleFunc("POST /v1/push", s.authed(s.push))
 	mux.HandleFunc("GET /v1/pull", s.authed(s.pull))
 	mux.HandleFunc("POST /v1/conflicts/status", s.authed(s.conflictStatus))
@@ -105,12 +109,20 @@ func (s *fakeServer) issueTokens(w http.ResponseWriter) {
 
 func (s *fakeServer) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Password != "secret" || req.DeviceID == "" {
+	err := json.NewDecoder(r.Body).Decode(&req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || req.Password != s.passwordLocked() || req.DeviceID == "" {
 		apiError(w, 401, "bad_credentials", "wrong user name or password")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.oneTime {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(403)
+		json.NewEncoder(w).Encode(dsync.ErrorBody{Error: dsync.APIError{Code: CodePasswordChangeRequired,
+			Message: "change the password", Details: json.RawMessage(`{"password_token":"pwc"}`)}})
+		return
+	}
 	s.issueTokens(w)
 }
 
@@ -128,6 +140,42 @@ func (s *fakeServer) refreshTokens(w http.ResponseWriter, r *http.Request) {
 		delete(s.refresh, req.RefreshToken) // refresh tokens rotate
 		s.issueTokens(w)
 	}
+}
+
+func (s *fakeServer) logout(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	json.NewDecoder(r.Body).Decode(&req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.refresh, req.RefreshToken)
+	w.WriteHeader(204)
+}
+
+// changePassword accepts an access token or the password-change token
+// "pwc"; the password is "secret" until changed.
+func (s *fakeServer) changePassword(w http.ResponseWriter, r *http.Request) {
+	var req passwordRequest
+	json.NewDecoder(r.Body).Decode(&req)
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.access[tok] && tok != "pwc":
+		apiError(w, 401, "unauthorized", "sign in first")
+	case req.Old != s.passwordLocked():
+		apiError(w, 401, "invalid_credentials", "wrong password")
+	default:
+		s.password = req.New
+		s.oneTime = false
+		s.issueTokens(w)
+	}
+}
+
+func (s *fakeServer) passwordLocked() string {
+	if s.password == "" {
+		return "secret"
+	}
+	return s.password
 }
 
 func (s *fakeServer) authed(h http.HandlerFunc) http.HandlerFunc {

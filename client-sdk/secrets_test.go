@@ -60,7 +60,7 @@ func TestSecrets_TokensStayOutOfTheFile(t *testing.T) {
 		t.Fatal("a token is in the device file")
 	}
 	d = mustOpenPath(t, path, Options{Secrets: secrets})
-	check(t, d.Logout())
+	check(t, d.Logout(context.Background()))
 	if len(secrets.m) != 0 {
 		t.Fatalf("logout left %v", secrets.m)
 	}

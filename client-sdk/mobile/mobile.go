@@ -11,8 +11,8 @@
 //	{"code":"validation","message":"…","issues":[{"field":"id_number","code":"id_checksum","message":"…"}]}
 //
 // Codes: validation, not_found, deleted, not_logged_in, no_server,
-// sync_in_progress, revoked, canceled, server (with "status"), bad_input, and
-// error for the rest.
+// sync_in_progress, revoked, password_change_required (call ChangePassword),
+// canceled, server (with "status"), bad_input, and error for the rest.
 package mobile
 
 import (
@@ -75,8 +75,20 @@ func (m *Device) Login(username, password string) error {
 	return wrap(m.d.Login(context.Background(), username, password))
 }
 
-// Logout forgets the tokens; pending changes stay.
-func (m *Device) Logout() error { return wrap(m.d.Logout()) }
+// Logout ends the session on the server (when it can be reached) and
+// forgets the tokens; pending changes stay.
+func (m *Device) Logout() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return wrap(m.d.Logout(ctx))
+}
+
+// ChangePassword changes the registrar's password and signs this device in
+// with it; after a Login that failed with code password_change_required,
+// old is the one-time password.
+func (m *Device) ChangePassword(oldPassword, newPassword string) error {
+	return wrap(m.d.ChangePassword(context.Background(), oldPassword, newPassword))
+}
 
 // Create stores a new record offline and returns its ID. fields is a JSON
 // object of field names to values.
@@ -243,6 +255,8 @@ func wrap(err error) error {
 		e.Code, e.Issues = "validation", ve.Issues
 	case errors.Is(err, sdk.ErrRevoked):
 		e.Code = "revoked"
+	case errors.Is(err, sdk.ErrPasswordChangeRequired):
+		e.Code = "password_change_required"
 	case errors.As(err, &se):
 		e.Code, e.Status, e.Message = "server", se.StatusCode, se.Message
 	case errors.Is(err, sdk.ErrNotFound):
