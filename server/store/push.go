@@ -226,16 +226,44 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 	if out.Status == dsync.StatusRejected {
 		return rejected(ch, out.Code, out.Reason), nil
 	}
-	if out.Changed && !next.Deleted() && req.Validate != nil {
-		if verr := req.Validate(tx, next); verr != nil {
-			r := rejected(ch, dsync.CodeValidation, verr.Error())
-			if d, ok := verr.(interface{ Details() json.RawMessage }); ok {
-				r.Details = d.Details()
-			}
+	if req.Validate != nil {
+		if r := validated(tx, req, ch, next, out); r != nil {
 			return r, nil
 		}
 	}
 	return commit(tx, cur, next, ch, out)
+}
+
+// validated refuses a change whose record would break the validator's
+// rules: the next state, and, when the change lost a conflict, the state it
+// asked for, which a coordinator may still choose and which the conflict
+// stores meanwhile. Nil lets the change through.
+func validated(tx Tx, req *PushRequest, ch *dsync.Change, next *dsync.Record, out dsync.Outcome) *dsync.Result {
+	check := func(rec *dsync.Record) *dsync.Result {
+		if rec.Deleted() {
+			return nil
+		}
+		verr := req.Validate(tx, rec)
+		if verr == nil {
+			return nil
+		}
+		r := rejected(ch, dsync.CodeValidation, verr.Error())
+		if d, ok := verr.(interface{ Details() json.RawMessage }); ok {
+			r.Details = d.Details()
+		}
+		return r
+	}
+	if out.Changed {
+		if r := check(next); r != nil {
+			return r
+		}
+	}
+	if len(out.Conflicts) > 0 {
+		asked := next.Clone()
+		asked.Apply(ch)
+		return check(asked)
+	}
+	return nil
 }
 
 // notVisible answers a change to a record the author may not see exactly as

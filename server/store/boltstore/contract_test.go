@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/bench"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
 	dsync "github.com/dengji/dengji/sync"
@@ -281,5 +283,45 @@ func TestForEachRecord_SkipsUnreadable(t *testing.T) {
 	rep, err := store.CheckContract(ctx, s)
 	if err != nil || rep.Records != 3 || rep.Bad != 1 || rep.Issues[0].Record != "r2" || rep.Issues[0].Code != store.CodeUnreadable {
 		t.Errorf("check: %+v %v", rep, err)
+	}
+}
+
+// A change that loses a conflict is validated as the state it asked for:
+// the conflict would store its value, and a coordinator may choose it.
+func TestPush_LosingValueValidated(t *testing.T) {
+	s, err := boltstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	validate := store.ModelValidator(model.Rules{})
+	rng := rand.New(rand.NewPCG(3, 4))
+	create := dsync.Change{ID: "a-1", Device: "a", Counter: 1, Record: "r1", Type: model.TypeRegistration,
+		District: "430102001001", Op: dsync.OpCreate, Set: bench.Registration(rng, 1), HLC: dsync.MakeHLC(1, 0)}
+	edit := func(dev, id string, counter uint64, name string) dsync.Change {
+		return dsync.Change{ID: id, Device: dev, Counter: counter, Record: "r1", Type: model.TypeRegistration, District: "430102001001",
+			Op: dsync.OpUpdate, Set: map[string]stdjson.RawMessage{"name": stdjson.RawMessage(name)},
+			Base: map[string]string{"name": "a-1"}, HLC: dsync.MakeHLC(2, 0)}
+	}
+	for _, req := range []store.PushRequest{
+		{Device: "a", Changes: []dsync.Change{create}, Validate: validate},
+		{Device: "b", Changes: []dsync.Change{edit("b", "b-1", 1, `"李碧辉"`)}, Validate: validate},
+	} {
+		res, err := store.Push(context.Background(), s, req)
+		if err != nil || res[0].Status != dsync.StatusApplied {
+			t.Fatalf("setup: %+v %v", res, err)
+		}
+	}
+	// c edits from the same base: a conflict, whose value breaks the contract.
+	res, err := store.Push(context.Background(), s, store.PushRequest{Device: "c",
+		Changes: []dsync.Change{edit("c", "c-1", 1, `"bad\u0000name"`)}, Validate: validate})
+	if err != nil || res[0].Status != dsync.StatusRejected || res[0].Code != dsync.CodeValidation {
+		t.Fatalf("a losing value that breaks the contract: %+v %v", res, err)
+	}
+	// A valid losing value still makes a conflict.
+	res, err = store.Push(context.Background(), s, store.PushRequest{Device: "c",
+		Changes: []dsync.Change{edit("c", "c-2", 2, `"梁峻青"`)}, Validate: validate})
+	if err != nil || res[0].Status != dsync.StatusConflict {
+		t.Fatalf("a valid losing value: %+v %v", res, err)
 	}
 }
