@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	json "github.com/dengji/dengji/internal/jsonx"
 	dsync "github.com/dengji/dengji/sync"
-	json "github.com/goccy/go-json"
 	"go.etcd.io/bbolt"
 )
 

@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
+	json "github.com/dengji/dengji/internal/jsonx"
 	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
-	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"go.etcd.io/bbolt"
 )

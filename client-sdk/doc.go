@@ -10,6 +10,6 @@
 // device for the app to show.
 //
 // The package imports nothing of the server: only the protocol (package
-// sync), the shared record model, bbolt, uuid, a JSON codec (goccy/go-json)
-// and the standard library; a test checks it.
+// sync), the shared record model, bbolt, uuid, the project's JSON codec
+// (internal/jsonx) and the standard library; a test checks it.
 package sdk

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 
+	json "github.com/dengji/dengji/internal/jsonx"
 	dsync "github.com/dengji/dengji/sync"
-	json "github.com/goccy/go-json"
 	"go.etcd.io/bbolt"
 )
 
@@ -34,7 +34,7 @@ func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
 }
 
 func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
-	b, err := json.MarshalWithOption(v, json.UnorderedMap())
+	b, err := json.MarshalUnordered(v)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", bucket, key, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 	"go.etcd.io/bbolt"
 
 	dsync "github.com/dengji/dengji/sync"

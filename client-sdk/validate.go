@@ -1,8 +1,8 @@
 package sdk
 
 import (
+	json "github.com/dengji/dengji/internal/jsonx"
 	"github.com/dengji/dengji/model"
-	json "github.com/goccy/go-json"
 )
 
 // Issue is one problem validation found in a record (the shared model's).

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	gojson "github.com/goccy/go-json"
+	gojson "github.com/dengji/dengji/internal/jsonx"
 )
 
 // okRegistration is a registration that passes every rule, as raw fields.

@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
+	json "github.com/dengji/dengji/internal/jsonx"
 	"github.com/gin-gonic/gin"
-	json "github.com/goccy/go-json"
 )
 
 // gzipMin is the body size above which a response is compressed for clients
@@ -18,7 +18,7 @@ const gzipMin = 1024
 
 // respond writes v as JSON, gzip'd when the client accepts it and it pays.
 func respond(c *gin.Context, status int, v any) {
-	body, err := json.MarshalWithOption(v, json.UnorderedMap())
+	body, err := json.MarshalUnordered(v)
 	if err != nil {
 		status, body = 500, []byte(`{"error":{"code":"internal","message":"服务器内部错误 / internal server error"}}`)
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 
 	"github.com/dengji/dengji/server/dedup"
 	"github.com/dengji/dengji/server/store"

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 	"github.com/google/uuid"
 
 	"github.com/dengji/dengji/model"

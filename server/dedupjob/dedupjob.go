@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/dedup"

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
@@ -137,7 +137,7 @@ func listAs[T any](t *tx, bucket []byte) ([]T, error) {
 }
 
 func (t *tx) putJSON(bucket []byte, key string, v any) error {
-	data, err := json.MarshalWithOption(v, json.UnorderedMap())
+	data, err := json.MarshalUnordered(v)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	gojson "github.com/goccy/go-json"
+	gojson "github.com/dengji/dengji/internal/jsonx"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/dengji/dengji/model"

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"

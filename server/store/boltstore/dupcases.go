@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	json "github.com/goccy/go-json"
+	json "github.com/dengji/dengji/internal/jsonx"
 
 	"github.com/dengji/dengji/server/store"
 )
