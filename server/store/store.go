@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -29,6 +30,7 @@ type Tx interface {
 	SyncTx
 	AuthTx
 	DupTx
+	AuditTx
 }
 
 // SyncTx holds records, the change log and conflicts.
@@ -114,6 +116,27 @@ type AuthTx interface {
 	Setting(key string) ([]byte, error)
 	PutSetting(key string, value []byte) error
 	DeleteSetting(key string) error
+}
+
+// AuditTx holds the audit log (package audit): entries in sequence order,
+// never replaced or removed, each chained to the one before by its hash.
+// audit.Append reads LastAudit and appends in the caller's transaction, so
+// appends must be serialised as bbolt's write transactions are: a SQL
+// backend keeps an audit_log table (seq primary key, time, actor, device,
+// action, target, details, prev, hash) and locks its last row, or runs the
+// transaction serialisable. It must keep every field as given (Time to the
+// microsecond); details may be stored as jsonb, since the hash is over
+// their canonical form.
+type AuditTx interface {
+	// AppendAudit stores e under e.Seq, which must be one above the last
+	// entry's (1 for the first), or it returns ErrAuditSeq.
+	AppendAudit(e *audit.Entry) error
+	// AuditEntries returns up to limit entries (limit <= 0: all) with Seq
+	// above after, in Seq order; a stored entry that cannot be decoded
+	// ends the page with an *audit.UnreadableError.
+	AuditEntries(after uint64, limit int) ([]audit.Entry, error)
+	// LastAudit is the entry with the highest Seq, or nil if the log is empty.
+	LastAudit() (*audit.Entry, error)
 }
 
 // Role is what a user may do.

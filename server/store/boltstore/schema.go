@@ -20,6 +20,7 @@ var (
 	bucketDistricts   = []byte("districts")    // district code → model.District JSON
 	bucketDupCases    = []byte("dup_cases")    // case ID → store.DupCase JSON
 	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
+	bucketAudit       = []byte("audit")        // u64(seq) → audit.Entry JSON (the hash-chained audit log)
 )
 
 // appendMostly are the buckets whose keys mostly grow (sequence numbers,
@@ -27,14 +28,17 @@ var (
 // halving the pages a push writes.
 var appendMostly = map[string]bool{
 	string(bucketRecords): true, string(bucketFeed): true, string(bucketChanges): true, string(bucketResults): true,
+	string(bucketAudit): true,
 }
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
 	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx, bucketSessions,
+	bucketAudit,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file
-// written by a newer layout and migrates an older one (there is none yet).
+// written by a newer layout and migrates an older one (there is none yet: a
+// bucket added since, like audit, is created at open).
 const schemaVersion = 1

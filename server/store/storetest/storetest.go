@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		"DupCases":                  testDupCases,
 		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
 		"ServerChangesNumbered":     testServerChangesNumbered,
+		"AuditLog":                  testAudit,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
