@@ -47,8 +47,10 @@ func (s *Server) passwordClaims(c *gin.Context) (*auth.Claims, error) {
 		return nil, ErrUnauthorized
 	}
 	claims, err := s.issuer.Verify(token)
+	enrolling := false // a password-change token's device is enrolled by the change
 	if errors.Is(err, auth.ErrTokenInvalid) {
 		claims, err = s.issuer.VerifyPurpose(token, auth.PurposePassword)
+		enrolling = true
 	}
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
@@ -56,7 +58,7 @@ func (s *Server) passwordClaims(c *gin.Context) (*auth.Claims, error) {
 	case err != nil:
 		return nil, ErrUnauthorized
 	}
-	u, _, err := s.principal(c, claims.Subject, claims.Device)
+	u, _, err := s.principalOf(c, claims.Subject, claims.Device, enrolling)
 	if err != nil {
 		return nil, err
 	}

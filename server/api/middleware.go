@@ -103,7 +103,17 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
+// principal is the user and device a token names, as they are now: a user
+// who is not found, is disabled, or whose device is not found, is revoked
+// or is another user's is refused.
 func (s *Server) principal(c *gin.Context, name, device string) (*store.User, *store.Device, error) {
+	return s.principalOf(c, name, device, false)
+}
+
+// principalOf is principal; with enrolling, a device not enrolled yet is
+// no refusal (d is nil): the device of a password-change token, which the
+// change enrols.
+func (s *Server) principalOf(c *gin.Context, name, device string, enrolling bool) (*store.User, *store.Device, error) {
 	var u *store.User
 	var d *store.Device
 	err := s.store.View(c, func(tx store.Tx) error {
@@ -116,6 +126,9 @@ func (s *Server) principal(c *gin.Context, name, device string) (*store.User, *s
 		}
 		if device != "" {
 			d, err = tx.Device(device)
+			if enrolling && errors.Is(err, store.ErrNotFound) {
+				d, err = nil, nil
+			}
 		}
 		return err
 	})

@@ -125,7 +125,56 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	s.lim = newLimiter(cfg.Limits)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
+	if err := checkDeclared(s.engine); err != nil {
+		s.cancel()
+		return nil, err
+	}
 	return s, nil
+}
+
+// apiPrefix is the path every route of the table lies under.
+const apiPrefix = "/v1"
+
+// routeTable is every route of the API: who may call it (Access, whose
+// guards are put before the handler), how it is confined to the caller's
+// districts (Scope), and its handler. A route is registered from here and
+// nowhere else; New refuses an engine with a route not declared here, and
+// TestAuthz_Matrix calls every route as every kind of caller.
+var routeTable = []route{
+	// Sign-in and sessions: the body carries the credentials.
+	{Policy{"POST", "/auth/login", Anyone, unscoped}, (*Server).login},
+	{Policy{"POST", "/auth/refresh", Anyone, unscoped}, (*Server).refresh},
+	{Policy{"POST", "/auth/logout", Anyone, unscoped}, (*Server).logout},
+	{Policy{"POST", "/me/password", OwnPassword, unscoped}, (*Server).changePassword},
+	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
+
+	// Sync: devices' changes and the feed of the caller's districts.
+	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
+	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
+	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
+
+	// Review, exports and the verification list, in the caller's districts.
+	{Policy{"GET", "/conflicts", Reviewer, byQuery("district")}, (*Server).listConflicts},
+	{Policy{"POST", "/conflicts/:id/resolve", Reviewer, byObject(":id: the conflict's district")}, (*Server).resolveConflict},
+	{Policy{"GET", "/export/roll", Reviewer, byQuery("district")}, (*Server).exportRoll},
+	{Policy{"GET", "/export/stats", Reviewer, inAnswer("")}, (*Server).exportStats},
+	{Policy{"GET", "/verification", Reviewer, byQuery("district")}, (*Server).listVerification},
+	{Policy{"GET", "/duplicates", Reviewer, byQuery("district")}, (*Server).listDuplicates},
+	{Policy{"POST", "/duplicates/:id/decide", Reviewer, byObject(":id: every member's district")}, (*Server).decideDuplicate},
+
+	// Administration: every district.
+	{Policy{"GET", "/users", AdminOnly, unscoped}, (*Server).listUsers},
+	{Policy{"POST", "/users", AdminOnly, unscoped}, (*Server).addUser},
+	{Policy{"POST", "/users/:name/disable", AdminOnly, unscoped}, (*Server).disableUser},
+	{Policy{"POST", "/users/:name/enable", AdminOnly, unscoped}, (*Server).enableUser},
+	{Policy{"POST", "/users/:name/password", AdminOnly, unscoped}, (*Server).resetPassword},
+	{Policy{"POST", "/users/:name/unlock", AdminOnly, unscoped}, (*Server).unlockUser},
+	{Policy{"GET", "/devices", AdminOnly, unscoped}, (*Server).listDevices},
+	{Policy{"POST", "/devices/:id/revoke", AdminOnly, unscoped}, (*Server).revokeDevice},
+	{Policy{"POST", "/admin/import/registrations", AdminOnly, unscoped}, (*Server).importRegistrations},
+	{Policy{"POST", "/admin/import/districts", AdminOnly, unscoped}, (*Server).importDistricts},
+	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
+	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -138,41 +187,7 @@ func (s *Server) routes() *gin.Engine {
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
 	e.Use(s.logRequests, s.admit, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
-
-	v1 := e.Group("/v1")
-	v1.POST("/auth/login", s.login)
-	v1.POST("/auth/refresh", s.refresh)
-	v1.POST("/auth/logout", s.logout)
-	v1.POST("/me/password", s.changePassword) // an access or a password-change token
-
-	authed := v1.Group("", s.authenticate)
-	authed.GET("/me", s.me)
-	authed.POST("/push", s.push)
-	authed.GET("/pull", s.pull)
-	authed.POST("/conflicts/status", s.conflictStatus)
-
-	review := authed.Group("", requireRole(store.RoleCoordinator, store.RoleAdmin))
-	review.GET("/conflicts", s.listConflicts)
-	review.POST("/conflicts/:id/resolve", s.resolveConflict)
-	review.GET("/export/roll", s.exportRoll)
-	review.GET("/export/stats", s.exportStats)
-	review.GET("/verification", s.listVerification)
-	review.GET("/duplicates", s.listDuplicates)
-	review.POST("/duplicates/:id/decide", s.decideDuplicate)
-
-	admin := authed.Group("", requireRole(store.RoleAdmin))
-	admin.GET("/users", s.listUsers)
-	admin.POST("/users", s.addUser)
-	admin.POST("/users/:name/disable", s.disableUser)
-	admin.POST("/users/:name/enable", s.enableUser)
-	admin.POST("/users/:name/password", s.resetPassword)
-	admin.POST("/users/:name/unlock", s.unlockUser)
-	admin.GET("/devices", s.listDevices)
-	admin.POST("/devices/:id/revoke", s.revokeDevice)
-	admin.POST("/admin/import/registrations", s.importRegistrations)
-	admin.POST("/admin/import/districts", s.importDistricts)
-	admin.POST("/admin/dedup", s.startDedup)
-	admin.GET("/admin/dedup", s.getDedup)
+	s.register(e)
 	return e
 }
 
