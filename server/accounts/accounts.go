@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
 )
@@ -49,7 +50,11 @@ func Add(ctx context.Context, st store.Store, nu NewUser) (password string, err 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		return tx.PutUser(u)
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.UserCreated, u.Name, audit.D{"role": u.Role, "districts": u.Districts,
+			"one_time_password": u.MustChangePassword})
 	})
 	return password, err
 }
@@ -94,7 +99,10 @@ func SetDisabled(ctx context.Context, st store.Store, name string, disabled bool
 			return err
 		}
 		if !disabled {
-			return nil
+			return audit.Append(ctx, tx, audit.UserEnabled, name, nil)
+		}
+		if err := audit.Append(ctx, tx, audit.UserDisabled, name, nil); err != nil {
+			return err
 		}
 		return tx.DeleteUserRefreshTokens(name, "")
 	})
@@ -116,6 +124,9 @@ func ResetPassword(ctx context.Context, st store.Store, name string) (string, er
 		}
 		u.PasswordHash, u.MustChangePassword, u.PasswordChanged = hash, true, time.Now().UTC()
 		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, audit.PasswordReset, name, nil); err != nil {
 			return err
 		}
 		return tx.DeleteUserRefreshTokens(name, "")
@@ -147,6 +158,9 @@ func Revoke(ctx context.Context, st store.Store, id string) error {
 			d.Revoked = time.Now().UTC()
 		}
 		if err := tx.PutDevice(d); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, audit.DeviceRevoked, id, audit.D{"user": d.User}); err != nil {
 			return err
 		}
 		return tx.DeleteRefreshTokens(id)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
 )
@@ -74,6 +75,7 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*Tokens, error) {
 	if len(in.Password) > MaxPasswordBytes {
 		return nil, &PasswordError{"password", "密码超过 72 字节，不可能正确 / the password is over 72 bytes and cannot be right"}
 	}
+	ctx = audit.WithActor(ctx, audit.Actor{User: audit.ActorAnonymous, Device: in.DeviceID})
 	u, err := s.checkPassword(ctx, in.Username, in.Password, in.Source)
 	if err != nil {
 		return nil, err
@@ -119,17 +121,31 @@ func (s *Service) checkPassword(ctx context.Context, name, password, source stri
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		auth.CheckPassword(dummyHash(), password) // the same time as a real check: no user enumeration by timing
-		return nil, ErrBadCredentials
+		return nil, s.failed(ctx, "", "unknown_user", ErrBadCredentials)
 	case err != nil:
 		return nil, err
 	case !auth.CheckPassword(u.PasswordHash, password):
-		return nil, ErrBadCredentials
+		return nil, s.failed(ctx, name, "bad_password", ErrBadCredentials)
 	}
 	ok = true
 	if u.Disabled {
-		return nil, ErrUserDisabled
+		return nil, s.failed(ctx, name, "user_disabled", ErrUserDisabled)
 	}
 	return u, nil
+}
+
+// failed records a failed sign-in in the audit log and returns refusal.
+// The name tried is kept only if it is an account's: an unknown one may be
+// a person's name, or a password typed in the wrong field. The entry is
+// written even if the caller has gone.
+func (s *Service) failed(ctx context.Context, account, reason string, refusal error) error {
+	err := s.st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		return audit.Append(ctx, tx, audit.SignInFailed, account, audit.D{"reason": reason})
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
 }
 
 // dummyHash is checked against when the user does not exist.
@@ -194,7 +210,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Tokens, error) {
 	var dead bool
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		out, dead = nil, false
-		rt, next, err := s.rotate(tx, token, &dead)
+		rt, next, err := s.rotate(ctx, tx, token, &dead)
 		if err != nil || dead {
 			return err
 		}
@@ -214,7 +230,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Tokens, error) {
 // rotate finds the session of token and moves it on. dead reports a reuse
 // or an expired session, which rotate deleted: the transaction must commit
 // that, so the caller returns nil from it and ErrBadRefresh after.
-func (s *Service) rotate(tx store.Tx, token string, dead *bool) (*store.RefreshToken, string, error) {
+func (s *Service) rotate(ctx context.Context, tx store.Tx, token string, dead *bool) (*store.RefreshToken, string, error) {
 	now := s.now().UTC()
 	family, ok := auth.RefreshFamily(token)
 	if !ok {
@@ -247,6 +263,10 @@ func (s *Service) rotate(tx store.Tx, token string, dead *bool) (*store.RefreshT
 		}
 	}
 	*dead = true // a reuse: the whole session goes
+	ctx = audit.WithActor(ctx, audit.Actor{User: audit.ActorAnonymous})
+	if err := audit.Append(ctx, tx, audit.RefreshReused, rt.User, audit.D{"device": rt.Device}); err != nil {
+		return nil, "", err
+	}
 	return nil, "", tx.DeleteRefreshFamily(family)
 }
 
@@ -326,6 +346,7 @@ func (s *Service) ChangePassword(ctx context.Context, pc PasswordChange) (*Token
 	if len(pc.Old) > MaxPasswordBytes {
 		return nil, ErrBadCredentials
 	}
+	ctx = audit.WithActor(ctx, audit.Actor{User: pc.User, Device: pc.Device})
 	u, err := s.checkPassword(ctx, pc.User, pc.Old, pc.Source)
 	if err != nil {
 		return nil, err
@@ -345,6 +366,9 @@ func (s *Service) ChangePassword(ctx context.Context, pc PasswordChange) (*Token
 			return err
 		}
 		u = cur
+		if err := audit.Append(ctx, tx, audit.PasswordChanged, u.Name, nil); err != nil {
+			return err
+		}
 		return tx.DeleteUserRefreshTokens(u.Name, "")
 	})
 	if err != nil {
@@ -355,9 +379,11 @@ func (s *Service) ChangePassword(ctx context.Context, pc PasswordChange) (*Token
 
 // Unlock forgets the failed sign-ins of an account, from every address.
 func (s *Service) Unlock(ctx context.Context, name string) error {
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		_, err := tx.User(name)
-		return err
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.User(name); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.AccountUnlocked, name, nil)
 	})
 	if err == nil {
 		s.throttle.unlock(name)

@@ -69,12 +69,12 @@ func (s *Server) passwordClaims(c *gin.Context) (*auth.Claims, error) {
 // resetPassword gives a user a one-time password, returned once, which must
 // be changed at the next sign-in; every session of the user ends.
 func (s *Server) resetPassword(c *gin.Context) {
-	pw, err := accounts.ResetPassword(c, s.store, c.Param("name"))
+	pw, err := accounts.ResetPassword(actor(c), s.store, c.Param("name"))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := s.accounts.Unlock(c, c.Param("name")); err != nil {
+	if err := s.accounts.Unlock(actor(c), c.Param("name")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -83,7 +83,7 @@ func (s *Server) resetPassword(c *gin.Context) {
 
 // unlockUser forgets an account's failed sign-ins, from every address.
 func (s *Server) unlockUser(c *gin.Context) {
-	if err := s.accounts.Unlock(c, c.Param("name")); err != nil {
+	if err := s.accounts.Unlock(actor(c), c.Param("name")); err != nil {
 		fail(c, err)
 		return
 	}

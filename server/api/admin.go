@@ -34,7 +34,7 @@ func (s *Server) addUser(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	pw, err := accounts.Add(c, s.store, accounts.NewUser{Name: req.Name, Role: req.Role,
+	pw, err := accounts.Add(actor(c), s.store, accounts.NewUser{Name: req.Name, Role: req.Role,
 		Districts: req.Districts, Password: req.Password})
 	if err != nil {
 		fail(c, err)
@@ -51,7 +51,7 @@ func (s *Server) disableUser(c *gin.Context) { s.setDisabled(c, true) }
 func (s *Server) enableUser(c *gin.Context)  { s.setDisabled(c, false) }
 
 func (s *Server) setDisabled(c *gin.Context, disabled bool) {
-	if err := accounts.SetDisabled(c, s.store, c.Param("name"), disabled); err != nil {
+	if err := accounts.SetDisabled(actor(c), s.store, c.Param("name"), disabled); err != nil {
 		fail(c, err)
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Server) listDevices(c *gin.Context) {
 }
 
 func (s *Server) revokeDevice(c *gin.Context) {
-	if err := accounts.Revoke(c, s.store, c.Param("id")); err != nil {
+	if err := accounts.Revoke(actor(c), s.store, c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}

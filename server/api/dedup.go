@@ -151,7 +151,7 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 		return
 	}
 	u := user(c)
-	res, err := dedupjob.Decide(c, s.store, dedupjob.Decision{Case: c.Param("id"),
+	res, err := dedupjob.Decide(actor(c), s.store, dedupjob.Decision{Case: c.Param("id"),
 		Status: store.DupStatus(req.Decision), Keep: req.Keep, By: u.Name, Remove: req.Remove,
 		Validate: s.cfg.Validator,
 		Allow: func(dc *store.DupCase) error {

@@ -73,7 +73,7 @@ func (s *Server) resolveConflict(c *gin.Context) {
 		return
 	}
 	u := user(c)
-	conflict, err := store.ResolveConflict(c, s.store, store.Resolve{
+	conflict, err := store.ResolveConflict(actor(c), s.store, store.Resolve{
 		Conflict: c.Param("id"), Choice: req.Choice, Value: req.Value, By: u.Name, Validate: s.cfg.Validator,
 		Allow: func(cf *dsync.Conflict) error {
 			if !u.InScope(cf.District) {

@@ -20,13 +20,13 @@ type importFunc func(c *gin.Context, st store.Store, r io.Reader, opt roll.Optio
 
 func (s *Server) importRegistrations(c *gin.Context) {
 	s.importFile(c, func(c *gin.Context, st store.Store, r io.Reader, opt roll.Options) (*roll.Report, error) {
-		return roll.ImportRegistrations(c, st, r, opt)
+		return roll.ImportRegistrations(actor(c), st, r, opt)
 	})
 }
 
 func (s *Server) importDistricts(c *gin.Context) {
 	s.importFile(c, func(c *gin.Context, st store.Store, r io.Reader, opt roll.Options) (*roll.Report, error) {
-		return roll.ImportDistricts(c, st, r, opt)
+		return roll.ImportDistricts(actor(c), st, r, opt)
 	})
 }
 
@@ -120,7 +120,7 @@ func (s *Server) exportRoll(c *gin.Context) {
 	c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(file))
 	c.Header("Cache-Control", "no-store") // personal data
 	c.Status(http.StatusOK)
-	_, err := roll.ExportRoll(c, s.store, c.Writer, opt)
+	_, err := roll.ExportRoll(actor(c), s.store, c.Writer, opt)
 	switch {
 	case err == nil:
 	case !c.Writer.Written(): // e.g. an unknown district: nothing sent yet

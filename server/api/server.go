@@ -175,6 +175,7 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/import/districts", AdminOnly, unscoped}, (*Server).importDistricts},
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
+	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
 }
 
 func (s *Server) routes() *gin.Engine {

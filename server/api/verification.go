@@ -18,7 +18,7 @@ func (s *Server) listVerification(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := roll.ListUnverified(c, s.store, roll.VerificationQuery{Districts: districts,
+	page, err := roll.ListUnverified(actor(c), s.store, roll.VerificationQuery{Districts: districts,
 		After: c.Query("after"), Limit: limit})
 	if err != nil {
 		fail(c, verificationError(err))

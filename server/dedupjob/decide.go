@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -38,9 +39,11 @@ type Decided struct {
 	Removed []string      `json:"removed,omitempty"` // registrations marked removed now
 }
 
-// Decide records a decision on a case. Nothing else about the case's
-// registrations changes unless d.Remove asks for it.
+// Decide records a decision on a case, and in the same transaction its
+// audit entry (its actor d.By). Nothing else about the case's registrations
+// changes unless d.Remove asks for it.
 func Decide(ctx context.Context, st store.Store, d Decision) (*Decided, error) {
+	ctx = audit.As(ctx, d.By)
 	if d.Status != store.DupConfirmed && d.Status != store.DupRejected {
 		return nil, ErrBadDecision
 	}
@@ -55,7 +58,12 @@ func Decide(ctx context.Context, st store.Store, d Decision) (*Decided, error) {
 				return err
 			}
 		}
-		return record(tx, c, &d)
+		wasOpen := c.Status == store.DupOpen
+		if err := record(tx, c, &d); err != nil || !wasOpen {
+			return err // a decision made again the same way is no new one
+		}
+		return audit.Append(ctx, tx, audit.DuplicateDecided, c.ID, audit.D{"status": c.Status, "keep": c.Keep,
+			"remove": d.Remove, "members": c.Records(), "districts": c.Districts()})
 	})
 	if err != nil {
 		return nil, err

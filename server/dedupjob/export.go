@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -19,14 +20,22 @@ var CSVHeader = []string{"cluster", "ref", "record_id", "district", "name", "id_
 // WriteCSV writes one row per registration of each case q selects: the
 // case ID as cluster, the registration as it is now, the engine's decision
 // (auto or review), the score, the case's status and 1 on the kept
-// registration. It returns the number of rows.
+// registration. It returns the number of rows. The export (names and ID
+// numbers in full) is recorded in the audit log before it is written.
 func WriteCSV(ctx context.Context, st store.Store, w io.Writer, q store.DupCaseQuery) (int, error) {
+	err := st.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		return audit.Append(ctx, tx, audit.ExportUnmasked, "", audit.D{"list": "duplicates", "status": q.Status,
+			"districts": q.Districts})
+	})
+	if err != nil {
+		return 0, err
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return 0, err
 	}
 	rows := 0
-	err := st.View(ctx, func(tx store.Tx) error {
+	err = st.View(ctx, func(tx store.Tx) error {
 		cases, err := tx.DupCases(q)
 		if err != nil {
 			return err

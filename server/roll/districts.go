@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -74,7 +75,8 @@ func districtCode(s string) string {
 //
 // A district imported before is updated in place (its voter groups are
 // kept); one that did not change is counted unchanged. Bad rows are
-// reported; the good ones are written, all in one transaction.
+// reported; the good ones are written, all in one transaction, with the
+// import's audit entry.
 func ImportDistricts(ctx context.Context, st store.Store, r io.Reader, opt Options) (*Report, error) {
 	opt.defaults()
 	src, err := openRows(r, opt.Format)
@@ -101,7 +103,7 @@ func ImportDistricts(ctx context.Context, st store.Store, r io.Reader, opt Optio
 			}
 		}
 		rep.Imported, rep.Unchanged = imported, unchanged
-		return nil
+		return audit.Append(ctx, tx, audit.Import, "", importDetails("districts", formatOf(src), rep))
 	})
 	if err != nil {
 		return rep, fmt.Errorf("roll: write districts: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -46,11 +47,18 @@ type Entry struct {
 // ExportRoll writes the voter roll (选民榜) of a district: its registered,
 // living (not deleted, not removed) voters, by voter group, then by name in
 // pinyin order. CSV starts with a UTF-8 byte-order mark, so Excel opens it
-// as UTF-8. It returns the number of voters written.
+// as UTF-8. It returns the number of voters written. The office version
+// (not posted: ID numbers, phones and addresses in full) is recorded in the
+// audit log before it is written.
 func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOptions) (int, error) {
 	entries, err := Roll(ctx, st, opt.District, opt.Posted)
 	if err != nil {
 		return 0, err
+	}
+	if !opt.Posted {
+		if err := recordExport(ctx, st, "roll", opt.District, audit.D{"format": opt.Format, "count": len(entries)}); err != nil {
+			return 0, err
+		}
 	}
 	cols := rollColumns(opt.Posted)
 	header := make([]string, len(cols))

@@ -167,7 +167,10 @@ type batch struct {
 // The file is read and checked in one goroutine while the previous batch is
 // written in another. An error is returned only when the file cannot be
 // read or the store fails; the rows committed until then stay.
-func ImportRegistrations(ctx context.Context, st store.Store, r io.Reader, opt Options) (*Report, error) {
+//
+// The import's audit entry (its counts, never a row) is appended when it is
+// over, failed or not.
+func ImportRegistrations(ctx context.Context, st store.Store, r io.Reader, opt Options) (_ *Report, err error) {
 	opt.defaults()
 	env, err := loadEnv(ctx, st)
 	if err != nil {
@@ -195,6 +198,7 @@ func ImportRegistrations(ctx context.Context, st store.Store, r io.Reader, opt O
 	}()
 
 	rep := newReport()
+	defer func() { err = recordImport(ctx, st, importDetails("registrations", formatOf(src), rep), err) }()
 	w := writer{st: st, opt: &opt, rep: rep}
 	for b := range batches {
 		if err := w.write(ctx, b); err != nil {

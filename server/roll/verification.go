@@ -12,6 +12,7 @@ import (
 	"github.com/mozillazg/go-pinyin"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -83,7 +84,8 @@ func cursorKey(tx store.Tx, id string) (listKey, error) {
 // ListUnverified lists the living registrations (not deleted, not removed)
 // of the districts asked for that need verification, ordered by district,
 // then voter group, then name as the roll orders them. Only the districts
-// a page needs are read.
+// a page needs are read. Each page (it shows ID numbers) is recorded in the
+// audit log.
 func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*VerificationPage, error) {
 	page := &VerificationPage{Items: []Unverified{}}
 	err := st.View(ctx, func(tx store.Tx) error {
@@ -132,6 +134,14 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	target := ""
+	if len(q.Districts) == 1 {
+		target = q.Districts[0]
+	}
+	d := audit.D{"count": len(page.Items), "districts": len(q.Districts), "after": q.After != ""}
+	if err := recordExport(ctx, st, "verification", target, d); err != nil {
 		return nil, err
 	}
 	return page, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/dengji/dengji/server/audit"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -38,9 +39,11 @@ type Resolve struct {
 }
 
 // ResolveConflict records the decision and, when it changes the record, makes
-// a server change that carries it to every device through the feed. Both
-// happen in one transaction.
+// a server change that carries it to every device through the feed. Both,
+// and the audit entry of the decision (its actor r.By), happen in one
+// transaction.
 func ResolveConflict(ctx context.Context, s Store, r Resolve) (*dsync.Conflict, error) {
+	ctx = audit.As(ctx, r.By)
 	var out *dsync.Conflict
 	err := s.Update(ctx, func(tx Tx) error {
 		c, err := tx.Conflict(r.Conflict)
@@ -69,6 +72,10 @@ func ResolveConflict(ctx context.Context, s Store, r Resolve) (*dsync.Conflict, 
 		}
 		c.Status, c.Resolution = dsync.ConflictResolved, res
 		out = c
+		if err := audit.Append(ctx, tx, audit.ConflictResolved, c.ID, audit.D{"record": c.Record,
+			"district": c.District, "kind": c.Kind, "field": c.Field, "choice": r.Choice, "change": res.Change}); err != nil {
+			return err
+		}
 		return tx.PutConflict(c)
 	})
 	return out, err

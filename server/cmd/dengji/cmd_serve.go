@@ -14,6 +14,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
 )
@@ -79,7 +80,7 @@ func electionRules(ctx context.Context, st store.Store, flagDay string) (model.R
 	var rules model.Rules
 	err := st.Update(ctx, func(tx store.Tx) error {
 		if flagDay != "" {
-			if err := tx.PutSetting(settingElectionDay, []byte(flagDay)); err != nil {
+			if err := setElectionDay(ctx, tx, flagDay); err != nil {
 				return err
 			}
 		}
@@ -100,6 +101,21 @@ func electionRules(ctx context.Context, st store.Store, flagDay string) (model.R
 		slog.Warn("no election day set: the age check is off; set it with --election-day")
 	}
 	return rules, err
+}
+
+// setElectionDay keeps day, and records a change in the audit log.
+func setElectionDay(ctx context.Context, tx store.Tx, day string) error {
+	old, err := tx.Setting(settingElectionDay)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if string(old) == day {
+		return nil
+	}
+	if err := audit.Append(ctx, tx, audit.ElectionChanged, "", audit.D{"election_day": day, "was": string(old)}); err != nil {
+		return err
+	}
+	return tx.PutSetting(settingElectionDay, []byte(day))
 }
 
 // keyFlag adds --key-file.
