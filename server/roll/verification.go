@@ -141,6 +141,9 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 		target = q.Districts[0]
 	}
 	d := audit.D{"count": len(page.Items), "districts": len(q.Districts), "after": q.After != ""}
+	if q.Districts == nil {
+		d["districts"] = "all"
+	}
 	if err := recordExport(ctx, st, "verification", target, d); err != nil {
 		return nil, err
 	}
