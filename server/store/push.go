@@ -161,7 +161,8 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*
 	}
 	ch.Author = req.Author
 	r, err := apply(tx, req, ch)
-	if err != nil || r.Code == dsync.CodeCounterReused || r.Code == dsync.CodeWrongDevice {
+	if err != nil || r.Code == dsync.CodeCounterReused || r.Code == dsync.CodeWrongDevice ||
+		(req.Device != ServerDevice && !keyableID(ch.ID)) {
 		return r, err
 	}
 	r.Device = req.Device
@@ -170,6 +171,16 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*
 	}
 	return r, nil
 }
+
+// keyableID reports whether a device's change ID may key its stored
+// result. An empty one, or one longer than a valid change's, is refused as
+// invalid without being remembered: neither is a bbolt key (empty, or over
+// its 32 KiB), and storing them failed the whole batch with a 500.
+func keyableID(id string) bool { return id != "" && len(id) <= maxChangeIDLen }
+
+// maxChangeIDLen is the longest change ID a valid change has
+// (dsync.Change.Validate).
+const maxChangeIDLen = 64
 
 // seenBefore answers a change ID the server has a result for: the first
 // answer again to the device that sent it, a refusal that says nothing of
