@@ -3,6 +3,8 @@ package sync
 import (
 	"encoding/json"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Op says what a change does to its record.
@@ -93,6 +95,8 @@ func (ch *Change) Validate() error {
 		return fmt.Errorf("%w: counter starts at 1", ErrInvalidChange)
 	case len(ch.Set) > MaxFields || len(ch.Base) > MaxFields+1:
 		return fmt.Errorf("%w: more than %d fields", ErrInvalidChange, MaxFields)
+	case !plainName(ch.ID) || !plainName(ch.Device) || !plainName(ch.Record) || !plainName(ch.Type) || !plainName(ch.District):
+		return fmt.Errorf("%w: an identifier holds spaces, control or invisible characters", ErrInvalidChange)
 	}
 	for k, v := range ch.Set {
 		if k == FieldDeleted {
@@ -106,6 +110,22 @@ func (ch *Change) Validate() error {
 		}
 	}
 	return ch.validateOp()
+}
+
+// plainName reports an identifier (change, device, record, type,
+// district) made of visible characters only: valid UTF-8 without spaces,
+// control characters or invisible formatting (bidirectional overrides),
+// so that it can neither break a log line nor look like another.
+func plainName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (ch *Change) validateOp() error {
