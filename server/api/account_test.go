@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,38 +19,6 @@ import (
 	"github.com/dengji/dengji/server/store/boltstore/bolttest"
 	dsync "github.com/dengji/dengji/sync"
 )
-
-// startServerWith is startServer with settings of the test's own, and the
-// same users when users is true.
-func startServerWith(t *testing.T, users bool, set func(*api.Config)) *testServer {
-	t.Helper()
-	st := bolttest.Open(t)
-	cfg := api.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if set != nil {
-		set(&cfg)
-	}
-	srv, err := api.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close() })
-	if users {
-		for _, u := range []accounts.NewUser{
-			{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
-			{Name: "li", Role: store.RoleRegistrar, Districts: []string{"430102001001"}, Password: "li-password"},
-		} {
-			if _, err := accounts.Add(context.Background(), st, u); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return &testServer{Server: srv, st: st}
-}
 
 // trustLoopback makes the test server read the client's address from
 // X-Forwarded-For, as behind a reverse proxy on the same host.
@@ -129,7 +96,7 @@ func TestAccounts_ConcurrentSignInsNeverSucceed(t *testing.T) {
 // addresses, not the owner: from their own address the owner signs in,
 // at most slowed down.
 func TestAccounts_OwnerSignsInFromAnotherAddress(t *testing.T) {
-	s := startServerWith(t, true, trustLoopback)
+	s := startServerOn(t, bolttest.Open(t), trustLoopback)
 	for _, attacker := range []string{"203.0.113.7", "203.0.113.8", "2001:db8::1"} {
 		for i := 0; i < 8; i++ {
 			s.signIn(t, attacker, "li", "guess-password", "")
@@ -297,7 +264,7 @@ func changeFirst(t *testing.T, s *testServer, user, otp, device, newPW string) t
 
 // The first start's admin password is one-time too.
 func TestAccounts_FirstStartAdminMustChange(t *testing.T) {
-	s := startServerWith(t, false, nil)
+	s := startBareServer(t, bolttest.Open(t), nil)
 	pw, err := accounts.EnsureAdmin(context.Background(), s.st)
 	if err != nil || pw == "" {
 		t.Fatal(pw, err)
@@ -357,7 +324,7 @@ func TestAccounts_RefreshGraceReplaysSamePair(t *testing.T) {
 
 // With no grace, the first reuse is a reuse.
 func TestAccounts_RefreshRotatesWithoutGrace(t *testing.T) {
-	s := startServerWith(t, true, func(c *api.Config) { c.RefreshGrace = 0 })
+	s := startServerOn(t, bolttest.Open(t), func(c *api.Config) { c.RefreshGrace = 0 })
 	t0 := s.login(t, "li", "li-password", "phone-1")
 	status, t1 := refresh(t, s, t0.RefreshToken)
 	if status != 200 {
@@ -402,7 +369,7 @@ func TestAccounts_DisableRevokesRefreshTokens(t *testing.T) {
 func TestAccounts_TokenKeysAndLifetimes(t *testing.T) {
 	old, removed := auth.NewSigningKey(), auth.NewSigningKey()
 	current := auth.NewSigningKey()
-	s := startServerWith(t, true, func(c *api.Config) { c.Keys = auth.KeySetOf(old, current) })
+	s := startServerOn(t, bolttest.Open(t), func(c *api.Config) { c.Keys = auth.KeySetOf(old, current) })
 	now := time.Now()
 	forge := func(k auth.Key, claims jwt.MapClaims) string {
 		tk := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)

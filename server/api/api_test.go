@@ -27,18 +27,16 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	st := bolttest.Open(t)
-	cfg := api.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := api.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close() })
+	return startServerOn(t, bolttest.Open(t), nil)
+}
+
+// startServerOn starts a server over st on a real listener, with the
+// configuration set changes (nil: the defaults), and the test users admin,
+// li (a registrar of 430102001001) and wang (a coordinator of it and
+// 430102001002).
+func startServerOn(t *testing.T, st store.Store, set func(*api.Config)) *testServer {
+	t.Helper()
+	s := startBareServer(t, st, set)
 	for _, u := range []accounts.NewUser{
 		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
 		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"430102001001"}, Password: "li-password"},
@@ -48,6 +46,26 @@ func startServer(t *testing.T) *testServer {
 			t.Fatal(err)
 		}
 	}
+	return s
+}
+
+// startBareServer is startServerOn without any user.
+func startBareServer(t *testing.T, st store.Store, set func(*api.Config)) *testServer {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if set != nil {
+		set(&cfg)
+	}
+	srv, err := api.New(context.Background(), st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close() })
 	return &testServer{Server: srv, st: st}
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,8 +11,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/dengji/dengji/server/accounts"
-	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
@@ -28,27 +24,8 @@ func startServerIn(t *testing.T, dir string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := api.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close(); st.Close() })
-	for _, u := range []accounts.NewUser{
-		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
-		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"430102001001"}, Password: "li-password"},
-		{Name: "wang", Role: store.RoleCoordinator, Districts: []string{"430102001001", "430102001002"}, Password: "wang-password"},
-	} {
-		if _, err := accounts.Add(context.Background(), st, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &testServer{Server: srv, st: st}
+	t.Cleanup(func() { st.Close() })
+	return startServerOn(t, st, nil)
 }
 
 type auditBody struct {

@@ -2,11 +2,9 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dengji/dengji/model"
-	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
@@ -116,28 +113,7 @@ func TestAPI_RecordContract(t *testing.T) {
 // as dengji serve runs it.
 func startValidatingServer(t *testing.T) *testServer {
 	t.Helper()
-	st := bolttest.Open(t)
-	cfg := api.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Validator = store.ModelValidator(model.Rules{})
-	srv, err := api.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close() })
-	for _, u := range []accounts.NewUser{
-		{Name: "admin", Role: store.RoleAdmin, Password: "admin-pass"},
-		{Name: "li", Role: store.RoleRegistrar, Districts: []string{"430102001001"}, Password: "li-password"},
-	} {
-		if _, err := accounts.Add(context.Background(), st, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &testServer{Server: srv, st: st}
+	return startServerOn(t, bolttest.Open(t), func(c *api.Config) { c.Validator = store.ModelValidator(model.Rules{}) })
 }
 
 // checkResult checks a change was applied (code "") or refused with the

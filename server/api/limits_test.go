@@ -3,10 +3,8 @@ package api_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -16,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
-	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore/bolttest"
 )
 
@@ -28,24 +24,7 @@ import (
 // startLimited is startServer with the limits set changes.
 func startLimited(t *testing.T, set func(*api.Limits)) *testServer {
 	t.Helper()
-	st := bolttest.Open(t)
-	cfg := api.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	set(&cfg.Limits)
-	srv, err := api.New(context.Background(), st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close() })
-	if _, err := accounts.Add(context.Background(), st, accounts.NewUser{Name: "li", Role: store.RoleRegistrar,
-		Districts: []string{"430102001001"}, Password: "li-password"}); err != nil {
-		t.Fatal(err)
-	}
-	return &testServer{Server: srv, st: st}
+	return startServerOn(t, bolttest.Open(t), func(c *api.Config) { set(&c.Limits) })
 }
 
 // slowPush posts a push body of size bytes (one change whose name pads it),
