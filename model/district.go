@@ -61,3 +61,25 @@ func digits(s string) bool {
 	}
 	return true
 }
+
+// ScopeEntryValid reports whether code may stand in a user's scope: a
+// province's 2 or a city's 4 leading digits, a known county's 6, or a
+// district code (which a town's 9 digits are too: the county's code and the
+// town's number).
+func ScopeEntryValid(code string) bool {
+	switch len(code) {
+	case 2, 4:
+		if !digits(code) {
+			return false
+		}
+		known, _ := idcard.RegionKnown(code+"000000"[len(code):], 0)
+		return known
+	case countyCodeLen:
+		if !digits(code) {
+			return false
+		}
+		known, _ := idcard.RegionKnown(code, 0)
+		return known
+	}
+	return DistrictCodeValid(code)
+}

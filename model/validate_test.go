@@ -175,6 +175,14 @@ func TestDistrictCode(t *testing.T) {
 			t.Errorf("DistrictCodeValid(%q) = %v", code, got)
 		}
 	}
+	for code, want := range map[string]bool{
+		"43": true, "4301": true, "430102": true, "430102001": true, "430102001001": true, "4301029001": true,
+		"99": false, "4399": false, "999999": false, "not-a-code": false, "430102\x00": false, "": false, "4": false,
+	} {
+		if got := ScopeEntryValid(code); got != want {
+			t.Errorf("ScopeEntryValid(%q) = %v", code, got)
+		}
+	}
 	if CountyOf("4301029001") != "430102" || TownOf("430102001205") != "430102001" || TownOf("4301029001") != "" {
 		t.Error("CountyOf/TownOf")
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
@@ -67,7 +68,13 @@ func check(nu NewUser) error {
 		return fmt.Errorf("%w: 角色须为 registrar、coordinator 或 admin / role must be registrar, coordinator or admin", ErrInvalid)
 	case nu.Role != store.RoleAdmin && len(nu.Districts) == 0:
 		return fmt.Errorf("%w: %s 至少需要一个选区 / a %s needs at least one district", ErrInvalid, nu.Role, nu.Role)
-	case nu.Password != "":
+	}
+	for _, d := range nu.Districts {
+		if !model.ScopeEntryValid(d) {
+			return fmt.Errorf("%w: 选区 %q 不是已知的区划代码或选区代码 / scope entry %q is not a known division or district code", ErrInvalid, d, d)
+		}
+	}
+	if nu.Password != "" {
 		return CheckPassword("password", nu.Name, nu.Password)
 	}
 	return nil

@@ -21,7 +21,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 
 func TestUser_AddListDisable(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runCLI(t, "user", "add", "li", "--role", "registrar", "--districts", "d1, d2", "--data", dir)
+	out, err := runCLI(t, "user", "add", "li", "--role", "registrar", "--districts", "430102001001, 430102001002", "--data", dir)
 	if err != nil || !strings.Contains(out, "一次性密码 / one-time password: ") {
 		t.Fatalf("add: %q %v", out, err)
 	}
@@ -31,11 +31,15 @@ func TestUser_AddListDisable(t *testing.T) {
 	if _, err := runCLI(t, "user", "add", "wang", "--role", "registrar", "--data", dir); err == nil {
 		t.Fatal("a registrar without districts must be refused")
 	}
+	if _, err := runCLI(t, "user", "add", "wang", "--role", "registrar", "--districts", "not-a-code", "--data", dir); err == nil ||
+		!strings.Contains(explain(err), "not-a-code") {
+		t.Fatalf("a scope that is no code must be refused: %v", err)
+	}
 	if _, err := runCLI(t, "user", "disable", "li", "--data", dir); err != nil {
 		t.Fatal(err)
 	}
 	out, _ = runCLI(t, "user", "list", "--data", dir)
-	if !strings.Contains(out, "li") || !strings.Contains(out, "d1,d2") || !strings.Contains(out, "停用 disabled") {
+	if !strings.Contains(out, "li") || !strings.Contains(out, "430102001001,430102001002") || !strings.Contains(out, "停用 disabled") {
 		t.Fatalf("list: %q", out)
 	}
 }
