@@ -185,6 +185,23 @@ func TestAccounts_LongPasswordRefused(t *testing.T) {
 	s.login(t, "zhao", strings.Repeat("密", 24), "")
 }
 
+// Defect 10: a scope entry must be a known division or district code; any
+// string, a NUL included, was accepted.
+func TestAccounts_ScopeEntriesChecked(t *testing.T) {
+	s := startServer(t)
+	admin := s.login(t, "admin", "admin-pass", "")
+	for _, scope := range []string{"not-a-code", "430102\x00", "999999001001", "4"} {
+		body := map[string]any{"name": "zhao", "role": "coordinator", "districts": []string{scope}, "password": "zhao-password-1"}
+		if status, code := errCode(t, s, "POST", "/v1/users", admin.AccessToken, body); status != 400 || code != "bad_user" {
+			t.Errorf("scope %q: %d %s", scope, status, code)
+		}
+	}
+	body := map[string]any{"name": "zhao", "role": "coordinator", "districts": []string{"430102", "4301029001"}, "password": "zhao-password-1"}
+	if status := s.call(t, "POST", "/v1/users", admin.AccessToken, body, nil); status != 201 {
+		t.Fatalf("a county and a work-unit district: %d", status)
+	}
+}
+
 func TestAccounts_ChangePassword(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")
