@@ -71,7 +71,9 @@ func TestAPI_RecordContract(t *testing.T) {
 			dsync.PushResponse
 			dsync.ErrorBody
 		}
-		if code := rawCall(t, s, "POST", "/v1/push", li.AccessToken, body.Bytes(), &resp); code != 200 || len(resp.Results) != len(batch) {
+		code, answer := s.send(t, "POST", "/v1/push", li.AccessToken, "application/json", &body)
+		json.Unmarshal(answer, &resp)
+		if code != 200 || len(resp.Results) != len(batch) {
 			t.Fatalf("push: %d, %d results, %+v", code, len(resp.Results), resp.Error)
 		}
 		for j, i := range batch {
@@ -141,24 +143,6 @@ func checkResult(t *testing.T, name, code string, r dsync.Result) {
 	if len(r.Details) > 4096 || len(r.Reason) > 4096 {
 		t.Errorf("%s: an answer of %d + %d bytes", name, len(r.Details), len(r.Reason))
 	}
-}
-
-// rawCall sends body as it is (json.Marshal would repair invalid UTF-8) and
-// decodes the answer into out.
-func rawCall(t *testing.T, s *testServer, method, path, token string, body []byte, out any) int {
-	t.Helper()
-	req, _ := http.NewRequest(method, s.URL()+path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
 }
 
 func rawBody(t *testing.T, s *testServer, method, path, token string) []byte {
