@@ -43,6 +43,10 @@ func main() {
 
 var errUsage = errors.New("用法错误 / usage error")
 
+// errHelp is what parsing returns after printing a command's help for -h or
+// --help: the command stops there, touching nothing, and dengji exits 0.
+var errHelp = errors.New("help printed")
+
 // explain turns the errors an operator can cause into messages they can act
 // on; anything else is shown as it is.
 func explain(err error) string {
@@ -69,7 +73,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		usage(os.Stderr)
 		return fmt.Errorf("%w: 未知命令 / unknown command %q", errUsage, args[0])
 	}
-	return cmd.run(ctx, args[1:], out)
+	if err := cmd.run(ctx, args[1:], out); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
 }
 
 func usage(w io.Writer) {
@@ -100,7 +107,7 @@ func newFlags(name string, dataDir *string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return errHelp
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
