@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
 )
 
 func init() {
@@ -72,17 +68,14 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(out, auditUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
 	}
 	if fs.NArg() != 0 || limit < 0 {
 		return fmt.Errorf("%w: %s", errUsage, auditUsage)
 	}
-	if _, err := os.Stat(filepath.Join(dir, boltstore.FileName)); err != nil {
-		return fmt.Errorf("数据目录 %s 中没有数据 / no data in %s: %w", dir, dir, err)
+	if err := requireData(dir); err != nil {
+		return err
 	}
 	return withStore(dir, func(st store.Store) error {
 		if args[0] == "verify" {

@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
 )
 
 func init() {
@@ -50,17 +46,14 @@ func runCheck(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(out, checkUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: dengji check [--data DIR] [--json]", errUsage)
 	}
-	if _, err := os.Stat(filepath.Join(dir, boltstore.FileName)); err != nil {
-		return fmt.Errorf("数据目录 %s 中没有数据 / no data in %s: %w", dir, dir, err)
+	if err := requireData(dir); err != nil {
+		return err
 	}
 	var rep *store.ContractReport
 	err := withStore(dir, func(st store.Store) error {

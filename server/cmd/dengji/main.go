@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -176,6 +177,15 @@ func openStore(dir string) (store.Store, error) {
 		return nil, fmt.Errorf("数据目录 %s 正被运行中的服务器使用，请先停止它或改用 API / data directory %s is in use by a running server: stop it or use the API", dir, dir)
 	}
 	return st, err
+}
+
+// requireData refuses a data directory that holds no store, for commands
+// that only read one and must not create it.
+func requireData(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, boltstore.FileName)); err != nil {
+		return fmt.Errorf("数据目录 %s 中没有数据 / no data in %s: %w", dir, dir, err)
+	}
+	return nil
 }
 
 // withStore opens the store, runs fn and closes the store.
