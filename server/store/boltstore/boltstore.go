@@ -179,7 +179,7 @@ func (t *tx) Record(id string) (*dsync.Record, error) {
 		return nil, store.ErrNotFound
 	}
 	var r dsync.Record
-	if err := decodeRecord(data, &r); err != nil {
+	if err := store.DecodeRecord(data, &r); err != nil {
 		return nil, fmt.Errorf("boltstore: record %s: %w", id, err)
 	}
 	return &r, nil
@@ -212,7 +212,7 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 		return nil, store.ErrNotFound
 	}
 	var ch dsync.Change
-	return &ch, decodeChange(data, &ch)
+	return &ch, store.DecodeChange(data, &ch)
 }
 
 func (t *tx) Result(changeID string) (*dsync.Result, error) {
@@ -239,7 +239,7 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 	var unreadable []string
 	err := t.b(bucketRecords).ForEach(func(k, v []byte) error {
 		var r dsync.Record
-		if err := decodeRecord(v, &r); err != nil {
+		if err := store.DecodeRecord(v, &r); err != nil {
 			unreadable = append(unreadable, string(k))
 			return nil
 		}
@@ -351,7 +351,7 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 	}
 	recs := make([]dsync.Record, len(entries))
 	for i, e := range entries {
-		if err := decodeRecord(e.Record, &recs[i]); err != nil {
+		if err := store.DecodeRecord(e.Record, &recs[i]); err != nil {
 			return nil, false, fmt.Errorf("boltstore: feed entry %d: %w", e.Seq, err)
 		}
 	}
