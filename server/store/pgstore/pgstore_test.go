@@ -1,0 +1,13 @@
+package pgstore_test
+
+import (
+	"testing"
+
+	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/pgstore/pgtest"
+	"github.com/dengji/dengji/server/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return pgtest.Open(t) })
+}
