@@ -100,8 +100,11 @@ func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
 		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 			return fmt.Errorf("pgstore: write lock: %w", err)
 		}
-		t := &tx{ctx: ctx, q: ptx, writer: true}
+		t := &tx{ctx: ctx, q: ptx, writer: true, buf: newBuffer()}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.flush(); err != nil {
 			return err
 		}
 		return t.saveSeq()
@@ -122,8 +125,9 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// tx is one transaction. A writer caches the feed's sequence counter: it
-// reads it once, under the write lock, and writes it back before commit.
+// tx is one transaction. A writer caches the feed's sequence counter (it
+// reads it once, under the write lock, and writes it back before commit)
+// and buffers the push path's writes (buffer).
 type tx struct {
 	ctx    context.Context
 	q      pgx.Tx
@@ -132,6 +136,8 @@ type tx struct {
 	seq       uint64
 	seqLoaded bool
 	seqDirty  bool
+
+	buf *buffer // a writer's buffered writes; nil in a View
 }
 
 func (t *tx) exec(sql string, args ...any) error {

@@ -58,7 +58,7 @@ func (t *tx) HighSeq() (uint64, error) {
 // --- records, change log, results ---
 
 func (t *tx) Record(id string) (*dsync.Record, error) {
-	data, err := t.getBytes("SELECT data FROM records WHERE id = $1", id)
+	data, err := t.recordData(id)
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +69,34 @@ func (t *tx) Record(id string) (*dsync.Record, error) {
 	return &r, nil
 }
 
+func (t *tx) recordData(id string) ([]byte, error) {
+	if t.buf != nil {
+		if r, ok := t.buf.records[id]; ok {
+			return r.data, nil
+		}
+		if data, ok := t.buf.knownRecords[id]; ok {
+			return orNotFound(data)
+		}
+	}
+	return t.getBytes("SELECT data FROM records WHERE id = $1", id)
+}
+
+// orNotFound is data read ahead, or store.ErrNotFound for nil (known absent).
+func orNotFound(data []byte) ([]byte, error) {
+	if data == nil {
+		return nil, store.ErrNotFound
+	}
+	return data, nil
+}
+
 // PutRecord stores the record; its row is its place in the feed, so
 // prevSeq needs no entry of its own removed.
 func (t *tx) PutRecord(rec *dsync.Record, _ uint64) error {
+	if t.buf != nil {
+		t.buf.records[rec.ID] = recordRow{typ: rec.Type, district: rec.District, seq: int64(rec.Seq),
+			deleted: rec.Deleted(), data: rec.AppendJSON(nil)}
+		return nil
+	}
 	return t.exec(`INSERT INTO records (id, type, district, seq, deleted, data) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET type = excluded.type, district = excluded.district, seq = excluded.seq,
 			deleted = excluded.deleted, data = excluded.data`,
@@ -79,6 +104,10 @@ func (t *tx) PutRecord(rec *dsync.Record, _ uint64) error {
 }
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
+	if t.buf != nil {
+		t.buf.changes[int64(seq)] = ch.AppendJSON(nil)
+		return nil
+	}
 	return t.exec("INSERT INTO changes (seq, data) VALUES ($1, $2)", int64(seq), ch.AppendJSON(nil))
 }
 
@@ -86,7 +115,14 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 	if seq > math.MaxInt64 {
 		return nil, store.ErrNotFound
 	}
-	data, err := t.getBytes("SELECT data FROM changes WHERE seq = $1", int64(seq))
+	data, found := []byte(nil), false
+	if t.buf != nil {
+		data, found = t.buf.changes[int64(seq)]
+	}
+	var err error
+	if !found {
+		data, err = t.getBytes("SELECT data FROM changes WHERE seq = $1", int64(seq))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -95,15 +131,35 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 }
 
 func (t *tx) Result(changeID string) (*dsync.Result, error) {
+	if t.buf != nil {
+		if data, found := lookup(t.buf.results, t.buf.knownResults, changeID); found {
+			data, err := orNotFound(data)
+			if err != nil {
+				return nil, err
+			}
+			var r dsync.Result
+			return &r, json.Unmarshal(data, &r)
+		}
+	}
 	return getJSON[dsync.Result](t, "SELECT data FROM results WHERE change_id = $1", changeID)
 }
 
 func (t *tx) PutResult(r *dsync.Result) error {
+	if t.buf != nil {
+		data, err := json.MarshalUnordered(r)
+		t.buf.results[r.Change] = data
+		return err
+	}
 	return t.putJSON(`INSERT INTO results (change_id, data) VALUES ($1, $2)
 		ON CONFLICT (change_id) DO UPDATE SET data = excluded.data`, r, r.Change)
 }
 
 func (t *tx) DeviceCounter(device string) (uint64, error) {
+	if t.buf != nil {
+		if n, ok := t.buf.counters[device]; ok {
+			return uint64(n), nil
+		}
+	}
 	var n int64
 	err := t.q.QueryRow(t.ctx, "SELECT counter FROM counters WHERE device = $1", device).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -113,6 +169,10 @@ func (t *tx) DeviceCounter(device string) (uint64, error) {
 }
 
 func (t *tx) SetDeviceCounter(device string, n uint64) error {
+	if t.buf != nil {
+		t.buf.counters[device] = int64(n)
+		return nil
+	}
 	return t.exec(`INSERT INTO counters (device, counter) VALUES ($1, $2)
 		ON CONFLICT (device) DO UPDATE SET counter = excluded.counter`, device, int64(n))
 }
@@ -124,6 +184,9 @@ func (t *tx) SetDeviceCounter(device string, n uint64) error {
 // returned at the end.
 func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 	const page = 2000
+	if err := t.flush(); err != nil {
+		return err
+	}
 	var unreadable []string
 	for after := ""; ; {
 		rows, err := t.q.Query(t.ctx, `SELECT id, data FROM records WHERE id > $1 AND ($2 = '' OR type = $2)
@@ -251,6 +314,9 @@ func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.Feed
 	if limit <= 0 || cursor >= math.MaxInt64 {
 		return nil, false, nil
 	}
+	if err := t.flush(); err != nil {
+		return nil, false, err
+	}
 	var rows pgx.Rows
 	var err error
 	if districts == nil {
@@ -295,6 +361,9 @@ func distinct(ds []string) []string {
 // FeedDistricts skips through records_feed from one district to the next
 // (a loose index scan): a step per district, not per record.
 func (t *tx) FeedDistricts(area string) ([]string, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	rows, err := t.q.Query(t.ctx, `WITH RECURSIVE d(code) AS (
 			(SELECT district FROM records WHERE district >= $1 ORDER BY district LIMIT 1)
 			UNION ALL
