@@ -5,13 +5,8 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dengji/dengji/server/store/pgstore"
 )
@@ -31,35 +26,16 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("%s is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvURL)
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "dengji_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	admin := func(sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := admin("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
+	u, drop, err := pgstore.NewSchema(context.Background(), base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("drop the test's schema: %v", err)
+		}
+	})
+	return u
 }
 
 // Open opens a store on a fresh schema and closes it when the test ends.
