@@ -387,3 +387,13 @@ type DupCaseQuery struct {
 	After     string // case ID to continue after
 	Limit     int
 }
+
+// RunLocker is a store that several server processes share (pgstore): a
+// job that must run on one of them at a time, such as the duplicate
+// check, takes a lock by name. TryLock answers at once; ok is false while
+// another process (or another caller here) holds it. The lock lasts until
+// unlock is called or the process holding it ends. A store only one
+// process opens (bbolt's file lock sees to it) needs none.
+type RunLocker interface {
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
