@@ -19,7 +19,12 @@ var ErrNewerSchema = errors.New("pgstore: database written by a newer Dengji")
 // stored value bytea, byte for byte (never jsonb). The indexes serve the
 // queries the server makes: the district feed and its districts
 // (records_feed), the unscoped feed (records_seq), conflicts and duplicate
-// cases by district, refresh tokens by device and user. Every table that
+// cases by district, refresh tokens by device and user. district_feed is
+// the district feed's query in a function of its own, so that it may turn
+// off the plans that stale statistics would pick (a bitmap scan of a whole
+// district and a sort on disk, right after a bulk push, before autovacuum
+// has analysed the table): its ordered index scan is right at any size.
+// Every table that
 // holds a district's rows carries the district code, whose first six digits
 // are the county: the distribution key of a Citus cluster (README).
 var migrations = []string{
@@ -72,7 +77,19 @@ var migrations = []string{
 		case_id text COLLATE "C" NOT NULL,
 		PRIMARY KEY (district, case_id));
 	CREATE INDEX dup_case_members_case ON dup_case_members (case_id);
-	CREATE TABLE audit_log (seq bigint PRIMARY KEY, data bytea NOT NULL);`,
+	CREATE TABLE audit_log (seq bigint PRIMARY KEY, data bytea NOT NULL);
+	CREATE FUNCTION district_feed(districts text[], after bigint, n bigint, budget bigint)
+		RETURNS TABLE (seq bigint, deleted boolean, data bytea, total bigint)
+		LANGUAGE sql STABLE SET enable_bitmapscan = off SET enable_seqscan = off AS $$
+		SELECT seq, deleted, data, total FROM (
+			SELECT seq, deleted, data, count(*) OVER () AS total,
+				coalesce(sum(octet_length(data)) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+			FROM (SELECT r.seq, r.deleted, r.data FROM unnest(districts) AS d(code)
+				CROSS JOIN LATERAL (SELECT seq, deleted, data FROM records
+					WHERE district = d.code AND seq > after ORDER BY district, seq LIMIT n) r
+				ORDER BY r.seq LIMIT n) x) y
+		WHERE before < budget ORDER BY seq
+	$$;`,
 }
 
 // SchemaVersion is the schema this binary reads and writes.

@@ -309,7 +309,11 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 // For districts it reads each district's next entries through
 // records_feed (a LATERAL per district, as bbolt's merge of one cursor per
 // district) and merges them by sequence, so a page costs the same however
-// large the other districts are.
+// large the other districts are. It returns at most feedRows entries, and
+// no more than a pull page's bytes (store.MaxPullBytes, and the entry that
+// passes it), with more set: "up to limit" lets it, and a pull, which stops
+// at that budget, would otherwise have the database send it five times the
+// rows it uses.
 func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.FeedEntry, bool, error) {
 	if limit <= 0 || cursor >= math.MaxInt64 {
 		return nil, false, nil
@@ -317,24 +321,27 @@ func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.Feed
 	if err := t.flush(); err != nil {
 		return nil, false, err
 	}
+	limit = min(limit, feedRows)
 	var rows pgx.Rows
 	var err error
 	if districts == nil {
-		rows, err = t.q.Query(t.ctx, `SELECT seq, deleted, data FROM records WHERE seq > $1 ORDER BY seq LIMIT $2`,
-			int64(cursor), limit+1)
+		rows, err = t.q.Query(t.ctx, `SELECT seq, deleted, data, total FROM (
+				SELECT seq, deleted, data, count(*) OVER () AS total,
+					coalesce(sum(octet_length(data)) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+				FROM (SELECT seq, deleted, data FROM records WHERE seq > $1 ORDER BY seq LIMIT $2) x) y
+			WHERE before < $3 ORDER BY seq`, int64(cursor), limit+1, store.MaxPullBytes)
 	} else {
-		rows, err = t.q.Query(t.ctx, `SELECT r.seq, r.deleted, r.data FROM unnest($1::text[]) AS d(code)
-			CROSS JOIN LATERAL (SELECT seq, deleted, data FROM records
-				WHERE district = d.code AND seq > $2 ORDER BY seq LIMIT $3) r
-			ORDER BY r.seq LIMIT $3`, distinct(districts), int64(cursor), limit+1)
+		rows, err = t.q.Query(t.ctx, `SELECT * FROM district_feed($1, $2, $3, $4)`,
+			distinct(districts), int64(cursor), limit+1, store.MaxPullBytes)
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	var n int64
 	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.FeedEntry, error) {
 		var e store.FeedEntry
 		var seq int64
-		err := r.Scan(&seq, &e.Deleted, &e.Record)
+		err := r.Scan(&seq, &e.Deleted, &e.Record, &n)
 		e.Seq = uint64(seq)
 		return e, err
 	})
@@ -342,10 +349,14 @@ func (t *tx) FeedRaw(districts []string, cursor uint64, limit int) ([]store.Feed
 		return nil, false, err
 	}
 	if len(entries) > limit {
-		return entries[:limit], true, nil
+		entries = entries[:limit]
 	}
-	return entries, false, nil
+	return entries, n > int64(len(entries)), nil
 }
+
+// feedRows bounds the entries one FeedRaw reads: a pull page of a
+// megabyte holds about a thousand registrations.
+const feedRows = 2000
 
 // distinct returns ds without repeats.
 func distinct(ds []string) []string {
