@@ -1,11 +1,16 @@
 package pgstore_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/pgstore/pgtest"
 	"github.com/dengji/dengji/server/store/storetest"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 func TestConformance(t *testing.T) {
@@ -16,4 +21,39 @@ func TestConformance(t *testing.T) {
 // (storetest.BenchPush).
 func BenchmarkPush(b *testing.B) {
 	storetest.BenchPush(b, pgtest.Open(b))
+}
+
+// TestView_LongReadDoesNotBlockPush: a push commits while a read
+// transaction (an export, a duplicate check's scan) stays open, and the
+// read keeps its snapshot: it does not see the push. (The 30 s is a
+// deadlock's bound, not a timing assertion.)
+func TestView_LongReadDoesNotBlockPush(t *testing.T) {
+	st := pgtest.Open(t)
+	pushed := make(chan error, 1)
+	err := st.View(context.Background(), func(tx store.Tx) error {
+		if _, err := tx.HighSeq(); err != nil { // the snapshot is taken here
+			return err
+		}
+		go func() {
+			_, err := store.Push(context.Background(), st, store.PushRequest{Device: "A", Changes: []dsync.Change{{
+				ID: "c1", Device: "A", Counter: 1, Record: "r1", Type: "registration", District: "d1", Op: dsync.OpCreate,
+				Set: map[string]json.RawMessage{"name": json.RawMessage(`"x"`)}}}})
+			pushed <- err
+		}()
+		select {
+		case err := <-pushed:
+			if err != nil {
+				return err
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a push waited for an open read transaction")
+		}
+		if _, err := tx.Record("r1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the read saw a push committed after its snapshot: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
