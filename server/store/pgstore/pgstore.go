@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,6 +42,11 @@ import (
 // Store is a PostgreSQL-backed store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// writer lets one Update of this process at a time take a connection
+	// and wait for the database's write lock: the others wait here, so
+	// waiting writers never hold every connection of the pool while
+	// readers need one.
+	writer sync.Mutex
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,6 +102,8 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
+	s.writer.Lock()
+	defer s.writer.Unlock()
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
 		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 			return fmt.Errorf("pgstore: write lock: %w", err)

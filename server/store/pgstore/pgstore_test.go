@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/pgstore"
 	"github.com/dengji/dengji/server/store/pgstore/pgtest"
 	"github.com/dengji/dengji/server/store/storetest"
 	dsync "github.com/dengji/dengji/sync"
@@ -56,4 +58,44 @@ func TestView_LongReadDoesNotBlockPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestConformance_TwoServers runs the suite against two stores, each with
+// a pool of its own, on one database, as two servers are: Updates go to
+// each in turn, so the suite's concurrent cases (one batch pushed twice at
+// once, a pull during an open transaction) meet across the two, where
+// only the database's lock stands between them.
+func TestConformance_TwoServers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		u := pgtest.URL(t)
+		var two twoServers
+		for i := range two.s {
+			st, err := pgstore.Open(context.Background(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			two.s[i] = st
+		}
+		return &two
+	})
+}
+
+type twoServers struct {
+	s    [2]*pgstore.Store
+	next atomic.Uint32
+}
+
+func (t *twoServers) pick() *pgstore.Store { return t.s[t.next.Add(1)%2] }
+
+func (t *twoServers) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return t.pick().Update(ctx, fn)
+}
+
+func (t *twoServers) View(ctx context.Context, fn func(store.Tx) error) error {
+	return t.pick().View(ctx, fn)
+}
+
+func (t *twoServers) Close() error {
+	t.s[0].Close()
+	return t.s[1].Close()
 }
