@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +62,7 @@ const maxAttempts = 10
 // IsURL reports whether a --store value names PostgreSQL rather than a
 // bbolt data directory.
 func IsURL(s string) bool {
-	return len(s) > 11 && (s[:11] == "postgres://" || (len(s) > 13 && s[:13] == "postgresql://"))
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // Open connects to the database at url (a postgres:// URL; a search_path
