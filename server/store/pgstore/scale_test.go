@@ -61,9 +61,9 @@ func BenchmarkScale(b *testing.B) {
 			chs := make([]dsync.Change, batch)
 			for j := range chs {
 				k := uint64(i + j + 1)
-				chs[j] = dsync.Change{ID: fmt.Sprintf("c-%s-%06d", district, k), Device: "dev-" + district, Counter: k,
-					Record: fmt.Sprintf("r-%s-%06d", district, k),
-					Type:   model.TypeRegistration, District: district, Op: dsync.OpCreate, Set: bench.Registration(rng, int(k))}
+				chs[j] = dsync.Change{ID: fmt.Sprintf("c-%s-%06d", district, k), Device: "dev-" + district,
+					Counter: k, Record: fmt.Sprintf("r-%s-%06d", district, k), Type: model.TypeRegistration,
+					District: district, Op: dsync.OpCreate, Set: bench.Registration(rng, int(k))}
 			}
 			t0 := time.Now()
 			if _, err := store.Push(ctx, st, store.PushRequest{Device: "dev-" + district, Changes: chs, Validate: validate}); err != nil {
