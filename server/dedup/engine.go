@@ -400,17 +400,9 @@ func (ix *Index) keepClusters(res *Result) {
 // adoptClusters records auto clusters as the index's.
 func (ix *Index) adoptClusters(clusters []Cluster) {
 	for _, cl := range clusters {
-		if cl.Decision != Auto {
-			continue
+		if cl.Decision == Auto {
+			ix.adoptCluster(cl.Records)
 		}
-		k := int32(len(ix.members))
-		var m []int32
-		for _, id := range cl.Records {
-			p := ix.pos[id]
-			ix.cluster[p] = k
-			m = append(m, p)
-		}
-		ix.members = append(ix.members, m)
 	}
 }
 
