@@ -79,3 +79,11 @@ func (ix *Index) Has(id string) bool {
 	_, ok := ix.pos[id]
 	return ok
 }
+
+// District is the district of an indexed record ("" if not indexed).
+func (ix *Index) District(id string) string {
+	if p, ok := ix.pos[id]; ok {
+		return ix.record(p).District
+	}
+	return ""
+}

@@ -12,15 +12,28 @@ import (
 	"github.com/dengji/dengji/server/store"
 )
 
+// batchResult is what a run hands to save.
+type batchResult struct {
+	proposals []dedup.Case
+	dead      map[string]string   // registrations gone (deleted or removed): record ID to district
+	district  func(string) string // a record's district ("" if not known)
+	// areas, for an incremental run, are the districts whose cases the
+	// batch may touch: only those are read and reconciled. nil: every case.
+	areas []string
+	// changed are the batch's registrations: a registrar learns of a case
+	// one of them joins (a notice). nil: none (a full run).
+	changed map[string]bool
+	also    func(tx store.Tx) error // more to write in the same transaction (nil: nothing)
+}
+
 // save reconciles proposals with the stored cases and writes the result in
 // one transaction. The stored cases are read inside it, so a decision taken
 // while the engine ran is kept. Open cases with a dead member are dropped
 // first: the registration they name is gone.
-func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, dead map[string]bool,
-	district func(string) string) error {
+func (j *Job) save(ctx context.Context, sum *Summary, b batchResult) error {
 	now := j.opt.Now().UTC()
 	err := j.st.Update(ctx, func(tx store.Tx) error {
-		stored, err := tx.DupCases(store.DupCaseQuery{})
+		stored, err := tx.DupCases(store.DupCaseQuery{Districts: b.areas})
 		if err != nil {
 			return err
 		}
@@ -29,7 +42,7 @@ func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, de
 		for i := range stored {
 			c := &stored[i]
 			byID[c.ID] = c
-			if c.Status == store.DupOpen && touches(c, dead) {
+			if c.Status == store.DupOpen && touches(c, b.dead) {
 				continue
 			}
 			ec, err := engineCase(c)
@@ -38,15 +51,15 @@ func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, de
 			}
 			prev = append(prev, ec)
 		}
-		out := dedup.Reconcile(prev, proposals, sum.Full)
+		out := dedup.Reconcile(prev, b.proposals, sum.Full)
 		j.progress(PhaseSave, 0, len(out))
-		kept, err := j.writeCases(tx, sum, out, byID, district, now)
+		kept, err := j.writeCases(tx, sum, out, byID, &b, now)
 		if err != nil {
 			return err
 		}
 		for _, c := range stored {
 			if !kept[c.ID] && c.Status == store.DupOpen {
-				if err := tx.DeleteDupCase(c.ID); err != nil {
+				if err := dropCase(tx, &c, now); err != nil {
 					return err
 				}
 				sum.Dropped++
@@ -54,6 +67,11 @@ func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, de
 		}
 		sum.Cases = len(out)
 		j.progress(PhaseSave, len(out), len(out))
+		if b.also != nil {
+			if err := b.also(tx); err != nil {
+				return err
+			}
+		}
 		return j.putSummary(tx, sum)
 	})
 	if err != nil {
@@ -64,7 +82,7 @@ func (j *Job) save(ctx context.Context, sum *Summary, proposals []dedup.Case, de
 
 // writeCases stores the open cases of out that changed and counts them all.
 func (j *Job) writeCases(tx store.Tx, sum *Summary, out []dedup.Case, byID map[string]*store.DupCase,
-	district func(string) string, now time.Time) (map[string]bool, error) {
+	b *batchResult, now time.Time) (map[string]bool, error) {
 	kept := make(map[string]bool, len(out))
 	for i := range out {
 		c := &out[i]
@@ -83,7 +101,7 @@ func (j *Job) writeCases(tx store.Tx, sum *Summary, out []dedup.Case, byID map[s
 			sum.Review++
 		}
 		old := byID[c.ID]
-		sc, err := storeCase(c, old, district, now)
+		sc, err := storeCase(c, old, b.district, now)
 		if err != nil {
 			return nil, err
 		}
@@ -93,6 +111,9 @@ func (j *Job) writeCases(tx store.Tx, sum *Summary, out []dedup.Case, byID map[s
 			continue
 		}
 		if err := tx.PutDupCase(sc); err != nil {
+			return nil, err
+		}
+		if err := notify(tx, sc, b.changed, now); err != nil {
 			return nil, err
 		}
 	}
@@ -111,9 +132,9 @@ func (j *Job) putSummary(tx store.Tx, sum *Summary) error {
 	return tx.PutSetting(SettingSeq, formatSeq(sum.Seq))
 }
 
-func touches(c *store.DupCase, dead map[string]bool) bool {
+func touches(c *store.DupCase, dead map[string]string) bool {
 	for _, m := range c.Members {
-		if dead[m.Record] {
+		if isDead(dead, m.Record) {
 			return true
 		}
 	}

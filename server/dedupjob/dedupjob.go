@@ -1,7 +1,15 @@
 // Package dedupjob runs the central duplicate check (不重) over the store: a
 // full run over every live registration, incremental runs over what changed
-// since, reconciliation with the cases people already decided, the
-// coordinators' decisions, and the duplicates export.
+// since (by hand, or continuously as registrations arrive: Watch),
+// reconciliation with the cases people already decided, the notices that
+// tell a registrar a new registration may be someone registered elsewhere,
+// the coordinators' decisions, and the duplicates export.
+//
+// The index of the last full run grows with every incremental run and
+// survives a restart: the full run's weights and the feed sequence matched
+// so far are kept in the store, and a new process rebuilds the index from
+// the registrations matched before (dedup.Rebuild: no pair scored), so its
+// first incremental run matches only what came after.
 //
 // The engine (package dedup) proposes; people decide. A run changes only
 // open cases: a confirmed or rejected case is never undone, and no
@@ -13,7 +21,10 @@ package dedupjob
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,8 +41,9 @@ import (
 
 // Settings keys the job keeps in the store.
 const (
-	SettingSeq  = "dedup.seq"  // decimal feed sequence number the last run saw
-	SettingLast = "dedup.last" // JSON Summary of the last run
+	SettingSeq     = "dedup.seq"     // decimal feed sequence number the index has matched
+	SettingLast    = "dedup.last"    // JSON Summary of the last run
+	SettingWeights = "dedup.weights" // JSON dedup.Weights of the last full run
 )
 
 // Phases reported to a Progress callback.
@@ -39,6 +51,7 @@ const (
 	PhaseLoad  = "load"  // reading registrations (total 0: not known yet)
 	PhaseMatch = "match" // the engine at work
 	PhaseSave  = "save"  // reconciling and writing cases
+	PhaseIndex = "index" // rebuilding the index after a restart
 )
 
 // Progress is told where a run is; total is 0 when not known.
@@ -58,9 +71,16 @@ func DefaultOptions() Options {
 }
 
 // Summary is the outcome of one run.
+//
+// An incremental run counts the cases of the districts its batch touched
+// (the batch's and those of the records it was matched with), not every
+// stored case.
 type Summary struct {
-	Full      bool      `json:"full"`
-	Records   int       `json:"records"`   // registrations compared (full) or in the batch (incremental)
+	Full    bool `json:"full"`
+	Records int  `json:"records"` // registrations compared (full) or in the batch (incremental)
+	// Compared is the number of pairs the engine scored: a full run's
+	// grows with the square of the blocks, an incremental one's with the batch.
+	Compared  int       `json:"compared"`
 	Cases     int       `json:"cases"`     // cases stored after the run, any status
 	Auto      int       `json:"auto"`      // open cases the engine is sure of
 	Review    int       `json:"review"`    // open cases a person has to look at
@@ -81,10 +101,22 @@ type Status struct {
 	Done    int    `json:"done,omitempty"`
 	Total   int    `json:"total,omitempty"`
 	// Indexed is the number of registrations in the index kept for
-	// incremental runs; 0 means the next incremental run is a full one.
-	Indexed int      `json:"indexed"`
-	Last    *Summary `json:"last,omitempty"`
-	Error   string   `json:"error,omitempty"` // of the last run
+	// incremental runs; 0 means the next incremental run rebuilds it from
+	// the store (or runs in full when no full run's weights are kept).
+	Indexed int `json:"indexed"`
+	// Continuous says registrations are matched as they arrive (Watch).
+	Continuous bool `json:"continuous"`
+	// Cursor is the feed sequence the index has matched; Backlog the
+	// records committed after it, waiting to be matched (at most
+	// backlogCap counted: BacklogMore says more wait), and OldestSeconds
+	// how long the oldest of them has waited, as the watcher saw it
+	// commit (0 when nothing waits or no watcher runs).
+	Cursor        uint64   `json:"cursor"`
+	Backlog       int      `json:"backlog"`
+	BacklogMore   bool     `json:"backlog_more,omitempty"`
+	OldestSeconds float64  `json:"oldest_seconds"`
+	Last          *Summary `json:"last,omitempty"`
+	Error         string   `json:"error,omitempty"` // of the last run
 }
 
 // Job is the duplicate check of one store. It keeps the index of its last
@@ -94,11 +126,13 @@ type Job struct {
 	opt     Options
 	running atomic.Bool
 
-	mu        sync.Mutex
-	ix        *dedup.Index
-	ixSeq     uint64            // feed sequence the index saw
-	districts map[string]string // record ID -> district of the indexed records
-	status    Status
+	mu       sync.Mutex
+	ix       *dedup.Index // used by the run under way only, outside mu
+	ixSeq    uint64       // feed sequence the index has matched
+	indexed  int          // ix.Len() after the last run
+	status   Status
+	watching bool
+	seen     []sighting // feed sequences the watcher saw committed, oldest first
 }
 
 // New makes the job for st.
@@ -129,13 +163,15 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 }
 
 // RunIncremental matches the registrations changed since the index was
-// built against it. Without an index (a fresh process) it is a full run.
+// built against it, and adds them to it. A fresh process first rebuilds the
+// index from the store; it runs in full only when no full run ever kept
+// its weights.
 func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
 	if !j.running.CompareAndSwap(false, true) {
 		return Summary{}, ErrRunning
 	}
 	defer j.running.Store(false)
-	j.begin(!j.hasIndex())
+	j.begin(!j.canIncrement(ctx))
 	return j.end(j.incremental(ctx))
 }
 
@@ -145,7 +181,7 @@ func (j *Job) Start(ctx context.Context, incremental bool) error {
 	if !j.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	full := !incremental || !j.hasIndex()
+	full := !incremental || !j.canIncrement(ctx)
 	j.begin(full)
 	go func() {
 		defer j.running.Store(false)
@@ -164,14 +200,15 @@ func (j *Job) Status(ctx context.Context) (Status, error) {
 	j.mu.Lock()
 	s := j.status
 	s.Running = j.running.Load()
-	if j.ix != nil {
-		s.Indexed = j.ix.Len()
-	}
+	s.Indexed, s.Cursor, s.Continuous = j.indexed, j.ixSeq, j.watching
 	j.mu.Unlock()
-	if s.Last != nil {
-		return s, nil
-	}
 	err := j.st.View(ctx, func(tx store.Tx) error {
+		if err := j.backlog(tx, &s); err != nil {
+			return err
+		}
+		if s.Last != nil {
+			return nil
+		}
 		v, err := tx.Setting(SettingLast)
 		if err != nil {
 			return err
@@ -179,16 +216,10 @@ func (j *Job) Status(ctx context.Context) (Status, error) {
 		s.Last = new(Summary)
 		return json.Unmarshal(v, s.Last)
 	})
-	if err != nil && err != store.ErrNotFound {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return s, err
 	}
 	return s, nil
-}
-
-func (j *Job) hasIndex() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ix != nil
 }
 
 func (j *Job) begin(full bool) {
@@ -220,13 +251,14 @@ func (j *Job) progress(phase string, done, total int) {
 
 func (j *Job) full(ctx context.Context) (Summary, error) {
 	started := j.opt.Now()
-	recs, seq, err := j.loadAll(ctx)
+	recs, seq, err := j.loadAll(ctx, 0)
 	if err != nil {
 		return Summary{}, err
 	}
 	j.progress(PhaseMatch, 0, len(recs))
 	var proposals []dedup.Case
 	var ix *dedup.Index
+	sum := Summary{Full: true, Records: len(recs), Seq: seq, Started: started}
 	if len(recs) >= 2 {
 		var res *dedup.Result
 		res, ix, err = dedup.Run(recs, j.opt.Engine)
@@ -234,26 +266,46 @@ func (j *Job) full(ctx context.Context) (Summary, error) {
 			return Summary{}, fmt.Errorf("dedupjob: run: %w", err)
 		}
 		proposals = res.Proposals()
+		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(recs), len(recs))
-	districts := make(map[string]string, len(recs))
-	for i := range recs {
-		districts[recs[i].ID] = recs[i].District
+	lookup := func(string) string { return "" }
+	var weights []byte
+	if ix != nil {
+		lookup = ix.District
+		if weights, err = json.Marshal(ix.Weights()); err != nil {
+			return Summary{}, err
+		}
 	}
-	sum := Summary{Full: true, Records: len(recs), Seq: seq, Started: started}
-	lookup := func(id string) string { return districts[id] }
-	if err := j.save(ctx, &sum, proposals, nil, lookup); err != nil {
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, district: lookup, also: func(tx store.Tx) error {
+		if weights == nil {
+			return nil
+		}
+		return tx.PutSetting(SettingWeights, weights)
+	}})
+	if err != nil {
 		return Summary{}, err
 	}
-	j.mu.Lock()
-	j.ix, j.ixSeq, j.districts = ix, seq, districts
-	j.mu.Unlock()
+	j.setIndex(ix, seq)
 	return sum, nil
 }
 
-func (j *Job) incremental(ctx context.Context) (Summary, error) {
+func (j *Job) setIndex(ix *dedup.Index, seq uint64) {
 	j.mu.Lock()
-	ix, from, districts := j.ix, j.ixSeq, j.districts
+	defer j.mu.Unlock()
+	j.ix, j.ixSeq, j.indexed = ix, seq, 0
+	if ix != nil {
+		j.indexed = ix.Len()
+	}
+	j.forgetSeen(seq)
+}
+
+func (j *Job) incremental(ctx context.Context) (Summary, error) {
+	if err := j.restore(ctx); err != nil {
+		return Summary{}, err
+	}
+	j.mu.Lock()
+	ix, from := j.ix, j.ixSeq
 	j.mu.Unlock()
 	if ix == nil {
 		return j.full(ctx)
@@ -263,38 +315,65 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	// The districts whose cases the batch may touch: where its records are
+	// now, where they were indexed, and where the dead ones were.
+	areas := map[string]bool{}
+	for i := range batch {
+		areas[batch[i].District] = true
+		if d := ix.District(batch[i].ID); d != "" {
+			areas[d] = true
+		}
+	}
+	for id, d := range dead {
+		areas[d] = true
+		if d := ix.District(id); d != "" {
+			areas[d] = true
+		}
+	}
 	j.progress(PhaseMatch, 0, len(batch))
+	ix.Remove(slices.Collect(maps.Keys(dead)))
+	sum := Summary{Records: len(batch), Seq: seq, Started: started}
 	var proposals []dedup.Case
 	if len(batch) > 0 {
-		res, err := ix.Match(batch)
+		res, err := ix.Add(batch)
 		if err != nil {
 			return Summary{}, fmt.Errorf("dedupjob: match: %w", err)
 		}
 		proposals = withoutRecords(res.Proposals(), dead)
+		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(batch), len(batch))
-	changed := make(map[string]string, len(batch))
-	for i := range batch {
-		changed[batch[i].ID] = batch[i].District
-	}
-	lookup := func(id string) string {
-		if d, ok := changed[id]; ok {
-			return d
+	for _, c := range proposals {
+		for _, r := range c.Records {
+			areas[ix.District(r)] = true
 		}
-		return districts[id]
 	}
-	sum := Summary{Records: len(batch), Seq: seq, Started: started}
-	return sum, j.save(ctx, &sum, proposals, dead, lookup)
+	delete(areas, "")
+	changed := make(map[string]bool, len(batch))
+	for i := range batch {
+		changed[batch[i].ID] = true
+	}
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, dead: dead, district: ix.District,
+		areas: slices.Sorted(maps.Keys(areas)), changed: changed})
+	if err != nil {
+		return Summary{}, err
+	}
+	j.setIndex(ix, seq)
+	return sum, nil
 }
 
-// loadAll reads every live registration and the feed sequence it saw.
-func (j *Job) loadAll(ctx context.Context) (recs []dedup.Record, seq uint64, err error) {
+// loadAll reads every live registration and the feed sequence it saw;
+// with upTo above 0, only those last changed at or below it.
+func (j *Job) loadAll(ctx context.Context, upTo uint64) (recs []dedup.Record, seq uint64, err error) {
 	j.progress(PhaseLoad, 0, 0)
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
 		}
 		return tx.ForEachRecord(model.TypeRegistration, func(r *dsync.Record) error {
+			if upTo > 0 && r.Seq > upTo {
+				return nil
+			}
 			if rec, ok := engineRecord(r); ok {
 				recs = append(recs, rec)
 				if len(recs)%10000 == 0 {
@@ -312,10 +391,11 @@ func (j *Job) loadAll(ctx context.Context) (recs []dedup.Record, seq uint64, err
 }
 
 // loadSince reads the registrations changed after seq from the feed: the
-// live ones as a batch, the deleted or removed ones as dead.
-func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record, dead map[string]bool, seq uint64, err error) {
+// live ones as a batch, the deleted or removed ones as dead (record ID to
+// district).
+func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record, dead map[string]string, seq uint64, err error) {
 	j.progress(PhaseLoad, 0, 0)
-	dead = map[string]bool{}
+	dead = map[string]string{}
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
@@ -334,7 +414,7 @@ func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record,
 				if rec, ok := engineRecord(r); ok {
 					batch = append(batch, rec)
 				} else {
-					dead[r.ID] = true
+					dead[strings.Clone(r.ID)] = strings.Clone(r.District)
 				}
 			}
 			j.progress(PhaseLoad, len(batch)+len(dead), 0)
@@ -372,7 +452,7 @@ const statusRemoved = "removed"
 
 // withoutRecords drops dead records from proposals (an index may still hold
 // them) and the proposals left with fewer than two members.
-func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
+func withoutRecords(cs []dedup.Case, dead map[string]string) []dedup.Case {
 	if len(dead) == 0 {
 		return cs
 	}
@@ -380,7 +460,7 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 	for _, c := range cs {
 		var recs []string
 		for _, r := range c.Records {
-			if !dead[r] {
+			if !isDead(dead, r) {
 				recs = append(recs, r)
 			}
 		}
@@ -389,7 +469,7 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 		}
 		var links []dedup.Link
 		for _, l := range c.Evidence {
-			if !dead[l.A] && !dead[l.B] {
+			if !isDead(dead, l.A) && !isDead(dead, l.B) {
 				links = append(links, l)
 			}
 		}
@@ -397,6 +477,11 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 		out = append(out, c)
 	}
 	return out
+}
+
+func isDead(dead map[string]string, id string) bool {
+	_, ok := dead[id]
+	return ok
 }
 
 func formatSeq(seq uint64) []byte { return strconv.AppendUint(nil, seq, 10) }

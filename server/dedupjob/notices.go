@@ -1,0 +1,124 @@
+package dedupjob
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dengji/dengji/server/store"
+)
+
+// NoticeID is the ID of the notice on a case's registration: one per
+// record and case, so a case proposed again updates its notices.
+func NoticeID(caseID, record string) string {
+	h := sha256.Sum256([]byte(caseID + "\x00" + record))
+	return "ntc-" + hex.EncodeToString(h[:8])
+}
+
+// notify writes, for each member of an open case that the batch brought
+// (changed), the notice its registrars' devices pull: where else the
+// person may be registered, by district only. A notice already written
+// keeps its answer; one that would say the same is left alone.
+func notify(tx store.Tx, c *store.DupCase, changed map[string]bool, now time.Time) error {
+	for _, m := range c.Members {
+		if !changed[m.Record] {
+			continue
+		}
+		places, err := elsewhere(tx, c, m.Record)
+		if err != nil {
+			return err
+		}
+		n := &store.Notice{ID: NoticeID(c.ID, m.Record), Record: m.Record, District: m.District, Case: c.ID,
+			Strength: c.Decision, Status: string(c.Status), Elsewhere: places, Message: noticeMessage(places),
+			Created: now, Updated: now}
+		old, err := tx.Notice(n.ID)
+		switch {
+		case err == nil:
+			if sameNotice(old, n) {
+				continue
+			}
+			n.Created, n.Answer = old.Created, old.Answer
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := tx.PutNotice(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameNotice(a, b *store.Notice) bool {
+	return a.District == b.District && a.Strength == b.Strength && a.Status == b.Status &&
+		slices.Equal(a.Elsewhere, b.Elsewhere)
+}
+
+// elsewhere lists the districts of a case's members other than record,
+// each once, with their names where the districts table has them.
+func elsewhere(tx store.Tx, c *store.DupCase, record string) ([]store.NoticePlace, error) {
+	var out []store.NoticePlace
+	for _, m := range c.Members {
+		if m.Record == record || slices.ContainsFunc(out, func(p store.NoticePlace) bool { return p.District == m.District }) {
+			continue
+		}
+		p := store.NoticePlace{District: m.District}
+		d, err := tx.District(m.District)
+		switch {
+		case err == nil:
+			p.Name = d.Name
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// noticeMessage is what the registrar reads: 可能已在…登记 / may already be
+// registered in …, naming the districts by name (and code).
+func noticeMessage(places []store.NoticePlace) string {
+	zh, en := make([]string, len(places)), make([]string, len(places))
+	for i, p := range places {
+		zh[i], en[i] = p.District, p.District
+		if p.Name != "" {
+			zh[i] = p.Name + "（" + p.District + "）"
+			en[i] = p.Name + " (" + p.District + ")"
+		}
+	}
+	return "可能已在" + strings.Join(zh, "、") + "登记 / may already be registered in " + strings.Join(en, ", ")
+}
+
+// followCase brings the notices of a case's members to the case's status
+// (a coordinator's decision, or withdrawn when the case is dropped), so the
+// registrar's device learns how it ended.
+func followCase(tx store.Tx, c *store.DupCase, status string, now time.Time) error {
+	for _, m := range c.Members {
+		n, err := tx.Notice(NoticeID(c.ID, m.Record))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n.Status == status {
+			continue
+		}
+		n.Status, n.Updated = status, now
+		if err := tx.PutNotice(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropCase deletes an open case the data no longer supports; its notices
+// are withdrawn.
+func dropCase(tx store.Tx, c *store.DupCase, now time.Time) error {
+	if err := tx.DeleteDupCase(c.ID); err != nil {
+		return err
+	}
+	return followCase(tx, c, store.NoticeWithdrawn, now)
+}

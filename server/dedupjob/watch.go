@@ -1,0 +1,120 @@
+package dedupjob
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dengji/dengji/server/store"
+)
+
+// DefaultWatchEvery is how often Watch looks for registrations to match.
+const DefaultWatchEvery = 500 * time.Millisecond
+
+// backlogCap bounds the records Status counts as waiting.
+const backlogCap = 100_000
+
+// sighting is a feed sequence the watcher saw committed, and when.
+type sighting struct {
+	seq uint64
+	at  time.Time
+}
+
+// Watch matches registrations continuously until ctx ends: every interval
+// (DefaultWatchEvery if 0) it reads the feed's highest sequence, and when
+// records committed after the index's cursor it runs an incremental run
+// over all of them (in one batch however many arrived meanwhile). The first
+// pass brings the index back: rebuilt from the store when a full run kept
+// its weights, else a full run. While an operator's run is under way it
+// waits; a run that fails is tried again at the next interval, its error
+// in Status.
+func (j *Job) Watch(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = DefaultWatchEvery
+	}
+	j.mu.Lock()
+	j.watching = true
+	j.mu.Unlock()
+	defer func() {
+		j.mu.Lock()
+		j.watching = false
+		j.mu.Unlock()
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if j.due(ctx) {
+			_, err := j.RunIncremental(ctx)
+			if err != nil && !errors.Is(err, ErrRunning) && ctx.Err() == nil {
+				// Kept in Status.Error; wait a little longer before trying again.
+				sleep(ctx, 10*every)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// due notes the feed's highest sequence and reports whether records wait
+// to be matched (or the index is still to be brought back).
+func (j *Job) due(ctx context.Context) bool {
+	var high uint64
+	err := j.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		high, err = tx.HighSeq()
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if n := len(j.seen); high > j.ixSeq && (n == 0 || j.seen[n-1].seq < high) {
+		j.seen = append(j.seen, sighting{high, j.opt.Now()})
+	}
+	return high > j.ixSeq || j.ix == nil && j.ixSeq == 0 && high > 0
+}
+
+// forgetSeen drops the sightings the index has matched. j.mu is held.
+func (j *Job) forgetSeen(seq uint64) {
+	i := 0
+	for i < len(j.seen) && j.seen[i].seq <= seq {
+		i++
+	}
+	j.seen = append(j.seen[:0], j.seen[i:]...)
+}
+
+// backlog counts the records committed after the index's cursor (s.Cursor)
+// and says how long the oldest has waited.
+func (j *Job) backlog(tx store.Tx, s *Status) error {
+	for cursor, more := s.Cursor, true; more && s.Backlog < backlogCap; {
+		page, m, err := tx.FeedRaw(nil, cursor, min(5000, backlogCap-s.Backlog))
+		if err != nil {
+			return err
+		}
+		s.Backlog += len(page)
+		if len(page) > 0 {
+			cursor = page[len(page)-1].Seq
+		}
+		more = m
+		s.BacklogMore = m && s.Backlog >= backlogCap
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if s.Backlog > 0 && len(j.seen) > 0 {
+		s.OldestSeconds = j.opt.Now().Sub(j.seen[0].at).Seconds()
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
