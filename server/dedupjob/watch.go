@@ -87,9 +87,17 @@ func (j *Job) forgetSeen(seq uint64) {
 	j.seen = append(j.seen[:0], j.seen[i:]...)
 }
 
-// backlog counts the records committed after the index's cursor (s.Cursor)
-// and says how long the oldest has waited.
+// backlog counts the records committed after the index's cursor (s.Cursor,
+// or the one the store keeps when this process has no index yet) and says
+// how long the oldest has waited.
 func (j *Job) backlog(tx store.Tx, s *Status) error {
+	if s.Indexed == 0 && s.Cursor == 0 {
+		k, _, err := readKept(tx)
+		if err != nil {
+			return err
+		}
+		s.Cursor = k.seq
+	}
 	for cursor, more := s.Cursor, true; more && s.Backlog < backlogCap; {
 		page, m, err := tx.FeedRaw(nil, cursor, min(5000, backlogCap-s.Backlog))
 		if err != nil {
