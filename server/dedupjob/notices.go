@@ -1,13 +1,17 @@
 package dedupjob
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
 )
 
@@ -121,4 +125,78 @@ func dropCase(tx store.Tx, c *store.DupCase, now time.Time) error {
 		return err
 	}
 	return followCase(tx, c, store.NoticeWithdrawn, now)
+}
+
+// What a registrar may answer to a notice: what the voter said.
+const (
+	AnswerRegisteredThere = "registered_there" // registered there: remove here
+	AnswerDifferentPerson = "different_person" // not the same person
+	AnswerOther           = "other"            // see the note
+)
+
+// MaxNoteRunes bounds a registrar's note.
+const MaxNoteRunes = 500
+
+// Answer is a registrar's answer to a notice.
+type Answer struct {
+	Notice string
+	Answer string // one of the Answer* constants
+	Note   string // free text; required with AnswerOther
+	By     string
+	Device string
+	// Allow sees the notice before anything is written; an error (e.g. a
+	// district outside the caller's) aborts.
+	Allow func(*store.Notice) error
+}
+
+// AnswerNotice records what the voter said on the notice, where the case's
+// coordinators read it, and audits it (the answer, never the note: it may
+// name people). The notice is renumbered, so the district's other devices
+// learn the answer too. Answering again replaces the answer.
+func AnswerNotice(ctx context.Context, st store.Store, a Answer) (*store.Notice, error) {
+	ctx = audit.As(ctx, a.By)
+	var n *store.Notice
+	err := st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if n, err = tx.Notice(a.Notice); err != nil {
+			return err
+		}
+		if a.Allow != nil {
+			if err := a.Allow(n); err != nil {
+				return err
+			}
+		}
+		if err := checkAnswer(a.Answer, a.Note); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		n.Answer = &store.NoticeAnswer{Answer: a.Answer, Note: a.Note, By: a.By, Device: a.Device, At: now}
+		n.Updated = now
+		if err := tx.PutNotice(n); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.NoticeAnswered, n.Case, audit.D{"notice": n.ID, "record": n.Record,
+			"district": n.District, "answer": a.Answer, "note": a.Note != ""})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func checkAnswer(answer, note string) error {
+	switch answer {
+	case AnswerRegisteredThere, AnswerDifferentPerson:
+	case AnswerOther:
+		if strings.TrimSpace(note) == "" {
+			return ErrBadNote
+		}
+	default:
+		return ErrBadAnswer
+	}
+	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > MaxNoteRunes ||
+		strings.ContainsFunc(note, func(r rune) bool { return model.IsControl(r, true) }) {
+		return ErrBadNote
+	}
+	return nil
 }
