@@ -185,7 +185,7 @@ func authzDupCase(t *testing.T, s *testServer) string {
 // incremental run would have written had that registration come late.
 func authzNotice(t *testing.T, s *testServer, dupCase string) string {
 	t.Helper()
-	var n store.Notice
+	var n dsync.Notice
 	err := s.st.Update(context.Background(), func(tx store.Tx) error {
 		c, err := tx.DupCase(dupCase)
 		if err != nil {
@@ -193,7 +193,7 @@ func authzNotice(t *testing.T, s *testServer, dupCase string) string {
 		}
 		for _, m := range c.Members {
 			if m.District == authzDistrict {
-				n = store.Notice{ID: dedupjob.NoticeID(c.ID, m.Record), Record: m.Record, District: m.District,
+				n = dsync.Notice{ID: dedupjob.NoticeID(c.ID, m.Record), Record: m.Record, District: m.District,
 					Case: c.ID, Strength: c.Decision, Status: "open", Message: "可能已在黄花社区登记", Created: time.Now()}
 			}
 		}

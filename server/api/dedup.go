@@ -12,6 +12,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // startDedup starts a full run, or ?incremental=1 an incremental one, in
@@ -60,7 +61,7 @@ type duplicateCase struct {
 type caseNote struct {
 	Record   string `json:"record"`
 	District string `json:"district"`
-	store.NoticeAnswer
+	dsync.NoticeAnswer
 }
 
 // duplicateMember carries the registration only when its district is the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
@@ -134,9 +135,9 @@ func toAPIError(err error) *Error {
 		return ErrBadKeep
 	case errors.Is(err, dedupjob.ErrDecided):
 		return ErrAlreadyDecided
-	case errors.Is(err, dedupjob.ErrBadAnswer):
+	case errors.Is(err, model.ErrNoticeAnswer):
 		return ErrBadAnswer
-	case errors.Is(err, dedupjob.ErrBadNote):
+	case errors.Is(err, model.ErrNoticeNote):
 		return ErrBadNote
 	case errors.Is(err, dedupjob.ErrRemoveRefused):
 		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,

@@ -7,15 +7,8 @@ import (
 
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
-
-// noticesPage is a page of notices to registrars; pass cursor as after
-// for what is new or changed since.
-type noticesPage struct {
-	Notices []store.Notice `json:"notices"`
-	Cursor  uint64         `json:"cursor"`
-	More    bool           `json:"more"`
-}
 
 // listNotices pages through the notices of the caller's districts (or of
 // those asked for with ?district=) above ?after=, oldest change first:
@@ -32,7 +25,7 @@ func (s *Server) listNotices(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page := noticesPage{Notices: []store.Notice{}, Cursor: after}
+	page := dsync.NoticePage{Notices: []dsync.Notice{}, Cursor: after}
 	err = s.store.View(c, func(tx store.Tx) error {
 		ns, more, err := tx.Notices(districts, after, limit)
 		if len(ns) > 0 {
@@ -63,7 +56,7 @@ func (s *Server) answerNotice(c *gin.Context) {
 	}
 	u := user(c)
 	a := dedupjob.Answer{Notice: c.Param("id"), Answer: req.Answer, Note: req.Note, By: u.Name,
-		Allow: func(n *store.Notice) error {
+		Allow: func(n *dsync.Notice) error {
 			if !u.InScope(n.District) {
 				return ErrNotFound
 			}

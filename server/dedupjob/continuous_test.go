@@ -11,6 +11,7 @@ import (
 	"github.com/dengji/dengji/server/dedup/gen"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // After a restart, an incremental run over 10,000 new registrations does
@@ -113,7 +114,7 @@ func TestJob_WatchNoticesTheRegistrar(t *testing.T) {
 	}
 	n := ns[0]
 	if n.Record != "new-1" || n.Case != c.ID || n.Strength != c.Decision || n.Status != "open" ||
-		len(n.Elsewhere) != 1 || n.Elsewhere[0] != (store.NoticePlace{District: src.District, Name: "水塘垸村"}) ||
+		len(n.Elsewhere) != 1 || n.Elsewhere[0] != (dsync.NoticePlace{District: src.District, Name: "水塘垸村"}) ||
 		!strings.HasPrefix(n.Message, "可能已在水塘垸村") || !strings.Contains(n.Message, "may already be registered in 水塘垸村") {
 		t.Errorf("notice: %+v", n)
 	}
@@ -138,9 +139,9 @@ func TestJob_WatchNoticesTheRegistrar(t *testing.T) {
 	}
 }
 
-func notices(t *testing.T, st store.Store, districts []string, after uint64) []store.Notice {
+func notices(t *testing.T, st store.Store, districts []string, after uint64) []dsync.Notice {
 	t.Helper()
-	var out []store.Notice
+	var out []dsync.Notice
 	err := st.View(ctx, func(tx store.Tx) error {
 		var err error
 		out, _, err = tx.Notices(districts, after, 100)

@@ -17,10 +17,3 @@ var ErrDecided = errors.New("dedupjob: case already decided")
 // ErrRemoveRefused means the store refused a removal change (e.g. the
 // record no longer validates); the decision itself is recorded.
 var ErrRemoveRefused = errors.New("dedupjob: removal of a duplicate registration refused")
-
-// ErrBadAnswer means a notice's answer is none of the known ones.
-var ErrBadAnswer = errors.New("dedupjob: answer must be registered_there, different_person or other")
-
-// ErrBadNote means a notice's note is missing where required (other), too
-// long, not UTF-8 or holds control characters.
-var ErrBadNote = errors.New("dedupjob: bad note")

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // NoticeID is the ID of the notice on a case's registration: one per
@@ -35,7 +35,7 @@ func notify(tx store.Tx, c *store.DupCase, changed map[string]bool, now time.Tim
 		if err != nil {
 			return err
 		}
-		n := &store.Notice{ID: NoticeID(c.ID, m.Record), Record: m.Record, District: m.District, Case: c.ID,
+		n := &dsync.Notice{ID: NoticeID(c.ID, m.Record), Record: m.Record, District: m.District, Case: c.ID,
 			Strength: c.Decision, Status: string(c.Status), Elsewhere: places, Message: noticeMessage(places),
 			Created: now, Updated: now}
 		old, err := tx.Notice(n.ID)
@@ -55,20 +55,20 @@ func notify(tx store.Tx, c *store.DupCase, changed map[string]bool, now time.Tim
 	return nil
 }
 
-func sameNotice(a, b *store.Notice) bool {
+func sameNotice(a, b *dsync.Notice) bool {
 	return a.District == b.District && a.Strength == b.Strength && a.Status == b.Status &&
 		slices.Equal(a.Elsewhere, b.Elsewhere)
 }
 
 // elsewhere lists the districts of a case's members other than record,
 // each once, with their names where the districts table has them.
-func elsewhere(tx store.Tx, c *store.DupCase, record string) ([]store.NoticePlace, error) {
-	var out []store.NoticePlace
+func elsewhere(tx store.Tx, c *store.DupCase, record string) ([]dsync.NoticePlace, error) {
+	var out []dsync.NoticePlace
 	for _, m := range c.Members {
-		if m.Record == record || slices.ContainsFunc(out, func(p store.NoticePlace) bool { return p.District == m.District }) {
+		if m.Record == record || slices.ContainsFunc(out, func(p dsync.NoticePlace) bool { return p.District == m.District }) {
 			continue
 		}
-		p := store.NoticePlace{District: m.District}
+		p := dsync.NoticePlace{District: m.District}
 		d, err := tx.District(m.District)
 		switch {
 		case err == nil:
@@ -83,7 +83,7 @@ func elsewhere(tx store.Tx, c *store.DupCase, record string) ([]store.NoticePlac
 
 // noticeMessage is what the registrar reads: 可能已在…登记 / may already be
 // registered in …, naming the districts by name (and code).
-func noticeMessage(places []store.NoticePlace) string {
+func noticeMessage(places []dsync.NoticePlace) string {
 	zh, en := make([]string, len(places)), make([]string, len(places))
 	for i, p := range places {
 		zh[i], en[i] = p.District, p.District
@@ -124,38 +124,28 @@ func dropCase(tx store.Tx, c *store.DupCase, now time.Time) error {
 	if err := tx.DeleteDupCase(c.ID); err != nil {
 		return err
 	}
-	return followCase(tx, c, store.NoticeWithdrawn, now)
+	return followCase(tx, c, dsync.NoticeWithdrawn, now)
 }
-
-// What a registrar may answer to a notice: what the voter said.
-const (
-	AnswerRegisteredThere = "registered_there" // registered there: remove here
-	AnswerDifferentPerson = "different_person" // not the same person
-	AnswerOther           = "other"            // see the note
-)
-
-// MaxNoteRunes bounds a registrar's note.
-const MaxNoteRunes = 500
 
 // Answer is a registrar's answer to a notice.
 type Answer struct {
 	Notice string
-	Answer string // one of the Answer* constants
+	Answer string // one of model's Answer* constants
 	Note   string // free text; required with AnswerOther
 	By     string
 	Device string
 	// Allow sees the notice before anything is written; an error (e.g. a
 	// district outside the caller's) aborts.
-	Allow func(*store.Notice) error
+	Allow func(*dsync.Notice) error
 }
 
 // AnswerNotice records what the voter said on the notice, where the case's
 // coordinators read it, and audits it (the answer, never the note: it may
 // name people). The notice is renumbered, so the district's other devices
 // learn the answer too. Answering again replaces the answer.
-func AnswerNotice(ctx context.Context, st store.Store, a Answer) (*store.Notice, error) {
+func AnswerNotice(ctx context.Context, st store.Store, a Answer) (*dsync.Notice, error) {
 	ctx = audit.As(ctx, a.By)
-	var n *store.Notice
+	var n *dsync.Notice
 	err := st.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if n, err = tx.Notice(a.Notice); err != nil {
@@ -166,11 +156,11 @@ func AnswerNotice(ctx context.Context, st store.Store, a Answer) (*store.Notice,
 				return err
 			}
 		}
-		if err := checkAnswer(a.Answer, a.Note); err != nil {
+		if err := model.CheckNoticeAnswer(a.Answer, a.Note); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
-		n.Answer = &store.NoticeAnswer{Answer: a.Answer, Note: a.Note, By: a.By, Device: a.Device, At: now}
+		n.Answer = &dsync.NoticeAnswer{Answer: a.Answer, Note: a.Note, By: a.By, Device: a.Device, At: now}
 		n.Updated = now
 		if err := tx.PutNotice(n); err != nil {
 			return err
@@ -182,21 +172,4 @@ func AnswerNotice(ctx context.Context, st store.Store, a Answer) (*store.Notice,
 		return nil, err
 	}
 	return n, nil
-}
-
-func checkAnswer(answer, note string) error {
-	switch answer {
-	case AnswerRegisteredThere, AnswerDifferentPerson:
-	case AnswerOther:
-		if strings.TrimSpace(note) == "" {
-			return ErrBadNote
-		}
-	default:
-		return ErrBadAnswer
-	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > MaxNoteRunes ||
-		strings.ContainsFunc(note, func(r rune) bool { return model.IsControl(r, true) }) {
-		return ErrBadNote
-	}
-	return nil
 }

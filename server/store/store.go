@@ -351,52 +351,11 @@ type DupCaseQuery struct {
 // SQL backend keeps a notices table (id primary key, seq unique, district,
 // the notice as JSON) indexed by (district, seq).
 type NoticeTx interface {
-	Notice(id string) (*Notice, error)
+	Notice(id string) (*dsync.Notice, error)
 	// PutNotice stores n under n.ID, replacing a notice with its ID, with
 	// n.Seq set to the next number of the notices' sequence.
-	PutNotice(n *Notice) error
+	PutNotice(n *dsync.Notice) error
 	// Notices returns up to limit notices of the given districts (nil:
 	// all) whose Seq is above after, in Seq order, and whether more follow.
-	Notices(districts []string, after uint64, limit int) (ns []Notice, more bool, err error)
+	Notices(districts []string, after uint64, limit int) (ns []dsync.Notice, more bool, err error)
 }
-
-// Notice tells the registrars of a district that one of its registrations
-// is in a suspected duplicate case: where else the person may be
-// registered (the other members' districts), how sure the engine is, and
-// the case. Nothing else of the other registrations is in it: their
-// coordinators see them, the registrar does not. The registrar's answer
-// (what the voter said) reaches the coordinators through the case.
-type Notice struct {
-	ID       string `json:"id"`
-	Seq      uint64 `json:"seq"`
-	Record   string `json:"record"`
-	District string `json:"district"` // the record's
-	Case     string `json:"case"`
-	Strength string `json:"strength"` // the engine's: auto or review
-	// Status is the case's: open, confirmed, rejected; withdrawn when the
-	// data no longer supports it.
-	Status    string        `json:"status"`
-	Elsewhere []NoticePlace `json:"elsewhere"` // the other members' districts, each once
-	Message   string        `json:"message"`   // 可能已在…登记 / may already be registered in …
-	Created   time.Time     `json:"created"`
-	Updated   time.Time     `json:"updated"`
-	Answer    *NoticeAnswer `json:"answer,omitempty"`
-}
-
-// NoticePlace is a district where a case's other registrations are.
-type NoticePlace struct {
-	District string `json:"district"`
-	Name     string `json:"name,omitempty"`
-}
-
-// NoticeAnswer is what the registrar recorded of the voter's word.
-type NoticeAnswer struct {
-	Answer string    `json:"answer"` // registered_there, different_person, other
-	Note   string    `json:"note,omitempty"`
-	By     string    `json:"by"`
-	Device string    `json:"device,omitempty"`
-	At     time.Time `json:"at"`
-}
-
-// Notice statuses beyond the case's own.
-const NoticeWithdrawn = "withdrawn"

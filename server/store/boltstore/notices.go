@@ -10,6 +10,7 @@ import (
 	json "github.com/dengji/dengji/internal/jsonx"
 
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // --- notices to registrars ---
@@ -18,12 +19,12 @@ func noticeIdxKey(district string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(district), 0), seq)
 }
 
-func (t *tx) Notice(id string) (*store.Notice, error) {
-	return getAs[store.Notice](t, bucketNotices, id)
+func (t *tx) Notice(id string) (*dsync.Notice, error) {
+	return getAs[dsync.Notice](t, bucketNotices, id)
 }
 
 // PutNotice numbers n anew and moves its index entries from its old number.
-func (t *tx) PutNotice(n *store.Notice) error {
+func (t *tx) PutNotice(n *dsync.Notice) error {
 	old, err := t.Notice(n.ID)
 	switch {
 	case err == nil:
@@ -50,7 +51,7 @@ func (t *tx) PutNotice(n *store.Notice) error {
 	return t.putJSON(bucketNotices, n.ID, n)
 }
 
-func (t *tx) Notices(districts []string, after uint64, limit int) ([]store.Notice, bool, error) {
+func (t *tx) Notices(districts []string, after uint64, limit int) ([]dsync.Notice, bool, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -84,9 +85,9 @@ func (t *tx) Notices(districts []string, after uint64, limit int) ([]store.Notic
 			ids, more = ids[:limit], true
 		}
 	}
-	out := make([]store.Notice, 0, len(ids))
+	out := make([]dsync.Notice, 0, len(ids))
 	for _, e := range ids {
-		var n store.Notice
+		var n dsync.Notice
 		if err := json.Unmarshal(t.b(bucketNotices).Get([]byte(e.id)), &n); err != nil {
 			return nil, false, err
 		}

@@ -21,7 +21,7 @@ var (
 	bucketDupCases    = []byte("dup_cases")    // case ID → store.DupCase JSON
 	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
 	bucketAudit       = []byte("audit")        // u64(seq) → audit.Entry JSON (the hash-chained audit log)
-	bucketNotices     = []byte("notices")      // notice ID → store.Notice JSON; the bucket's sequence numbers them
+	bucketNotices     = []byte("notices")      // notice ID → dsync.Notice JSON; the bucket's sequence numbers them
 	bucketNoticeSeq   = []byte("notice_seq")   // u64(seq) → notice ID
 	bucketNoticeIdx   = []byte("notice_idx")   // district 0x00 u64(seq) → notice ID
 )

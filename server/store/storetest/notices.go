@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // testNotices: notices are numbered in put order, a put again renumbers
@@ -18,8 +19,8 @@ func testNotices(t *testing.T, s store.Store) {
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	put := func(id, district string) uint64 {
 		t.Helper()
-		n := &store.Notice{ID: id, Record: "r-" + id, District: district, Case: "dup-1", Strength: "auto",
-			Status: "open", Elsewhere: []store.NoticePlace{{District: "430102001002", Name: "水塘垸村"}},
+		n := &dsync.Notice{ID: id, Record: "r-" + id, District: district, Case: "dup-1", Strength: "auto",
+			Status: "open", Elsewhere: []dsync.NoticePlace{{District: "430102001002", Name: "水塘垸村"}},
 			Message: "可能已在水塘垸村登记", Created: at, Updated: at}
 		err := s.Update(ctx, func(tx store.Tx) error { return tx.PutNotice(n) })
 		if err != nil {
