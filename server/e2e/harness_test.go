@@ -34,7 +34,10 @@ type server struct {
 	dir string
 }
 
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { t.Helper(); return startServerWith(t, nil) }
+
+// startServerWith starts a server whose configuration set may change.
+func startServerWith(t *testing.T, set func(*api.Config)) *server {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(dir, "server"))
@@ -44,6 +47,9 @@ func startServer(t *testing.T) *server {
 	cfg := api.DefaultConfig()
 	cfg.Validator = store.ModelValidator(model.Rules{ElectionDay: electionDay})
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if set != nil {
+		set(&cfg)
+	}
 	srv, err := api.New(ctx, st, cfg)
 	if err != nil {
 		t.Fatal(err)
