@@ -3,7 +3,9 @@ package dedupjob
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -17,9 +19,10 @@ type batchResult struct {
 	proposals []dedup.Case
 	dead      map[string]string   // registrations gone (deleted or removed): record ID to district
 	district  func(string) string // a record's district ("" if not known)
-	// areas, for an incremental run, are the districts whose cases the
-	// batch may touch: only those are read and reconciled. nil: every case.
-	areas []string
+	// touched, for an incremental run, are the records whose cases the run
+	// may touch: only those cases are read and reconciled (found through
+	// the job's caseOf). nil: every case (a full run).
+	touched map[string]bool
 	// changed are the batch's registrations: a registrar learns of a case
 	// one of them joins (a notice). nil: none (a full run).
 	changed map[string]bool
@@ -32,10 +35,14 @@ type batchResult struct {
 // first: the registration they name is gone.
 func (j *Job) save(ctx context.Context, sum *Summary, b batchResult) error {
 	now := j.opt.Now().UTC()
+	var idx caseIndex
 	err := j.st.Update(ctx, func(tx store.Tx) error {
-		stored, err := tx.DupCases(store.DupCaseQuery{Districts: b.areas})
+		stored, err := j.storedCases(tx, b.touched)
 		if err != nil {
 			return err
+		}
+		if idx = j.caseOf; b.touched == nil || idx == nil {
+			idx = caseIndex{}
 		}
 		byID := make(map[string]*store.DupCase, len(stored))
 		prev := make([]dedup.Case, 0, len(stored))
@@ -57,13 +64,19 @@ func (j *Job) save(ctx context.Context, sum *Summary, b batchResult) error {
 		if err != nil {
 			return err
 		}
-		for _, c := range stored {
-			if !kept[c.ID] && c.Status == store.DupOpen {
-				if err := dropCase(tx, &c, now); err != nil {
+		for i := range stored {
+			if c := &stored[i]; !kept[c.ID] && c.Status == store.DupOpen {
+				if err := dropCase(tx, c, now); err != nil {
 					return err
 				}
 				sum.Dropped++
 			}
+		}
+		for i := range stored {
+			idx.remove(&stored[i])
+		}
+		for i := range out {
+			idx.add(out[i].ID, out[i].Records)
 		}
 		sum.Cases = len(out)
 		j.progress(PhaseSave, len(out), len(out))
@@ -75,9 +88,61 @@ func (j *Job) save(ctx context.Context, sum *Summary, b batchResult) error {
 		return j.putSummary(tx, sum)
 	})
 	if err != nil {
+		j.caseOf = nil // changed in place for a save that failed: read every case next time
 		return fmt.Errorf("dedupjob: save cases: %w", err)
 	}
+	j.caseOf = idx // only the run under way reads it
 	return nil
+}
+
+// storedCases reads the cases holding one of the touched records (nil:
+// every case; so too while the job knows no cases by member yet).
+func (j *Job) storedCases(tx store.Tx, touched map[string]bool) ([]store.DupCase, error) {
+	if touched == nil || j.caseOf == nil {
+		return tx.DupCases(store.DupCaseQuery{})
+	}
+	var out []store.DupCase
+	for _, id := range j.caseOf.cases(touched) {
+		c, err := tx.DupCase(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+// caseIndex finds the stored cases holding a record: record ID to case IDs.
+type caseIndex map[string][]string
+
+func (x caseIndex) add(id string, records []string) {
+	for _, r := range records {
+		if !slices.Contains(x[r], id) {
+			x[r] = append(x[r], id)
+		}
+	}
+}
+
+func (x caseIndex) remove(c *store.DupCase) {
+	for _, m := range c.Members {
+		x[m.Record] = slices.DeleteFunc(x[m.Record], func(id string) bool { return id == c.ID })
+		if len(x[m.Record]) == 0 {
+			delete(x, m.Record)
+		}
+	}
+}
+
+// cases lists, sorted and each once, the cases holding the records.
+func (x caseIndex) cases(records map[string]bool) []string {
+	var out []string
+	for r := range records {
+		out = append(out, x[r]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // writeCases stores the open cases of out that changed and counts them all.

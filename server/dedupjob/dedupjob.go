@@ -72,9 +72,8 @@ func DefaultOptions() Options {
 
 // Summary is the outcome of one run.
 //
-// An incremental run counts the cases of the districts its batch touched
-// (the batch's and those of the records it was matched with), not every
-// stored case.
+// An incremental run counts the cases holding a record of its batch or one
+// the batch was matched with, not every stored case.
 type Summary struct {
 	Full    bool `json:"full"`
 	Records int  `json:"records"` // registrations compared (full) or in the batch (incremental)
@@ -120,7 +119,10 @@ type Status struct {
 }
 
 // Job is the duplicate check of one store. It keeps the index of its last
-// full run in memory for incremental runs; one run goes at a time.
+// full run in memory for incremental runs; one run goes at a time. It must
+// be the only job writing cases to its store (one server per data
+// directory, which bbolt's file lock ensures): it knows the stored cases
+// by member from its own runs.
 type Job struct {
 	st      store.Store
 	opt     Options
@@ -128,6 +130,7 @@ type Job struct {
 
 	mu       sync.Mutex
 	ix       *dedup.Index // used by the run under way only, outside mu
+	caseOf   caseIndex    // the stored cases by member, kept with ix by the runs
 	ixSeq    uint64       // feed sequence the index has matched
 	indexed  int          // ix.Len() after the last run
 	status   Status
@@ -315,21 +318,6 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	// The districts whose cases the batch may touch: where its records are
-	// now, where they were indexed, and where the dead ones were.
-	areas := map[string]bool{}
-	for i := range batch {
-		areas[batch[i].District] = true
-		if d := ix.District(batch[i].ID); d != "" {
-			areas[d] = true
-		}
-	}
-	for id, d := range dead {
-		areas[d] = true
-		if d := ix.District(id); d != "" {
-			areas[d] = true
-		}
-	}
 	j.progress(PhaseMatch, 0, len(batch))
 	ix.Remove(slices.Collect(maps.Keys(dead)))
 	sum := Summary{Records: len(batch), Seq: seq, Started: started}
@@ -343,18 +331,23 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(batch), len(batch))
-	for _, c := range proposals {
-		for _, r := range c.Records {
-			areas[ix.District(r)] = true
-		}
-	}
-	delete(areas, "")
+	// The records whose cases the run may touch: the batch's, the dead,
+	// and every one proposed.
+	touched := make(map[string]bool, len(batch)+len(dead))
 	changed := make(map[string]bool, len(batch))
 	for i := range batch {
-		changed[batch[i].ID] = true
+		changed[batch[i].ID], touched[batch[i].ID] = true, true
+	}
+	for id := range dead {
+		touched[id] = true
+	}
+	for _, c := range proposals {
+		for _, r := range c.Records {
+			touched[r] = true
+		}
 	}
 	err = j.save(ctx, &sum, batchResult{proposals: proposals, dead: dead, district: ix.District,
-		areas: slices.Sorted(maps.Keys(areas)), changed: changed})
+		touched: touched, changed: changed})
 	if err != nil {
 		return Summary{}, err
 	}

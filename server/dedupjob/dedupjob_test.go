@@ -185,7 +185,9 @@ func TestJob_DecisionsSurviveRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Full || sum.Records != 1 || sum.Confirmed != 1 || sum.Rejected != 1 {
+	// An incremental run counts the cases it touched: the confirmed one
+	// the late registration joins, not the rejected one elsewhere.
+	if sum.Full || sum.Records != 1 || sum.Confirmed != 1 || sum.Rejected != 0 {
 		t.Errorf("incremental run: %+v", sum)
 	}
 	check("incremental run")

@@ -79,12 +79,13 @@ func (j *Job) restore(ctx context.Context) error {
 	var k kept
 	var ok bool
 	var clusters [][]string
+	var caseOf caseIndex
 	err := j.st.View(ctx, func(tx store.Tx) error {
 		var err error
 		if k, ok, err = readKept(tx); err != nil || !ok {
 			return err
 		}
-		clusters, err = autoClusters(tx)
+		clusters, caseOf, err = autoClusters(tx)
 		return err
 	})
 	if err != nil || !ok {
@@ -100,22 +101,27 @@ func (j *Job) restore(ctx context.Context) error {
 		return fmt.Errorf("dedupjob: rebuild index: %w", err)
 	}
 	j.progress(PhaseIndex, len(recs), len(recs))
+	j.caseOf = caseOf
 	j.setIndex(ix, k.seq)
 	return nil
 }
 
 // autoClusters lists the members of the stored automatic cases a person
-// has not rejected: the clusters a full run's index would hold.
-func autoClusters(tx store.Tx) ([][]string, error) {
+// has not rejected (the clusters a full run's index would hold), and every
+// stored case by member.
+func autoClusters(tx store.Tx) ([][]string, caseIndex, error) {
 	cases, err := tx.DupCases(store.DupCaseQuery{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out [][]string
+	idx := caseIndex{}
 	for i := range cases {
+		rs := cases[i].Records()
+		idx.add(cases[i].ID, rs)
 		if cases[i].Decision == string(dedup.Auto) && cases[i].Status != store.DupRejected {
-			out = append(out, cases[i].Records())
+			out = append(out, rs)
 		}
 	}
-	return out, nil
+	return out, idx, nil
 }
