@@ -87,3 +87,7 @@ func (ix *Index) District(id string) string {
 	}
 	return ""
 }
+
+// SetWorkers sets how many goroutines later matches use (at least one),
+// e.g. one for matching in the background while the server serves.
+func (ix *Index) SetWorkers(n int) { ix.opt.Workers = max(1, n) }

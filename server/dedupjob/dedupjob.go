@@ -62,12 +62,17 @@ type Options struct {
 	Engine   dedup.Options
 	Progress Progress // nil: none
 	PageSize int      // feed page of an incremental load
-	Now      func() time.Time
+	// MatchWorkers is how many goroutines an incremental run matches with
+	// (0: the engine's Workers). One leaves the other cores to the pushes
+	// that continuous matching runs beside.
+	MatchWorkers int
+	Now          func() time.Time
 }
 
-// DefaultOptions returns the engine's defaults and pages of 1,000 records.
+// DefaultOptions returns the engine's defaults, pages of 1,000 records and
+// incremental runs on one goroutine.
 func DefaultOptions() Options {
-	return Options{Engine: dedup.DefaultOptions(), PageSize: 1000, Now: time.Now}
+	return Options{Engine: dedup.DefaultOptions(), PageSize: 1000, MatchWorkers: 1, Now: time.Now}
 }
 
 // Summary is the outcome of one run.
@@ -299,6 +304,9 @@ func (j *Job) setIndex(ix *dedup.Index, seq uint64) {
 	j.ix, j.ixSeq, j.indexed = ix, seq, 0
 	if ix != nil {
 		j.indexed = ix.Len()
+		if j.opt.MatchWorkers > 0 {
+			ix.SetWorkers(j.opt.MatchWorkers)
+		}
 	}
 	j.forgetSeen(seq)
 }

@@ -31,6 +31,19 @@ type device struct {
 
 func (d *device) push(t testing.TB, st store.Store, recs ...dedup.Record) {
 	t.Helper()
+	res, err := store.Push(ctx, st, store.PushRequest{Device: d.id, Author: "li", Changes: d.changes(recs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != dsync.StatusApplied {
+			t.Fatalf("push: %+v", r)
+		}
+	}
+}
+
+// changes are the creates of recs, numbered on from the device's counter.
+func (d *device) changes(recs []dedup.Record) []dsync.Change {
 	chs := make([]dsync.Change, len(recs))
 	for i, r := range recs {
 		d.n++
@@ -40,15 +53,7 @@ func (d *device) push(t testing.TB, st store.Store, recs ...dedup.Record) {
 			Type: model.TypeRegistration, District: r.District, Op: dsync.OpCreate, Set: reg.Fields(),
 			Base: map[string]string{}, HLC: dsync.MakeHLC(1700000000000+int64(d.n), 0)}
 	}
-	res, err := store.Push(ctx, st, store.PushRequest{Device: d.id, Author: "li", Changes: chs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Status != dsync.StatusApplied {
-			t.Fatalf("push: %+v", r)
-		}
-	}
+	return chs
 }
 
 func openStore(t testing.TB) store.Store { return bolttest.Open(t) }
