@@ -163,3 +163,27 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A full run gives no notice on the roll it first checks, but does on the
+// registrations committed after the cursor a run before kept: a re-tune
+// must not swallow the notice an incremental run would have given.
+func TestJob_FullRunNoticesWhatCameAfter(t *testing.T) {
+	st, recs, dev := rollStore(t, 300)
+	job := dedupjob.New(st, options())
+	if _, err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ns := notices(t, st, nil, 0); len(ns) != 0 {
+		t.Fatalf("the first full run gave %d notices", len(ns))
+	}
+	dup := recs[0]
+	dup.ID, dup.Ref, dup.District, dup.Phone = "late-1", "late-1", "430102001099", ""
+	dev.push(t, st, dup)
+	if _, err := dedupjob.New(st, options()).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := notices(t, st, nil, 0)
+	if len(ns) != 1 || ns[0].Record != "late-1" || ns[0].Elsewhere[0].District != recs[0].District {
+		t.Fatalf("notices after a full run over a late registration: %+v", ns)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,6 +137,7 @@ type Job struct {
 	mu       sync.Mutex
 	ix       *dedup.Index // used by the run under way only, outside mu
 	caseOf   caseIndex    // the stored cases by member, kept with ix by the runs
+	fullSize int          // records the index was built with (full run or rebuild)
 	ixSeq    uint64       // feed sequence the index has matched
 	indexed  int          // ix.Len() after the last run
 	status   Status
@@ -257,9 +259,26 @@ func (j *Job) progress(phase string, done, total int) {
 	}
 }
 
+// full runs over every live registration. The registrations committed
+// after the cursor a run before kept get notices like an incremental run's
+// batch (a re-tune must not swallow them); a first run gives none: its
+// roll is the office's batch.
 func (j *Job) full(ctx context.Context) (Summary, error) {
 	started := j.opt.Now()
-	recs, seq, err := j.loadAll(ctx, 0)
+	var cursor uint64
+	var known bool
+	err := j.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		cursor, known, err = keptSeq(tx)
+		return err
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	if !known {
+		cursor = math.MaxUint64
+	}
+	recs, seq, fresh, err := j.loadAll(ctx, 0, cursor)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -285,7 +304,7 @@ func (j *Job) full(ctx context.Context) (Summary, error) {
 			return Summary{}, err
 		}
 	}
-	err = j.save(ctx, &sum, batchResult{proposals: proposals, district: lookup, also: func(tx store.Tx) error {
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, district: lookup, changed: fresh, also: func(tx store.Tx) error {
 		if weights == nil {
 			return nil
 		}
@@ -294,13 +313,18 @@ func (j *Job) full(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	j.setIndex(ix, seq)
+	j.setIndex(ix, seq, len(recs))
 	return sum, nil
 }
 
-func (j *Job) setIndex(ix *dedup.Index, seq uint64) {
+// setIndex keeps the index, the sequence it has matched and, unless -1,
+// the records it was built with.
+func (j *Job) setIndex(ix *dedup.Index, seq uint64, built int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if built >= 0 {
+		j.fullSize = built
+	}
 	j.ix, j.ixSeq, j.indexed = ix, seq, 0
 	if ix != nil {
 		j.indexed = ix.Len()
@@ -359,14 +383,17 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	j.setIndex(ix, seq)
+	j.setIndex(ix, seq, -1)
 	return sum, nil
 }
 
 // loadAll reads every live registration and the feed sequence it saw;
-// with upTo above 0, only those last changed at or below it.
-func (j *Job) loadAll(ctx context.Context, upTo uint64) (recs []dedup.Record, seq uint64, err error) {
+// with upTo above 0, only those last changed at or below it. fresh are
+// those changed above freshAbove.
+func (j *Job) loadAll(ctx context.Context, upTo, freshAbove uint64) (recs []dedup.Record, seq uint64,
+	fresh map[string]bool, err error) {
 	j.progress(PhaseLoad, 0, 0)
+	fresh = map[string]bool{}
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
@@ -376,6 +403,9 @@ func (j *Job) loadAll(ctx context.Context, upTo uint64) (recs []dedup.Record, se
 				return nil
 			}
 			if rec, ok := engineRecord(r); ok {
+				if r.Seq > freshAbove {
+					fresh[rec.ID] = true
+				}
 				recs = append(recs, rec)
 				if len(recs)%10000 == 0 {
 					j.progress(PhaseLoad, len(recs), 0)
@@ -385,10 +415,10 @@ func (j *Job) loadAll(ctx context.Context, upTo uint64) (recs []dedup.Record, se
 		})
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("dedupjob: load registrations: %w", err)
+		return nil, 0, nil, fmt.Errorf("dedupjob: load registrations: %w", err)
 	}
 	j.progress(PhaseLoad, len(recs), len(recs))
-	return recs, seq, nil
+	return recs, seq, fresh, nil
 }
 
 // loadSince reads the registrations changed after seq from the feed: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -33,17 +34,24 @@ func readKept(tx store.Tx) (k kept, ok bool, err error) {
 	if err := json.Unmarshal(w, k.weights); err != nil {
 		return k, false, fmt.Errorf("dedupjob: kept weights: %w", err)
 	}
+	k.seq, ok, err = keptSeq(tx)
+	return k, ok, err
+}
+
+// keptSeq reads the feed sequence the last run matched; ok is false when
+// no run ever kept one.
+func keptSeq(tx store.Tx) (seq uint64, ok bool, err error) {
 	s, err := tx.Setting(SettingSeq)
 	if errors.Is(err, store.ErrNotFound) {
-		return k, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return k, false, err
+		return 0, false, err
 	}
-	if k.seq, err = strconv.ParseUint(string(s), 10, 64); err != nil {
-		return k, false, fmt.Errorf("dedupjob: kept sequence %q: %w", s, err)
+	if seq, err = strconv.ParseUint(string(s), 10, 64); err != nil {
+		return 0, false, fmt.Errorf("dedupjob: kept sequence %q: %w", s, err)
 	}
-	return k, true, nil
+	return seq, true, nil
 }
 
 // canIncrement reports whether an incremental run can be one: the index
@@ -91,7 +99,7 @@ func (j *Job) restore(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	recs, _, err := j.loadAll(ctx, k.seq)
+	recs, _, _, err := j.loadAll(ctx, k.seq, math.MaxUint64)
 	if err != nil {
 		return err
 	}
@@ -102,7 +110,7 @@ func (j *Job) restore(ctx context.Context) error {
 	}
 	j.progress(PhaseIndex, len(recs), len(recs))
 	j.caseOf = caseOf
-	j.setIndex(ix, k.seq)
+	j.setIndex(ix, k.seq, len(recs))
 	return nil
 }
 

@@ -25,7 +25,10 @@ type sighting struct {
 // records committed after the index's cursor it runs an incremental run
 // over all of them (in one batch however many arrived meanwhile). The first
 // pass brings the index back: rebuilt from the store when a full run kept
-// its weights, else a full run. While an operator's run is under way it
+// its weights, else a full run. When the index has grown to twice what it
+// was built with, the pass is a full run instead, re-estimating the
+// weights (a new server's first weights come from its first few
+// registrations). While an operator's run is under way it
 // waits; a run that fails is tried again at the next interval, its error
 // in Status.
 func (j *Job) Watch(ctx context.Context, every time.Duration) {
@@ -44,7 +47,11 @@ func (j *Job) Watch(ctx context.Context, every time.Duration) {
 	defer t.Stop()
 	for {
 		if j.due(ctx) {
-			_, err := j.RunIncremental(ctx)
+			run := j.RunIncremental
+			if j.retuneDue() {
+				run = j.Run
+			}
+			_, err := run(ctx)
 			if err != nil && !errors.Is(err, ErrRunning) && ctx.Err() == nil {
 				// Kept in Status.Error; wait a little longer before trying again.
 				sleep(ctx, 10*every)
@@ -76,6 +83,16 @@ func (j *Job) due(ctx context.Context) bool {
 		j.seen = append(j.seen, sighting{high, j.opt.Now()})
 	}
 	return high > j.ixSeq || j.ix == nil && j.ixSeq == 0 && high > 0
+}
+
+// retuneDue reports an index grown to twice the records it was built
+// with: its weights, estimated on a roll half its size (or on the first
+// few registrations of a new server), are worth estimating again, with a
+// full run.
+func (j *Job) retuneDue() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ix != nil && j.indexed >= 2*j.fullSize
 }
 
 // forgetSeen drops the sightings the index has matched. j.mu is held.
