@@ -17,20 +17,12 @@ func Rebuild(recs []Record, w *Weights, clusters [][]string, opt Options) (*Inde
 	if w == nil {
 		return nil, fmt.Errorf("dedup: rebuild: %w", ErrNoWeights)
 	}
-	pos, err := positions(recs)
+	ix, err := newIndex(recs, opt)
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{opt: opt, recs: recs, pos: pos, w: w}
-	ix.ps = prepareAll(recs, opt)
-	ix.fr = countFreqs(ix.ps)
-	ix.st = make([]recStat, len(ix.ps))
-	for i := range ix.ps {
-		ix.st[i] = ix.fr.stat(&ix.ps[i])
-	}
-	ix.bi = buildBlocks(ix.ps, opt)
+	ix.w = w
 	ix.bi.recStart, ix.bi.recBlock = nil, nil // only a full run walks blocks per record
-	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
 	ix.cluster = make([]int32, len(ix.ps))
 	for i := range ix.cluster {
 		ix.cluster[i] = -1

@@ -57,10 +57,7 @@ func keptSeq(tx store.Tx) (seq uint64, ok bool, err error) {
 // canIncrement reports whether an incremental run can be one: the index
 // is in memory, or the store keeps what rebuilds it.
 func (j *Job) canIncrement(ctx context.Context) bool {
-	j.mu.Lock()
-	has := j.ix != nil
-	j.mu.Unlock()
-	if has {
+	if j.hasIndex() {
 		return true
 	}
 	ok := false
@@ -78,10 +75,7 @@ func (j *Job) canIncrement(ctx context.Context) bool {
 // sequence is left to the incremental run that follows. Without kept
 // weights it does nothing, and the run is a full one.
 func (j *Job) restore(ctx context.Context) error {
-	j.mu.Lock()
-	has := j.ix != nil
-	j.mu.Unlock()
-	if has {
+	if j.hasIndex() {
 		return nil
 	}
 	var k kept
@@ -132,4 +126,10 @@ func autoClusters(tx store.Tx) ([][]string, caseIndex, error) {
 		}
 	}
 	return out, idx, nil
+}
+
+func (j *Job) hasIndex() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ix != nil
 }
