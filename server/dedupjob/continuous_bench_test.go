@@ -28,10 +28,13 @@ import (
 // matched, untimed. During the on phases a probe pushes, every 250 ms,
 // a copy of an indexed registration under a district of its own and times
 // until its case is stored. Reported: push records/s on and off, their
-// ratio, and the probes' latency (p50, p95, max) and misses. The figure of
+// ratio, the probes' latency (p50, p95, max) and misses, and how long the
+// full run and the rebuild of the index after a restart took (the phases
+// run on the rebuilt index). DEDUPJOB_CONT_POOL (default twice the
+// records) is how many registrations the devices may push. The figure of
 // record (about 4 GB of memory; check free -g first):
 //
-//	DEDUPJOB_CONT_RECORDS=1000000 go test -run '^$' -bench Continuous -benchtime 1x -timeout 60m ./server/dedupjob
+//	DEDUPJOB_CONT_RECORDS=1000000 DEDUPJOB_CONT_POOL=400000 go test -run '^$' -bench Continuous -benchtime 1x -timeout 60m ./server/dedupjob
 func BenchmarkContinuous(b *testing.B) {
 	n := envInt("DEDUPJOB_CONT_RECORDS", 100000)
 	phase := time.Duration(envInt("DEDUPJOB_CONT_SECONDS", 10)) * time.Second
@@ -45,13 +48,20 @@ func BenchmarkContinuous(b *testing.B) {
 		loader.push(b, st, recs[i:min(i+5000, n)]...)
 	}
 	opt := dedupjob.DefaultOptions()
-	job := dedupjob.New(st, opt)
 	start := time.Now()
-	full, err := job.Run(ctx)
+	full, err := dedupjob.New(st, opt).Run(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d registrations indexed by a full run in %.1f s", n, time.Since(start).Seconds())
+	fullSecs := time.Since(start).Seconds()
+	// A restart: a new job rebuilds the index from the store.
+	job := dedupjob.New(st, opt)
+	start = time.Now()
+	if sum, err := job.RunIncremental(ctx); err != nil || sum.Full {
+		b.Fatalf("the first run after a restart: %+v %v", sum, err)
+	}
+	restoreSecs := time.Since(start).Seconds()
+	b.Logf("%d registrations: full run %.1f s, index rebuilt after a restart in %.1f s", n, fullSecs, restoreSecs)
 	var next atomic.Int64 // of rest, the next registration to push
 	pushers := make([]*pusher, devices)
 	for i := range pushers {
@@ -105,6 +115,8 @@ func BenchmarkContinuous(b *testing.B) {
 	}
 	b.ReportMetric(float64(missed), "missed")
 	b.ReportMetric(float64(full.Compared), "full-pairs")
+	b.ReportMetric(fullSecs, "full-s")
+	b.ReportMetric(restoreSecs, "rebuild-s")
 }
 
 // pusher is a device pushing registrations of the pool, each once.
