@@ -25,10 +25,10 @@ type sighting struct {
 // records committed after the index's cursor it runs an incremental run
 // over all of them (in one batch however many arrived meanwhile). The first
 // pass brings the index back: rebuilt from the store when a full run kept
-// its weights, else a full run. When the index has grown to twice what it
-// was built with, the pass is a full run instead, re-estimating the
-// weights (a new server's first weights come from its first few
-// registrations). While an operator's run is under way it
+// its weights, else a full run. When a small index (under retuneBelow) has
+// grown to twice what it was built with, the pass is a full run instead,
+// re-estimating the weights (a new server's first weights come from its
+// first few registrations). While an operator's run is under way it
 // waits; a run that fails is tried again at the next interval, its error
 // in Status.
 func (j *Job) Watch(ctx context.Context, every time.Duration) {
@@ -85,14 +85,18 @@ func (j *Job) due(ctx context.Context) bool {
 	return high > j.ixSeq || j.ix == nil && j.ixSeq == 0 && high > 0
 }
 
-// retuneDue reports an index grown to twice the records it was built
-// with: its weights, estimated on a roll half its size (or on the first
-// few registrations of a new server), are worth estimating again, with a
-// full run.
+// retuneBelow is the size under which an index is re-tuned when it
+// doubles. A larger one is left to an operator's full run: it would hold
+// up the matching of what arrives meanwhile for as long as it runs.
+const retuneBelow = 50_000
+
+// retuneDue reports a small index grown to twice the records it was built
+// with: its weights, estimated on the first few registrations of a new
+// server, are worth estimating again, with a full run.
 func (j *Job) retuneDue() bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.ix != nil && j.indexed >= 2*j.fullSize
+	return j.ix != nil && j.fullSize < retuneBelow && j.indexed >= 2*j.fullSize
 }
 
 // forgetSeen drops the sightings the index has matched. j.mu is held.
