@@ -12,6 +12,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // startDedup starts a full run, or ?incremental=1 an incremental one, in
@@ -51,6 +52,16 @@ type duplicateCase struct {
 	Found     time.Time         `json:"found"`
 	DecidedBy string            `json:"decided_by,omitempty"`
 	DecidedAt time.Time         `json:"decided_at,omitzero"`
+	// Notes are what registrars recorded of the voters' word on the notices
+	// of the case's registrations, whichever district they are in.
+	Notes []caseNote `json:"notes,omitempty"`
+}
+
+// caseNote is a registrar's answer to the notice on a member.
+type caseNote struct {
+	Record   string `json:"record"`
+	District string `json:"district"`
+	dsync.NoticeAnswer
 }
 
 // duplicateMember carries the registration only when its district is the
@@ -125,6 +136,13 @@ func showCase(tx store.Tx, u *store.User, c *store.DupCase) (duplicateCase, erro
 			}
 		}
 		dc.Members = append(dc.Members, dm)
+		n, err := tx.Notice(dedupjob.NoticeID(c.ID, m.Record))
+		switch {
+		case err == nil && n.Answer != nil:
+			dc.Notes = append(dc.Notes, caseNote{Record: m.Record, District: n.District, NoticeAnswer: *n.Answer})
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return dc, err
+		}
 	}
 	return dc, nil
 }

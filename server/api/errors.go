@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
@@ -59,6 +60,8 @@ var (
 	ErrBadDecision     = apiErr(400, "bad_decision", "处理结果无效：请选择 confirmed 或 rejected", "decision must be confirmed or rejected")
 	ErrBadKeep         = apiErr(400, "bad_keep", "保留的登记不在该案例中", "the registration to keep is not in the case")
 	ErrAlreadyDecided  = apiErr(409, "already_decided", "该疑似重复已作出不同的处理", "this case was already decided otherwise")
+	ErrBadAnswer       = apiErr(400, "bad_answer", "答复无效：answer 须为 registered_there、different_person 或 other", "answer must be registered_there, different_person or other")
+	ErrBadNote         = apiErr(400, "bad_note", "备注无效：note 最多500字、不含控制字符，answer 为 other 时必填", "note must be at most 500 characters without control characters, and is required when answer is other")
 	ErrRemoveRefused   = apiErr(409, "remove_refused", "已记录处理结果，但除名被拒绝，请检查该登记", "the decision is recorded but removing the duplicate registration was refused")
 	ErrClockSkew       = apiErr(400, dsync.CodeClockSkew, "设备时钟超前于服务器，请校准时间后重新提交", "the device's clock is ahead of the server's: correct it and send again")
 	ErrRequestTimeout  = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
@@ -132,6 +135,10 @@ func toAPIError(err error) *Error {
 		return ErrBadKeep
 	case errors.Is(err, dedupjob.ErrDecided):
 		return ErrAlreadyDecided
+	case errors.Is(err, model.ErrNoticeAnswer):
+		return ErrBadAnswer
+	case errors.Is(err, model.ErrNoticeNote):
+		return ErrBadNote
 	case errors.Is(err, dedupjob.ErrRemoveRefused):
 		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
 			Message: ErrRemoveRefused.Message + ": " + err.Error()}

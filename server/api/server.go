@@ -46,6 +46,10 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Throttle limits failed sign-ins per account and source address.
 	Throttle accounts.ThrottleConfig
+	// DedupEvery is how often the duplicate check looks for registrations
+	// committed since it last matched, and matches them (dedupjob.Watch);
+	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
+	DedupEvery time.Duration
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -97,8 +101,9 @@ type Server struct {
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
+	watching chan struct{} // closed when continuous matching has stopped; nil if it never ran
 
 	ln  net.Listener
 	srv *http.Server
@@ -128,6 +133,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	if err := checkDeclared(s.engine); err != nil {
 		s.cancel()
 		return nil, err
+	}
+	if cfg.DedupEvery > 0 {
+		s.watching = make(chan struct{})
+		go func() {
+			defer close(s.watching)
+			s.dedup.Watch(s.ctx, cfg.DedupEvery)
+		}()
 	}
 	return s, nil
 }
@@ -161,6 +173,10 @@ var routeTable = []route{
 	{Policy{"GET", "/verification", Reviewer, byQuery("district")}, (*Server).listVerification},
 	{Policy{"GET", "/duplicates", Reviewer, byQuery("district")}, (*Server).listDuplicates},
 	{Policy{"POST", "/duplicates/:id/decide", Reviewer, byObject(":id: every member's district")}, (*Server).decideDuplicate},
+
+	// Notices to registrars: a registration of theirs may be registered elsewhere.
+	{Policy{"GET", "/notices", SignedIn, byQuery("district")}, (*Server).listNotices},
+	{Policy{"POST", "/notices/:id/answer", SignedIn, byObject(":id: the notice's district")}, (*Server).answerNotice},
 
 	// Administration: every district.
 	{Policy{"GET", "/users", AdminOnly, unscoped}, (*Server).listUsers},
@@ -221,6 +237,9 @@ func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {
 	s.cancel()
+	if s.watching != nil {
+		<-s.watching // a run under way stops at its next check of the context
+	}
 	if s.srv == nil {
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/pgstore"
 )
@@ -28,10 +29,13 @@ const settingElectionDay = "election_day"
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	var dir, addr, day, keyFile string
+	var dedupEvery time.Duration
 	fs := newFlags("serve", &dir)
 	keyFlag(fs, &keyFile)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "监听地址 / listen address")
 	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD（年龄按此日计算，保存在数据目录）/ election day (kept in the data dir)")
+	fs.DurationVar(&dedupEvery, "dedup-every", dedupjob.DefaultWatchEvery,
+		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +52,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		}
 		cfg := api.DefaultConfig()
 		cfg.Validator = store.ModelValidator(rules)
+		cfg.DedupEvery = dedupEvery
 		if cfg.Keys, err = loadKeys(ctx, st, dir, keyFile, out); err != nil {
 			return err
 		}

@@ -90,6 +90,15 @@ var migrations = []string{
 				ORDER BY r.seq LIMIT n) x) y
 		WHERE before < budget ORDER BY seq
 	$$;`,
+	// 2: notices to registrars (store.NoticeTx), numbered by a sequence of
+	// their own and read by district above a cursor.
+	`INSERT INTO meta VALUES ('notice_seq', 0);
+	CREATE TABLE notices (
+		id text COLLATE "C" PRIMARY KEY,
+		seq bigint NOT NULL UNIQUE,
+		district text COLLATE "C" NOT NULL,
+		data bytea NOT NULL);
+	CREATE INDEX notices_district ON notices (district, seq);`,
 }
 
 // SchemaVersion is the schema this binary reads and writes.

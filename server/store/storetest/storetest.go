@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		"ListsInOrder":                 testListsInOrder,
 		"ValuesByteExact":              testValuesByteExact,
 		"Deletes":                      testDeletes,
+		"Notices":                      testNotices,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
