@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -102,6 +103,8 @@ type Server struct {
 
 	ln  net.Listener
 	srv *http.Server
+
+	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -192,8 +195,30 @@ func (s *Server) routes() *gin.Engine {
 	return e
 }
 
-// Handler is the server's http.Handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler is the server's http.Handler, for tests and embedding: the API
+// under /v1/, and what Mount gave for every other path.
+func (s *Server) Handler() http.Handler {
+	if s.browser == nil {
+		return s.engine
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == apiPrefix || strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+			s.engine.ServeHTTP(w, r)
+			return
+		}
+		s.browser.ServeHTTP(w, r)
+	})
+}
+
+// Mount serves h for every path outside /v1/ (the browser console, whose
+// routes keep their own guards: cookies, CSRF, CSP); call it before Listen.
+func (s *Server) Mount(h http.Handler) { s.browser = h }
+
+// Dedup is the server's duplicate check (one run at a time, whoever starts it).
+func (s *Server) Dedup() *dedupjob.Job { return s.dedup }
+
+// StartDedup starts a duplicate check that lives as long as the server.
+func (s *Server) StartDedup(incremental bool) error { return s.dedup.Start(s.ctx, incremental) }
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {
@@ -202,7 +227,7 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
 	return nil
 }
