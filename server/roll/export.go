@@ -60,6 +60,16 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			return 0, err
 		}
 	}
+	header, lines := rollTable(entries, opt)
+	sheet := "选民榜"
+	if opt.English {
+		sheet = "Voter roll"
+	}
+	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+}
+
+// rollTable is the header and lines of a roll's entries.
+func rollTable(entries []Entry, opt RollOptions) ([]string, func(func([]string) bool)) {
 	cols := rollColumns(opt.Posted)
 	header := make([]string, len(cols))
 	for i, c := range cols {
@@ -79,11 +89,7 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			}
 		}
 	}
-	sheet := "选民榜"
-	if opt.English {
-		sheet = "Voter roll"
-	}
-	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+	return header, lines
 }
 
 // writeTable writes a header and lines as CSV ("" too) or as one XLSX
@@ -337,6 +343,15 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
+	if err := writeSheet(f, sheet, header, lines); err != nil {
+		return err
+	}
+	_, err := f.WriteTo(w)
+	return err
+}
+
+// writeSheet streams header and lines into a sheet of f.
+func writeSheet(f *excelize.File, sheet string, header []string, lines func(func([]string) bool)) error {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -354,11 +369,7 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 		}
 		n++
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 func colWidth(h string) float64 {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -102,4 +103,56 @@ func RecordHistory(tx SyncTx, record string) ([]HistoryEntry, error) {
 		out = append(out, HistoryEntry{Seq: seq, Change: ch})
 	}
 	return out, nil
+}
+
+// ErrEditRefused means a person's edit of a record was refused by the
+// record model (e.g. an ID number that is not one): the error names the
+// rejection code and reason, and nothing was written.
+var ErrEditRefused = errors.New("store: edit refused")
+
+// Edit is a coordinator's correction of a record's fields (the console's
+// ID number correction on the verification list).
+type Edit struct {
+	Record string
+	Set    map[string]json.RawMessage
+	By     string
+	// Allow sees the record before anything is written (the caller's
+	// scope); an error aborts the edit.
+	Allow    func(*dsync.Record) error
+	Validate Validator
+}
+
+// EditRecord applies e as a server change made on the record as it is now
+// (so it conflicts with nothing), validated like a device's, in one
+// transaction; devices receive it at their next pull.
+func EditRecord(ctx context.Context, s Store, e Edit) (*dsync.Result, error) {
+	var out *dsync.Result
+	err := s.Update(ctx, func(tx Tx) error {
+		rec, err := tx.Record(e.Record)
+		if err != nil {
+			return err
+		}
+		if e.Allow != nil {
+			if err := e.Allow(rec); err != nil {
+				return err
+			}
+		}
+		if rec.Deleted() {
+			return ErrNotFound
+		}
+		ch, err := stampServerChange(&dsync.Change{Record: rec.ID, Type: rec.Type, District: rec.District,
+			Op: dsync.OpUpdate, Set: e.Set, Base: map[string]string{}}, rec)
+		if err != nil {
+			return err
+		}
+		req := PushRequest{Device: ServerDevice, Author: e.By, Validate: e.Validate}
+		if out, err = pushOne(tx, &req, ch, nil); err != nil {
+			return err
+		}
+		if out.Status != dsync.StatusApplied {
+			return fmt.Errorf("%w: %s %s", ErrEditRefused, out.Code, out.Reason)
+		}
+		return nil
+	})
+	return out, err
 }
