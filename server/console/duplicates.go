@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/url"
 
+	"github.com/dengji/dengji/model"
+
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/dedup"
 	"github.com/dengji/dengji/server/dedupjob"
@@ -114,7 +116,7 @@ func compareMembers(cv *dedupjob.CaseView, en bool) ([]compareRow, map[string]st
 		for _, m := range cv.Members {
 			v := ""
 			if m.Registration != nil {
-				v = registrationField(m.Registration.Fields(), f)
+				v = registrationField(m.Registration.Fields(), f, en)
 				seen++
 				if seen == 1 {
 					first = v
@@ -135,9 +137,18 @@ func compareMembers(cv *dedupjob.CaseView, en bool) ([]compareRow, map[string]st
 	return append([]compareRow{district}, rows...), names
 }
 
-func registrationField(fields map[string]json.RawMessage, f string) string {
-	return showValue(fields[f])
+// registrationField is a field as a person reads it: an enum's label.
+func registrationField(fields map[string]json.RawMessage, f string, en bool) string {
+	v := showValue(fields[f])
+	if e, ok := enumOf[f]; ok && v != "" {
+		if zh, english, ok := e.Label(v); ok {
+			return pick(en, zh, english)
+		}
+	}
+	return v
 }
+
+var enumOf = map[string]model.Enum{"gender": model.Genders, "status": model.Statuses}
 
 // charts reads the case's stored evidence (dedup.Link as JSON) and draws
 // each link's match-weight waterfall.

@@ -147,10 +147,10 @@ func (e *env) conflictOnVoterGroup(t *testing.T, name string) (string, dsync.Con
 	}
 	mustSync(t, a)
 	mustSync(t, b)
-	if err := a.Update(id, map[string]json.RawMessage{"voter_group": str("第3选民小组")}); err != nil {
+	if err := a.Update(id, map[string]json.RawMessage{"voter_group": str("第7选民小组")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Update(id, map[string]json.RawMessage{"voter_group": str("第5选民小组")}); err != nil {
+	if err := b.Update(id, map[string]json.RawMessage{"voter_group": str("第9选民小组")}); err != nil {
 		t.Fatal(err)
 	}
 	mustSync(t, a)

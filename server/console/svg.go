@@ -31,7 +31,7 @@ func waterfall(ev *dedup.Evidence, en bool) template.HTML {
 	for _, f := range ev.Fields {
 		label := fieldLabel(f.Field, en)
 		if f.Level != "" {
-			label += " · " + f.Level
+			label += " · " + fieldLabel(f.Level, en)
 		}
 		steps = append(steps, step{label, at, at + f.Weight, false})
 		at += f.Weight
