@@ -216,6 +216,7 @@ func (c *Console) reopenConflict(q *request) {
 // done answers a decision: JSON to the console's script (the page updates
 // without reloading), a redirect to a plain form.
 func (c *Console) done(q *request, back string, v any) {
+	c.decided()
 	if wantsJSON(q.r) {
 		sendJSON(q, 200, v)
 		return

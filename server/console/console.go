@@ -59,8 +59,10 @@ type Console struct {
 	tally   *roll.Tally
 	imports *importJobs
 
-	mu   sync.Mutex
-	seen map[string]time.Time // session (refresh family) -> last request
+	mu        sync.Mutex
+	seen      map[string]time.Time  // session (refresh family) -> last request
+	counts    map[string]queueCount // scope -> its open queues' sizes
+	decisions int                   // decisions taken through the console
 }
 
 // New builds the console and starts counting the overview's figures in the
@@ -76,7 +78,7 @@ func New(cfg Config) (*Console, error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Console{cfg: cfg, csrfKey: make([]byte, 32), tally: roll.NewTally(), imports: newImportJobs(),
-		seen: map[string]time.Time{}}
+		seen: map[string]time.Time{}, counts: map[string]queueCount{}}
 	rand.Read(c.csrfKey)
 	var err error
 	if c.pages, err = parsePages(); err != nil {

@@ -2,6 +2,8 @@ package console
 
 import (
 	"html/template"
+	"strings"
+	"time"
 
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
@@ -56,16 +58,61 @@ func (c *Console) overview(q *request) {
 }
 
 // queueCounts counts the open conflicts and duplicate cases in the
-// caller's districts.
+// caller's districts. Counting decodes every open item, so a count is kept
+// for its scope while the feed has not moved, no decision was taken
+// through the console, and for at most countTTL: a decision taken through
+// the API that writes no change (a conflict kept as it was, a duplicate
+// case decided without removal) shows here within countTTL.
 func (c *Console) queueCounts(q *request) (conflicts, cases int, err error) {
+	key := strings.Join(q.user.Scope(), ",")
+	if q.user.Role == store.RoleAdmin {
+		key = "*"
+	}
 	err = c.cfg.Store.View(q.r.Context(), func(tx store.Tx) error {
+		seq, err := tx.HighSeq()
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		n, ok := c.counts[key]
+		gen := c.decisions
+		c.mu.Unlock()
+		if ok && n.seq == seq && n.gen == gen && time.Since(n.at) < countTTL {
+			conflicts, cases = n.conflicts, n.cases
+			return nil
+		}
 		cs, err := tx.Conflicts(store.ConflictQuery{Districts: q.user.Scope(), Status: dsync.ConflictOpen})
 		if err != nil {
 			return err
 		}
 		dcs, err := tx.DupCases(store.DupCaseQuery{Districts: q.user.Scope(), Status: store.DupOpen})
 		conflicts, cases = len(cs), len(dcs)
+		c.mu.Lock()
+		if len(c.counts) > 1000 {
+			clear(c.counts)
+		}
+		c.counts[key] = queueCount{conflicts: conflicts, cases: cases, seq: seq, gen: gen, at: time.Now()}
+		c.mu.Unlock()
 		return err
 	})
 	return conflicts, cases, err
+}
+
+// countTTL is how long a queue count is kept at most.
+const countTTL = 10 * time.Second
+
+// queueCount is a scope's open conflicts and cases, as of a feed sequence
+// and a number of console decisions.
+type queueCount struct {
+	conflicts, cases int
+	seq              uint64
+	gen              int
+	at               time.Time
+}
+
+// decided notes a decision taken through the console: counts are stale.
+func (c *Console) decided() {
+	c.mu.Lock()
+	c.decisions++
+	c.mu.Unlock()
 }

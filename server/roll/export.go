@@ -140,7 +140,7 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 			return err
 		}
 		var err error
-		out, err = districtEntries(tx, district, posted)
+		out, err = districtEntries(tx, district, posted, nil)
 		return err
 	})
 	return out, err
@@ -149,7 +149,10 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 // districtEntries reads the living registrations of a district in posting
 // order; posted leaves out the four categories, and otherwise each entry
 // says whether it needs verification.
-func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error) {
+//
+// keep, if not nil, chooses the entries wanted before their sort keys are
+// spelled (the verification list wants few of them).
+func districtEntries(tx store.Tx, district string, posted bool, keep func(*Entry) bool) ([]Entry, error) {
 	var out []Entry
 	var cursor uint64
 	for {
@@ -159,7 +162,8 @@ func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error)
 		}
 		for i := range recs {
 			cursor = recs[i].Seq
-			if e, ok := rollEntry(&recs[i], posted); ok {
+			if e, ok := rollEntry(&recs[i], posted); ok && (keep == nil || keep(&e)) {
+				e.pinyin, e.tones = pinyinKey(e.Name, pinyin.Normal), pinyinKey(e.Name, pinyin.Tone3)
 				out = append(out, e)
 			}
 		}
@@ -179,8 +183,7 @@ func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
 	if err != nil || reg.Status == "removed" || (posted && reg.Category != "") {
 		return Entry{}, false
 	}
-	e := Entry{ID: rec.ID, District: rec.District, Registration: reg,
-		pinyin: pinyinKey(reg.Name, pinyin.Normal), tones: pinyinKey(reg.Name, pinyin.Tone3)}
+	e := Entry{ID: rec.ID, District: rec.District, Registration: reg}
 	if !posted {
 		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{})
 		e.IDStatus, e.Reasons = rep.IDStatus, rep.Reasons()

@@ -113,7 +113,7 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			entries, err := districtEntries(tx, d, false)
+			entries, err := districtEntries(tx, d, false, needsVerification)
 			if err != nil {
 				return err
 			}
@@ -149,6 +149,8 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 	}
 	return page, nil
 }
+
+func needsVerification(e *Entry) bool { return e.IDStatus != "" && e.IDStatus != model.IDVerified }
 
 func unverified(e *Entry) Unverified {
 	return Unverified{Record: e.ID, District: e.District, VoterGroup: e.VoterGroup, Name: e.Name,
