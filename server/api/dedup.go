@@ -110,7 +110,7 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 	res, err := dedupjob.Decide(actor(c), s.store, dedupjob.Decision{Case: c.Param("id"),
 		Status: store.DupStatus(req.Decision), Keep: req.Keep, By: u.Name, Remove: req.Remove,
 		Validate: s.cfg.Validator,
-		Allow: dedupjob.AllowReviewer(u, ErrOutOfScope)})
+		Allow:    dedupjob.AllowReviewer(u, ErrOutOfScope)})
 	if err != nil {
 		fail(c, err)
 		return

@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
 		"ServerChangesNumbered":     testServerChangesNumbered,
 		"AuditLog":                  testAudit,
+		"RecordHistory":             testRecordHistory,
+		"ReopenConflict":            testReopenConflict,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
