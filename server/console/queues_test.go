@@ -109,7 +109,9 @@ func TestConsole_EditUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 400 || body.Error.Code != "bad_user" || !strings.Contains(body.Error.Message, "nowhere") {
