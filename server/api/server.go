@@ -164,6 +164,9 @@ var routeTable = []route{
 	{Policy{"GET", "/verification", Reviewer, byQuery("district")}, (*Server).listVerification},
 	{Policy{"GET", "/duplicates", Reviewer, byQuery("district")}, (*Server).listDuplicates},
 	{Policy{"POST", "/duplicates/:id/decide", Reviewer, byObject(":id: every member's district")}, (*Server).decideDuplicate},
+	{Policy{"POST", "/conflicts/:id/reopen", Reviewer, byObject(":id: the conflict's district")}, (*Server).reopenConflict},
+	{Policy{"POST", "/duplicates/:id/reopen", Reviewer, byObject(":id: every member's district")}, (*Server).reopenDuplicate},
+	{Policy{"GET", "/records/:id/history", Reviewer, byObject(":id: the record's district")}, (*Server).recordHistory},
 
 	// Administration: every district.
 	{Policy{"GET", "/users", AdminOnly, unscoped}, (*Server).listUsers},
@@ -172,6 +175,7 @@ var routeTable = []route{
 	{Policy{"POST", "/users/:name/enable", AdminOnly, unscoped}, (*Server).enableUser},
 	{Policy{"POST", "/users/:name/password", AdminOnly, unscoped}, (*Server).resetPassword},
 	{Policy{"POST", "/users/:name/unlock", AdminOnly, unscoped}, (*Server).unlockUser},
+	{Policy{"PATCH", "/users/:name", AdminOnly, unscoped}, (*Server).editUser},
 	{Policy{"GET", "/devices", AdminOnly, unscoped}, (*Server).listDevices},
 	{Policy{"POST", "/devices/:id/revoke", AdminOnly, unscoped}, (*Server).revokeDevice},
 	{Policy{"POST", "/admin/import/registrations", AdminOnly, unscoped}, (*Server).importRegistrations},
