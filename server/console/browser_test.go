@@ -243,18 +243,18 @@ func TestBrowser_Duplicates(t *testing.T) {
 	screenshot(t, b, "duplicate")
 
 	do(t, b, chromedp.Click(`#confirm`))
-	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").textContent == "confirmed"`)
+	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").dataset.status == "confirmed"`)
 	if c := e.dupCase(t, dc.ID); c.Status != store.DupConfirmed || c.DecidedBy != "wu" {
 		t.Fatalf("confirmed: %+v", c)
 	}
 	do(t, b, chromedp.WaitVisible(`#reason`), chromedp.SendKeys(`#reason`, "保留了错误的一条"),
 		chromedp.Click(`#reopen button`))
-	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").textContent == "open"`)
+	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").dataset.status == "open"`)
 	if c := e.dupCase(t, dc.ID); c.Status != store.DupOpen {
 		t.Fatalf("reopened: %+v", c)
 	}
-	do(t, b, chromedp.WaitVisible(`#reject`), chromedp.Click(`#reject`))
-	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").textContent == "rejected"`)
+	do(t, b, chromedp.WaitVisible(`#reject`), chromedp.KeyEvent("x")) // x rejects, from the keyboard
+	waitFor(t, b, `document.querySelector("#status") && document.querySelector("#status").dataset.status == "rejected"`)
 	if c := e.dupCase(t, dc.ID); c.Status != store.DupRejected {
 		t.Fatalf("rejected: %+v", c)
 	}

@@ -122,6 +122,7 @@ type importJob struct {
 	read     int64 // bytes of the file read so far
 	rows     int
 	done     bool
+	ended    time.Time // when done
 	report   *roll.Report
 	err      error
 	problems [][]string // every error and warning, for the report file
@@ -133,6 +134,24 @@ type importJobs struct {
 }
 
 func newImportJobs() *importJobs { return &importJobs{jobs: map[string]*importJob{}} }
+
+// keepImports is how long a finished import's report stays to download.
+const keepImports = time.Hour
+
+// add keeps a new job, and forgets those finished over keepImports ago.
+func (ij *importJobs) add(id string, j *importJob) {
+	ij.mu.Lock()
+	defer ij.mu.Unlock()
+	for old, oj := range ij.jobs {
+		oj.mu.Lock()
+		stale := oj.done && time.Since(oj.ended) > keepImports
+		oj.mu.Unlock()
+		if stale {
+			delete(ij.jobs, old)
+		}
+	}
+	ij.jobs[id] = j
+}
 
 // maxReportRows bounds the row problems kept for an import's report file.
 const maxReportRows = 200_000
@@ -161,9 +180,7 @@ func (c *Console) startImport(q *request) {
 	rand.Read(b)
 	id := hex.EncodeToString(b)
 	job := &importJob{size: int64(len(data))}
-	c.imports.mu.Lock()
-	c.imports.jobs[id] = job
-	c.imports.mu.Unlock()
+	c.imports.add(id, job)
 	ctx := audit.As(context.WithoutCancel(q.r.Context()), q.user.Name)
 	go job.run(ctx, c.cfg.Store, data, roll.Options{Author: q.user.Name, Format: format})
 	c.done(q, "/console/roll?import="+id, map[string]any{"id": id})
@@ -184,7 +201,7 @@ func (j *importJob) run(ctx context.Context, st store.Store, data []byte, opt ro
 	opt.OnError, opt.OnWarning = keep(roll.KindError), keep(roll.KindWarning)
 	rep, err := roll.ImportRegistrations(ctx, st, &countingReader{r: bytes.NewReader(data), job: j}, opt)
 	j.mu.Lock()
-	j.done, j.report, j.err = true, rep, err
+	j.done, j.ended, j.report, j.err = true, time.Now(), rep, err
 	j.mu.Unlock()
 }
 

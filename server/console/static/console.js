@@ -66,7 +66,8 @@
     }, function (err) { say(err.message, true); });
   }
 
-  // Keyboard: j/k move, Enter opens, 1/2 keep/other, h history, n next page.
+  // Keyboard: j/k move, Enter opens, 1/2 keep/other, h history, n next
+  // page; on a duplicate case c confirms and x rejects.
   var rows = Array.prototype.slice.call(document.querySelectorAll("#queue tr.row"));
   var cur = -1;
   function move(d) {
@@ -88,6 +89,8 @@
       case "2": decide(row, "other"); break;
       case "h": if (row && row.dataset.history) location.href = row.dataset.history; break;
       case "n": var n = document.getElementById("next-page"); if (n) location.href = n.href; break;
+      case "c": var c = document.getElementById("confirm"); if (c) c.click(); break;
+      case "x": var x = document.getElementById("reject"); if (x) x.click(); break;
       default: return;
     }
     e.preventDefault();
