@@ -277,6 +277,7 @@ func BenchmarkConsole_Overview(b *testing.B) {
 	for _, user := range []string{"admin", "wu"} {
 		b.Run(user, func(b *testing.B) { benchPage(b, user, "/console/") })
 	}
+	b.Run("town", func(b *testing.B) { benchPage(b, "wu", "/console/?area=430102010") })
 }
 
 func BenchmarkConsole_Conflicts(b *testing.B) {

@@ -18,8 +18,13 @@ type overviewPage struct {
 	Conflicts int // open, in scope
 	Cases     int // open duplicate cases touching the scope
 	PerDay    template.HTML
-	Counting  bool // the first count is still under way
+	Area      string // the ?area= whose districts are listed
+	Hidden    int    // districts not listed: too many for one page
 }
+
+// maxDistrictRows is the most district rows the overview lists; more are
+// listed per town (?area=).
+const maxDistrictRows = 200
 
 // overview shows the scope's figures: registered voters per district,
 // rolled up to towns and counties (roll.Tally, kept up to date from the
@@ -36,11 +41,14 @@ func (c *Console) overview(q *request) {
 		in = nil
 	}
 	st := c.tally.Stats(in)
-	p := overviewPage{PerDay: perDayChart(c.tally.PerDay(in), q.en)}
+	area := q.r.URL.Query().Get("area")
+	p := overviewPage{PerDay: perDayChart(c.tally.PerDay(in), q.en), Area: area}
 	for _, u := range st.Units {
 		switch u.Level {
 		case roll.LevelDistrict:
-			p.Districts = append(p.Districts, u)
+			if strings.HasPrefix(u.Code, area) {
+				p.Districts = append(p.Districts, u)
+			}
 		case roll.LevelTown:
 			p.Towns = append(p.Towns, u)
 		case roll.LevelCounty:
@@ -48,6 +56,9 @@ func (c *Console) overview(q *request) {
 		case roll.LevelTotal:
 			p.Total = u
 		}
+	}
+	if len(p.Districts) > maxDistrictRows { // a county's thousand villages: per town, a click away
+		p.Hidden, p.Districts = len(p.Districts), nil
 	}
 	var err error
 	if p.Conflicts, p.Cases, err = c.queueCounts(q); err != nil {

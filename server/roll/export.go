@@ -163,7 +163,7 @@ func districtEntries(tx store.Tx, district string, posted bool, keep func(*Entry
 		for i := range recs {
 			cursor = recs[i].Seq
 			if e, ok := rollEntry(&recs[i], posted); ok && (keep == nil || keep(&e)) {
-				e.pinyin, e.tones = pinyinKey(e.Name, pinyin.Normal), pinyinKey(e.Name, pinyin.Tone3)
+				e.spell()
 				out = append(out, e)
 			}
 		}
@@ -189,6 +189,12 @@ func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
 		e.IDStatus, e.Reasons = rep.IDStatus, rep.Reasons()
 	}
 	return e, true
+}
+
+// spell sets the entry's sort keys: its name in pinyin, without and with
+// tones.
+func (e *Entry) spell() {
+	e.pinyin, e.tones = pinyinKey(e.Name, pinyin.Normal), pinyinKey(e.Name, pinyin.Tone3)
 }
 
 var keepRune = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }

@@ -58,12 +58,15 @@ func (c *Counts) Add(o *Counts) {
 	}
 }
 
-func (c *Counts) addRecord(rec *dsync.Record) {
+// addRecord counts rec, and reports whether it is a registration whose
+// identity is not verified (removed or not).
+func (c *Counts) addRecord(rec *dsync.Record) (unverified bool) {
 	switch rec.Type {
 	case model.TypeRegistration:
 		r, err := model.RegistrationFromFields(rec.Values())
 		if err == nil {
-			c.addRegistration(&r, model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification())
+			unverified = model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification()
+			c.addRegistration(&r, unverified)
 		}
 	case model.TypeMigrantContact:
 		m, err := model.MigrantContactFromFields(rec.Values())
@@ -73,6 +76,7 @@ func (c *Counts) addRecord(rec *dsync.Record) {
 			bump(c.ContactEvidence, m.Evidence)
 		}
 	}
+	return unverified
 }
 
 func (c *Counts) addRegistration(r *model.Registration, unverified bool) {

@@ -25,8 +25,9 @@ type Tally struct {
 }
 
 type districtTally struct {
-	counts Counts
-	days   map[string]int // YYYY-MM-DD -> registrations first written that day
+	counts     Counts
+	days       map[string]int // YYYY-MM-DD -> registrations first written that day
+	unverified []string       // registrations whose identity is not verified, by record ID
 }
 
 // DayCount is the number of registrations first written on a day (UTC).
@@ -129,7 +130,9 @@ func add(per map[string]*districtTally, rec *dsync.Record) {
 		dt = &districtTally{counts: newCounts(), days: map[string]int{}}
 		per[rec.District] = dt
 	}
-	dt.counts.addRecord(rec)
+	if dt.counts.addRecord(rec) {
+		dt.unverified = append(dt.unverified, rec.ID)
+	}
 	if rec.Type == model.TypeRegistration {
 		dt.days[firstWritten(rec)]++
 	}
@@ -213,4 +216,23 @@ func (t *Tally) codes() []string {
 		}
 	}
 	return out
+}
+
+// Unverified lists the registrations of district whose identity was not
+// verified when the tally last counted it (removed ones too), for
+// ListUnverified to read instead of the whole district
+// (VerificationQuery.Candidates); ok is false for a district the tally has
+// not counted.
+func (t *Tally) Unverified(district string) (ids []string, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.per == nil {
+		return nil, false
+	}
+	dt := t.per[district]
+	if dt == nil {
+		_, known := t.meta[district]
+		return nil, known
+	}
+	return slices.Clone(dt.unverified), true
 }

@@ -50,3 +50,45 @@ func TestTally_MatchesComputeStats(t *testing.T) {
 		t.Fatalf("registrations per day %v: want 10 in all", days)
 	}
 }
+
+// The verification list read through a tally's candidates is the list read
+// from every record, page by page, and stays so after a correction.
+func TestTally_VerificationCandidates(t *testing.T) {
+	ctx := context.Background()
+	st := verificationFixture(t)
+	tally := roll.NewTally()
+	pages := func(candidates bool) []string {
+		t.Helper()
+		if err := tally.Refresh(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		q := roll.VerificationQuery{Limit: 2}
+		if candidates {
+			q.Candidates = tally.Unverified
+		}
+		var out []string
+		for {
+			p, err := roll.ListUnverified(ctx, st, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.Join(names(p.Items), ","))
+			if p.Next == "" {
+				return out
+			}
+			q.After = p.Next
+		}
+	}
+	want := pages(false)
+	if got := pages(true); strings.Join(got, "|") != strings.Join(want, "|") || len(want) < 3 {
+		t.Fatalf("with candidates %v, without %v", got, want)
+	}
+	more := "姓名,性别,出生日期,身份证号,选区,选民小组,状态,减少原因\n周九,男,1970-01-01,,430102002001,1,,\n"
+	if _, err := roll.ImportRegistrations(ctx, st, strings.NewReader(more), roll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want = pages(false)
+	if got := pages(true); strings.Join(got, "|") != strings.Join(want, "|") || !strings.Contains(strings.Join(want, ","), "周九") {
+		t.Fatalf("after an import: with candidates %v, without %v", got, want)
+	}
+}
