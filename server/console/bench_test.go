@@ -288,10 +288,12 @@ func BenchmarkConsole_Conflicts(b *testing.B) {
 
 func BenchmarkConsole_Duplicates(b *testing.B) {
 	b.Run("first", func(b *testing.B) { benchPage(b, "wu", "/console/duplicates") })
+	b.Run("admin", func(b *testing.B) { benchPage(b, "admin", "/console/duplicates") })
 	b.Run("case", func(b *testing.B) { benchPage(b, "wu", "/console/duplicates/dup-005000") })
 }
 
 func BenchmarkConsole_Verification(b *testing.B) {
 	b.Run("first", func(b *testing.B) { benchPage(b, "wu", "/console/verification") })
-	b.Run("district", func(b *testing.B) { benchPage(b, "wu", "/console/verification?district=430102010025") })
+	b.Run("admin", func(b *testing.B) { benchPage(b, "admin", "/console/verification") })
+	b.Run("district", func(b *testing.B) { benchPage(b, "wu", "/console/verification?district=430102010001") })
 }

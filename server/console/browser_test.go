@@ -131,25 +131,22 @@ func screenshot(t *testing.T, b context.Context, name string) {
 // choose a new one, and then signs in with it.
 func TestBrowser_SignInAndChangePassword(t *testing.T) {
 	e := startEnv(t)
-	pw, err := accounts.EnsureAdmin(ctx, e.st) // "admin" exists already: make another first-start account
-	if err != nil || pw != "" {
-		t.Fatalf("EnsureAdmin on a store with an admin: %q %v", pw, err)
-	}
-	pw, err = accounts.Add(ctx, e.st, accounts.NewUser{Name: "boss", Role: store.RoleAdmin}) // one-time password
+	// The admin as the first start leaves it: a one-time password.
+	pw, err := accounts.ResetPassword(ctx, e.st, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := browser(t)
-	signIn(t, b, e, "boss", "wrong-password-1")
+	signIn(t, b, e, "admin", "wrong-password-1")
 	if msg := text(t, b, "#message"); !strings.Contains(msg, "用户名或密码错误") {
 		t.Fatalf("a wrong password: %q", msg)
 	}
-	signIn(t, b, e, "boss", pw)
+	signIn(t, b, e, "admin", pw)
 	do(t, b, chromedp.WaitVisible(`#password input[name="new"]`))
 	if u := eval[string](t, b, "location.pathname"); u != "/console/password" {
 		t.Fatalf("a one-time password must lead to the password form, not %s", u)
 	}
-	const newPW = "一个新的密码boss-2026"
+	const newPW = "一个新的密码admin-2026"
 	do(t, b, chromedp.SendKeys(`#password input[name="old"]`, pw),
 		chromedp.SendKeys(`#password input[name="new"]`, newPW),
 		chromedp.SendKeys(`#password input[name="confirm"]`, newPW),
@@ -157,7 +154,7 @@ func TestBrowser_SignInAndChangePassword(t *testing.T) {
 		chromedp.WaitVisible(`#open-conflicts`))
 	// Sign out, and in again with the new password.
 	do(t, b, chromedp.Click(`form[action="/console/logout"] button`), chromedp.WaitVisible(`#login`))
-	signIn(t, b, e, "boss", newPW)
+	signIn(t, b, e, "admin", newPW)
 	do(t, b, chromedp.WaitVisible(`#open-conflicts`))
 	// English on request.
 	do(t, b, chromedp.Navigate(e.url+"/console/lang/en?back=/console/"), chromedp.WaitVisible(`#open-conflicts`))
