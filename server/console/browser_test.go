@@ -15,6 +15,7 @@ import (
 
 	sdk "github.com/dengji/dengji/client-sdk"
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/model/idcard"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
@@ -169,6 +170,9 @@ func TestBrowser_ResolveConflict(t *testing.T) {
 	e := startEnv(t)
 	rec, cf, loser := e.conflictOnVoterGroup(t, "李碧辉")
 	b := browser(t)
+	if os.Getenv("CONSOLE_SCREENSHOTS") == "1" {
+		e.seedRoll(t) // a roll worth a picture
+	}
 	signIn(t, b, e, "wu", "wu-password-1")
 	do(t, b, chromedp.WaitVisible(`#open-conflicts`))
 	if n := text(t, b, "#open-conflicts b"); n != "1" {
@@ -373,5 +377,40 @@ func TestBrowser_RevokeDevice(t *testing.T) {
 	var se *sdk.ServerError
 	if !errors.As(err, &se) || se.Code != "device_revoked" {
 		t.Fatalf("the revoked phone's sync: %v", err)
+	}
+}
+
+// seedRoll pushes a few hundred varied registrations into county A's two
+// districts over the last two weeks, as a phone would: additions and
+// removals by reason, the four categories, the three channels, some without
+// an ID number.
+func (e *env) seedRoll(t *testing.T) {
+	t.Helper()
+	surnames, given := []rune("王李张刘陈杨黄赵吴周"), []rune("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平")
+	adds, removals := []string{"", "", "new_18", "moved_in", "rights_restored"}, []string{"died", "moved_out", "deprived"}
+	cats, channels := []string{"deprived", "suspended", "whereabouts_unknown", "unable"}, []string{"door", "door", "station", "online"}
+	var chs []dsync.Change
+	for i := range 400 {
+		birth := time.Date(1940+i%60, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+		seq := 100 + i
+		r := model.Registration{Name: string([]rune{surnames[i%10], given[i%20], given[(i/20)%20]}),
+			Gender: []string{"F", "M"}[seq%2], BirthDate: birth.Format("2006-01-02"),
+			IDNumber: idcard.Compose("430102", birth.Format("20060102"), seq), VoterGroup: fmt.Sprintf("第%d选民小组", 1+i%6),
+			Channel: channels[i%4], AdditionReason: adds[i%5]}
+		switch {
+		case i%9 == 0:
+			r.IDNumber = ""
+		case i%23 == 0:
+			r.Status, r.RemovalReason = "removed", removals[i%3]
+		case i%31 == 0:
+			r.Category = cats[i%4]
+		}
+		day := time.Now().Add(-time.Duration(14-i*i%15) * 24 * time.Hour)
+		chs = append(chs, dsync.Change{ID: fmt.Sprintf("seed-%d", i), Device: "seed-phone", Counter: uint64(i + 1),
+			Record: fmt.Sprintf("seed-rec-%d", i), Type: model.TypeRegistration, District: []string{distA1, distA2}[i%2],
+			Op: dsync.OpCreate, HLC: dsync.MakeHLC(day.UnixMilli(), 0), Set: r.Fields(), Base: map[string]string{}})
+	}
+	if _, err := store.Push(ctx, e.st, store.PushRequest{Device: "seed-phone", Author: "li", Changes: chs}); err != nil {
+		t.Fatal(err)
 	}
 }
