@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/model/idcard"
@@ -116,5 +117,41 @@ func TestConsole_EditUser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || body.Error.Code != "bad_user" || !strings.Contains(body.Error.Message, "nowhere") {
 		t.Fatalf("an invalid scope: %d %+v", resp.StatusCode, body)
+	}
+}
+
+// An admin starts the duplicate check from the console (the API server's
+// own job) and reads its summary when it is over.
+func TestConsole_DedupStartAndSummary(t *testing.T) {
+	e := startEnv(t)
+	e.duplicateCase(t) // runs the check once directly, leaving a case
+	admin := e.client(t)
+	admin.signIn(t, "admin", adminPassword)
+	_, _, token := admin.get(t, "/console/admin/dedup")
+	if resp := admin.post(t, "/console/admin/dedup", url.Values{"csrf": {token}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d", resp.StatusCode)
+	}
+	for range 200 {
+		if st, _ := e.srv.Dedup().Status(ctx); !st.Running {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, page, _ := admin.get(t, "/console/admin/dedup")
+	if !strings.Contains(page, `id="dedup-last"`) {
+		t.Fatalf("the dedup page shows no last run")
+	}
+	resp, err := admin.Get(e.url + "/console/admin/dedup/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Running bool
+		Last    struct{ Full bool }
+	}
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if st.Running || !st.Last.Full {
+		t.Fatalf("status %+v", st)
 	}
 }
