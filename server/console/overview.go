@@ -18,6 +18,7 @@ type overviewPage struct {
 	Conflicts int // open, in scope
 	Cases     int // open duplicate cases touching the scope
 	PerDay    template.HTML
+	Counting  bool   // the first count is under way: no figures yet
 	Area      string // the ?area= whose districts are listed
 	Hidden    int    // districts not listed: too many for one page
 }
@@ -32,6 +33,16 @@ const maxDistrictRows = 200
 // reason, the four categories, migrants contacted, the open queues, and
 // registrations per day.
 func (c *Console) overview(q *request) {
+	if !c.tally.Ready() { // the first count (every record) is under way
+		p := overviewPage{Counting: true}
+		var err error
+		if p.Conflicts, p.Cases, err = c.queueCounts(q); err != nil {
+			c.failWith(q, err)
+			return
+		}
+		c.render(q, 200, "overview", "overview", "总览 / Overview", p)
+		return
+	}
 	if err := c.tally.Refresh(q.r.Context(), c.cfg.Store); err != nil {
 		c.failWith(q, err)
 		return
@@ -69,54 +80,50 @@ func (c *Console) overview(q *request) {
 }
 
 // queueCounts counts the open conflicts and duplicate cases in the
-// caller's districts. Counting decodes every open item, so a count is kept
-// for its scope while the feed has not moved, no decision was taken
-// through the console, and for at most countTTL: a decision taken through
-// the API that writes no change (a conflict kept as it was, a duplicate
-// case decided without removal) shows here within countTTL.
+// caller's districts. Counting decodes every open item, so a scope's count
+// is kept for countTTL, or until a decision is taken through the console:
+// a conflict a push raised, or a decision taken through the API, shows in
+// the count within countTTL (the queues themselves are always current).
 func (c *Console) queueCounts(q *request) (conflicts, cases int, err error) {
 	key := strings.Join(q.user.Scope(), ",")
 	if q.user.Role == store.RoleAdmin {
 		key = "*"
 	}
+	c.mu.Lock()
+	n, ok := c.counts[key]
+	gen := c.decisions
+	c.mu.Unlock()
+	if ok && n.gen == gen && time.Since(n.at) < countTTL {
+		return n.conflicts, n.cases, nil
+	}
 	err = c.cfg.Store.View(q.r.Context(), func(tx store.Tx) error {
-		seq, err := tx.HighSeq()
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		n, ok := c.counts[key]
-		gen := c.decisions
-		c.mu.Unlock()
-		if ok && n.seq == seq && n.gen == gen && time.Since(n.at) < countTTL {
-			conflicts, cases = n.conflicts, n.cases
-			return nil
-		}
 		cs, err := tx.Conflicts(store.ConflictQuery{Districts: q.user.Scope(), Status: dsync.ConflictOpen})
 		if err != nil {
 			return err
 		}
 		dcs, err := tx.DupCases(store.DupCaseQuery{Districts: q.user.Scope(), Status: store.DupOpen})
 		conflicts, cases = len(cs), len(dcs)
-		c.mu.Lock()
-		if len(c.counts) > 1000 {
-			clear(c.counts)
-		}
-		c.counts[key] = queueCount{conflicts: conflicts, cases: cases, seq: seq, gen: gen, at: time.Now()}
-		c.mu.Unlock()
 		return err
 	})
-	return conflicts, cases, err
+	if err != nil {
+		return 0, 0, err
+	}
+	c.mu.Lock()
+	if len(c.counts) > 1000 {
+		clear(c.counts)
+	}
+	c.counts[key] = queueCount{conflicts: conflicts, cases: cases, gen: gen, at: time.Now()}
+	c.mu.Unlock()
+	return conflicts, cases, nil
 }
 
 // countTTL is how long a queue count is kept at most.
 const countTTL = 10 * time.Second
 
-// queueCount is a scope's open conflicts and cases, as of a feed sequence
-// and a number of console decisions.
+// queueCount is a scope's open conflicts and cases, as of a number of
+// console decisions and a time.
 type queueCount struct {
 	conflicts, cases int
-	seq              uint64
 	gen              int
 	at               time.Time
 }

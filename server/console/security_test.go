@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/console"
 	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
 )
 
 // A form posted without its CSRF token, or with another session's, is
@@ -216,4 +218,48 @@ func TestConsole_IdleTimeout(t *testing.T) {
 	if _, _, err := e.srv.Accounts().Session(ctx, token); !errors.Is(err, accounts.ErrBadRefresh) {
 		t.Fatalf("the idle session's refresh token: %v, want it ended", err)
 	}
+}
+
+// While the first count runs (a large roll, just after a start) the
+// overview answers at once, with the queues' counts and a notice. The
+// count is held up by a store wrapper whose record scan waits: a fake, for
+// a slowness a test's small store cannot have.
+func TestConsole_OverviewWhileCounting(t *testing.T) {
+	e := startEnv(t)
+	release := make(chan struct{})
+	defer close(release)
+	c, err := console.New(console.Config{Store: slowScan{e.st, release}, Accounts: e.srv.Accounts(), Dedup: e.srv.Dedup(),
+		StartDedup: e.srv.StartDedup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(c)
+	defer ts.Close()
+	cl := e.client(t)
+	cl.base = ts.URL
+	cl.signIn(t, "wu", "wu-password-1")
+	resp, page, _ := cl.get(t, "/console/")
+	if resp.StatusCode != 200 || !strings.Contains(page, `id="counting"`) || !strings.Contains(page, `id="open-conflicts"`) {
+		t.Fatalf("overview while counting: %d %.500s", resp.StatusCode, page)
+	}
+}
+
+// slowScan is a store whose full record scan waits for release.
+type slowScan struct {
+	store.Store
+	release chan struct{}
+}
+
+func (s slowScan) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.View(ctx, func(tx store.Tx) error { return fn(slowTx{tx, s.release}) })
+}
+
+type slowTx struct {
+	store.Tx
+	release chan struct{}
+}
+
+func (t slowTx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
+	<-t.release
+	return t.Tx.ForEachRecord(typ, fn)
 }

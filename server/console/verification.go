@@ -30,12 +30,15 @@ func (c *Console) verification(q *request) {
 	}
 	// The tally knows which registrations of each district need
 	// verification: the list reads those, not every record of a district.
-	if err := c.tally.Refresh(q.r.Context(), c.cfg.Store); err != nil {
-		c.failWith(q, err)
-		return
+	vq := roll.VerificationQuery{Districts: lq.Districts, After: lq.After, Limit: pageSize}
+	if c.tally.Ready() {
+		if err := c.tally.Refresh(q.r.Context(), c.cfg.Store); err != nil {
+			c.failWith(q, err)
+			return
+		}
+		vq.Candidates = c.tally.Unverified
 	}
-	vp, err := roll.ListUnverified(c.actor(q), c.cfg.Store, roll.VerificationQuery{Districts: lq.Districts,
-		After: lq.After, Limit: pageSize, Candidates: c.tally.Unverified})
+	vp, err := roll.ListUnverified(c.actor(q), c.cfg.Store, vq)
 	if errors.Is(err, roll.ErrCursor) {
 		err = badField("after", "分页参数无效", "not a cursor this list gave")
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/store"
@@ -18,10 +19,11 @@ import (
 // moved since (a registrar's push touches one). Figures are ComputeStats's,
 // plus registrations per day.
 type Tally struct {
-	mu   sync.Mutex
-	seq  uint64                    // feed sequence counted up to
-	per  map[string]*districtTally // district code -> its figures
-	meta map[string]model.District // the districts table, read at each refresh
+	ready atomic.Bool // the first count is done
+	mu    sync.Mutex
+	seq   uint64                    // feed sequence counted up to
+	per   map[string]*districtTally // district code -> its figures
+	meta  map[string]model.District // the districts table, read at each refresh
 }
 
 type districtTally struct {
@@ -39,6 +41,10 @@ type DayCount struct {
 // NewTally returns an empty tally; Refresh fills it.
 func NewTally() *Tally { return &Tally{} }
 
+// Ready reports whether the first count is done (until then Refresh
+// blocks for as long as reading every record takes).
+func (t *Tally) Ready() bool { return t.ready.Load() }
+
 // Refresh brings the tally up to the store's current feed sequence.
 func (t *Tally) Refresh(ctx context.Context, st store.Store) error {
 	t.mu.Lock()
@@ -52,7 +58,9 @@ func (t *Tally) Refresh(ctx context.Context, st store.Store) error {
 			return err
 		}
 		if t.per == nil {
-			err = t.countAll(tx)
+			if err = t.countAll(tx); err == nil {
+				t.ready.Store(true)
+			}
 		} else {
 			err = t.countMoved(tx)
 		}
