@@ -174,14 +174,21 @@ func ComputeStats(ctx context.Context, st store.Store, inScope func(district str
 		return nil, err
 	}
 	for code, u := range per {
-		if u.Parent == "" {
-			u.Parent = model.TownOf(code)
-		}
-		if counties[code] == "" {
-			counties[code] = model.CountyOf(code)
-		}
+		counties[code] = placed(u, counties[code])
 	}
 	return rollUp(per, counties), nil
+}
+
+// placed fills in a district's town where the districts table left it
+// out, and returns its county (county, else its code's), from its code.
+func placed(u *Unit, county string) string {
+	if u.Parent == "" {
+		u.Parent = model.TownOf(u.Code)
+	}
+	if county == "" {
+		county = model.CountyOf(u.Code)
+	}
+	return county
 }
 
 // rollUp sums districts into towns, towns' districts into counties, and

@@ -174,14 +174,7 @@ func (t *Tally) Stats(inScope func(string) bool) *Stats {
 		if dt := t.per[code]; dt != nil {
 			u.Add(&dt.counts)
 		}
-		if u.Parent == "" {
-			u.Parent = model.TownOf(code)
-		}
-		counties[code] = d.County
-		if counties[code] == "" {
-			counties[code] = model.CountyOf(code)
-		}
-		per[code] = u
+		counties[code], per[code] = placed(u, d.County), u
 	}
 	return rollUp(per, counties)
 }
