@@ -53,6 +53,9 @@ var authzBodies = map[string]func(fx *authzFixture) any{
 	"POST /v1/conflicts/:id/resolve": func(*authzFixture) any { return map[string]string{"choice": "kept"} },
 	"POST /v1/duplicates/:id/decide": func(*authzFixture) any { return map[string]string{"decision": "rejected"} },
 	"POST /v1/notices/:id/answer":    func(*authzFixture) any { return map[string]string{"answer": "different_person"} },
+	"POST /v1/conflicts/:id/reopen":  func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"POST /v1/duplicates/:id/reopen": func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"PATCH /v1/users/:name":          func(*authzFixture) any { return map[string]string{"full_name": "周"} },
 }
 
 // caller is one kind of caller of the matrix.
@@ -237,6 +240,8 @@ func (fx *authzFixture) paramValue(prev, param string) string {
 		return "phone-target"
 	case "users/:name":
 		return "zhou"
+	case "records/:id":
+		return "r-c" // the record of fx.conflict (makeConflict)
 	}
 	return "authz-x"
 }

@@ -67,8 +67,19 @@ var (
 	ErrRequestTimeout  = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
 	ErrBadDeviceID     = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword     = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
+	ErrBadReason       = apiErr(400, "bad_reason", "请填写重新打开的理由（至多200字，不含控制字符）", "a reason is required to reopen (at most 200 characters, no control characters)")
+	ErrNotDecided      = apiErr(409, "not_decided", "尚未处理，无需重新打开", "not decided yet: nothing to reopen")
+	ErrEditRefused     = apiErr(400, "edit_refused", "修改未通过校验，未保存", "the edit fails the record's rules and was not saved")
 	ErrChangePassword  = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
+
+// Describe is how the API answers err: its status, stable code and message
+// (Chinese / English). The console answers the errors of the functions it
+// shares with the API through it.
+func Describe(err error) (status int, code, message string) {
+	e := toAPIError(err)
+	return e.Status, e.Code, e.Message
+}
 
 // fail turns any error into the API's error response. It is the only place
 // that does.
@@ -105,6 +116,12 @@ func toAPIError(err error) *Error {
 		return ErrAlreadyResolved
 	case errors.Is(err, store.ErrBadChoice):
 		return ErrBadChoice
+	case errors.Is(err, store.ErrReason):
+		return ErrBadReason
+	case errors.Is(err, store.ErrNotDecided):
+		return ErrNotDecided
+	case errors.Is(err, store.ErrEditRefused):
+		return &Error{Status: 400, Code: ErrEditRefused.Code, Message: ErrEditRefused.Message + ": " + err.Error()}
 	case errors.Is(err, accounts.ErrExists):
 		return ErrUserExists
 	case errors.Is(err, accounts.ErrInvalid):

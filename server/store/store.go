@@ -81,6 +81,10 @@ type SyncTx interface {
 	NextSeq() (uint64, error)
 	AppendChange(seq uint64, ch *dsync.Change) error
 	ChangeBySeq(seq uint64) (*dsync.Change, error)
+	// RecordChanges lists the sequence numbers of the changes to one record
+	// that were accepted (AppendChange), in order: its history. A SQL
+	// backend indexes its changes table by record.
+	RecordChanges(record string) ([]uint64, error)
 	// Result is what a change, by ID, was answered the first time.
 	Result(changeID string) (*dsync.Result, error)
 	PutResult(r *dsync.Result) error
@@ -205,6 +209,7 @@ type User struct {
 	Name         string    `json:"name"`
 	Role         Role      `json:"role"`
 	Districts    []string  `json:"districts,omitempty"` // scope (分片包干); admins have all
+	FullName     string    `json:"full_name,omitempty"` // the person's name as colleagues know it (shown in the console)
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`

@@ -65,10 +65,13 @@ func serve(ctx context.Context, st store.Store, cfg api.Config, addr string, out
 	if err != nil {
 		return err
 	}
+	if err := mountConsole(srv, st, cfg); err != nil {
+		return err
+	}
 	if err := srv.Listen(addr); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n", srv.URL())
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {

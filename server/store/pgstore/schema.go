@@ -99,6 +99,11 @@ var migrations = []string{
 		district text COLLATE "C" NOT NULL,
 		data bytea NOT NULL);
 	CREATE INDEX notices_district ON notices (district, seq);`,
+	// 3: the changes' record, indexed: a record's history (RecordChanges).
+	`ALTER TABLE changes ADD COLUMN record text COLLATE "C";
+	UPDATE changes SET record = convert_from(data, 'UTF8')::json->>'record';
+	ALTER TABLE changes ALTER COLUMN record SET NOT NULL;
+	CREATE INDEX changes_record ON changes (record, seq);`,
 }
 
 // SchemaVersion is the schema this binary reads and writes.

@@ -48,6 +48,8 @@ func Run(t *testing.T, open Opener) {
 		"ValuesByteExact":              testValuesByteExact,
 		"Deletes":                      testDeletes,
 		"Notices":                      testNotices,
+		"RecordHistory":                testRecordHistory,
+		"ReopenConflict":               testReopenConflict,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
