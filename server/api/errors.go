@@ -14,6 +14,7 @@ import (
 
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -64,6 +65,7 @@ var (
 	ErrRequestTimeout  = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
 	ErrBadDeviceID     = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword     = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
+	ErrBadElection     = apiErr(400, "bad_election", "选举设置无效", "the election's settings are invalid")
 	ErrChangePassword  = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
 
@@ -93,6 +95,7 @@ func fail(c *gin.Context, err error) {
 
 func toAPIError(err error) *Error {
 	var e *Error
+	var badElection *election.InvalidError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -124,6 +127,8 @@ func toAPIError(err error) *Error {
 		return passwordError(err)
 	case errors.Is(err, accounts.ErrPasswordChangeRequired):
 		return changeRequiredError(err)
+	case errors.As(err, &badElection):
+		return electionError(badElection)
 	case errors.Is(err, dedupjob.ErrRunning):
 		return ErrDedupRunning
 	case errors.Is(err, dedupjob.ErrBadDecision):

@@ -50,8 +50,9 @@ type PushRequest struct {
 	Changes  []dsync.Change
 	Validate Validator // nil: no model validation
 	// InScope reports whether the author may see a district's records (nil:
-	// every district). A change to a record outside it is answered as if the
-	// record did not exist.
+	// every district). A change naming a district outside it is refused alone
+	// (out_of_scope), the rest of the batch goes on; a change to a record
+	// outside it is answered as if the record did not exist.
 	InScope func(district string) bool
 	// MayRestore lets the author make a coordinator's changes (op restore);
 	// the server's own changes always may.
@@ -145,7 +146,7 @@ func counterOrder(chs []dsync.Change) []int {
 // pushOne answers one change. After a counter_reused refusal in the batch
 // (reused), new changes are refused alike. Such refusals are not stored: the
 // change comes back under a new counter and is then taken. Nor are refusals
-// that name another device: its ID is not the pusher's to take.
+// of a change that names another device: its ID is not the pusher's to take.
 func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*dsync.Result, error) {
 	prev, err := tx.Result(ch.ID)
 	switch {
@@ -161,7 +162,7 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*
 	}
 	ch.Author = req.Author
 	r, err := apply(tx, req, ch)
-	if err != nil || r.Code == dsync.CodeCounterReused || r.Code == dsync.CodeWrongDevice ||
+	if err != nil || r.Code == dsync.CodeCounterReused || ch.Device != req.Device ||
 		(req.Device != ServerDevice && !keyableID(ch.ID)) {
 		return r, err
 	}
@@ -206,6 +207,10 @@ func seenBefore(tx Tx, req *PushRequest, ch *dsync.Change, prev *dsync.Result) (
 }
 
 func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
+	if req.InScope != nil && !req.InScope(ch.District) {
+		return rejected(ch, dsync.CodeOutOfScope,
+			"该变更的选区不在您负责的范围内 / the change's district is outside your scope"), nil
+	}
 	if ch.Device != req.Device {
 		return rejected(ch, dsync.CodeWrongDevice, "change was made by another device"), nil
 	}
