@@ -28,6 +28,10 @@ type request struct {
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
 	bearer string // send this token instead (a password-change token)
+
+	ifNoneMatch string  // a conditional GET: the ETag held
+	etag        *string // if set, receives the answer's ETag
+	notModified *bool   // if set, a 304 answer sets it instead of failing
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
@@ -144,8 +148,15 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 		return &transientError{err}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && req.notModified != nil {
+		*req.notModified = true
+		return nil
+	}
 	if resp.StatusCode/100 != 2 {
 		return readServerError(resp)
+	}
+	if req.etag != nil {
+		*req.etag = resp.Header.Get("ETag")
 	}
 	if out == nil {
 		return nil
@@ -174,6 +185,9 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (
 	}
 	if (req.gzip || req.zipped) && body != nil {
 		hr.Header.Set("Content-Encoding", "gzip")
+	}
+	if req.ifNoneMatch != "" {
+		hr.Header.Set("If-None-Match", req.ifNoneMatch)
 	}
 	if req.auth {
 		hr.Header.Set("Authorization", "Bearer "+access)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -24,9 +25,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// Validate checks a record's full field set before a create or update is
 	// stored; a non-nil error refuses the edit (as a *ValidationError). Nil
-	// uses the shared model's validation (model.Validate) with Rules.
+	// uses the shared model's validation (model.Validate) with the rules of
+	// the election the server sent (Rules before a Sync brought one).
 	Validate func(typ, district string, fields map[string]json.RawMessage) error
-	// Rules are the election's parameters for the default validation.
+	// Rules are the election's parameters for the default validation until
+	// the server's election arrives with a Sync.
 	Rules model.Rules
 	// Now is the wall clock for HLC timestamps; time.Now if nil.
 	Now func() time.Time
@@ -54,9 +57,6 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
-	}
-	if o.Validate == nil {
-		o.Validate = modelValidator(o.Rules)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -93,6 +93,8 @@ type Device struct {
 	clock *dsync.Clock
 
 	syncing sync.Mutex // held by the running Sync
+
+	rules atomic.Pointer[dsync.Rules] // cached from the server; nil before the first
 }
 
 // Open opens (creating if needed) the device file at path.
@@ -129,6 +131,9 @@ func (d *Device) initTx(tx *bbolt.Tx) error {
 		if err := moveTokensTx(tx, d.opts.Secrets); err != nil {
 			return err
 		}
+	}
+	if err := d.loadRulesTx(tx); err != nil {
+		return err
 	}
 	d.clock = dsync.NewClock(dsync.HLC(getU64Tx(tx, keyHLC)))
 	d.clock.Now = d.opts.Now

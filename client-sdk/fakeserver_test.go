@@ -60,6 +60,7 @@ func newFakeServer(t testing.TB) *fakeServer {
 	mux.HandleFunc("POST /v1/push", s.authed(s.push))
 	mux.HandleFunc("GET /v1/pull", s.authed(s.pull))
 	mux.HandleFunc("POST /v1/conflicts/status", s.authed(s.conflictStatus))
+	mux.HandleFunc("GET /v1/rules", s.authed(s.deviceRules))
 	s.Server = httptest.NewServer(s.faults(mux))
 	t.Cleanup(s.Close)
 	return s
@@ -321,6 +322,18 @@ func jsonFields(m map[string]string) map[string]json.RawMessage {
 }
 
 // conflictStatus answers the decided conflicts among those asked about.
+// deviceRules answers every district in scope and no election, with a
+// constant ETag, so a device asks with If-None-Match and gets 304 after the
+// first time.
+func (s *fakeServer) deviceRules(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("ETag", `"fake"`)
+	if r.Header.Get("If-None-Match") == `"fake"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	json.NewEncoder(w).Encode(dsync.Rules{AllDistricts: true, Scope: []string{}, Districts: []dsync.RulesDistrict{}})
+}
+
 func (s *fakeServer) conflictStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		IDs []string `json:"ids"`

@@ -48,6 +48,8 @@ var (
 	keyRefresh   = []byte("refresh_token")  // string
 	keyServerURL = []byte("server_url")     // string
 	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
+	keyRules     = []byte("rules")          // dsync.Rules JSON, as the server last sent them
+	keyRulesETag = []byte("rules_etag")     // string, the ETag of keyRules
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

@@ -23,13 +23,17 @@ type SyncReport struct {
 	Duration   time.Duration
 }
 
-// Sync pushes every pending change, pulls the server's state, and learns the
-// decisions on the conflicts this device holds. It
+// Sync learns the rules the device checks offline (scope, districts,
+// election), pushes every pending change, pulls the server's state, and
+// learns the decisions on the conflicts this device holds. It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		err := d.push(ctx, rep)
+		err := d.refreshRules(ctx)
+		if err == nil {
+			err = d.push(ctx, rep)
+		}
 		if err == nil {
 			err = d.pull(ctx, rep)
 		}
