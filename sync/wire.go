@@ -24,6 +24,11 @@ type Result struct {
 	Change string `json:"change"`
 	Status Status `json:"status"`
 	Seq    uint64 `json:"seq,omitempty"` // sequence that carried it, if it changed state
+	// Prev is the record's sequence before this change, when the change
+	// changed it (0 for a create): the server leaves the record out of the
+	// device's pulls if the device held that state (it folded the change
+	// in already). Results stored before it existed have none.
+	Prev *uint64 `json:"prev,omitempty"`
 	// Applied lists the fields written; it is left out for an applied
 	// create, which writes every field it sets (see AppliedFields).
 	Applied   []string   `json:"applied,omitempty"`

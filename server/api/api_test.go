@@ -446,3 +446,59 @@ func TestAPI_LoginThrottledAfterFailures(t *testing.T) {
 	}
 	s.login(t, "wang", "wang-password", "")
 }
+
+// A device's pull leaves out its own changes made on the state it held,
+// and only those; the compact encoding decodes to the same records.
+func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	wang := s.login(t, "wang", "wang-password", "phone-w")
+	pull := func(tk string, cursor uint64) dsync.PullResponse {
+		t.Helper()
+		var page dsync.PullResponse
+		if code := s.call(t, "GET", fmt.Sprintf("/v1/pull?cursor=%d", cursor), tk, nil, &page); code != 200 {
+			t.Fatalf("pull: %d", code)
+		}
+		return page
+	}
+	pushAs(t, s, li.AccessToken, create("phone-1", "r1", "430102001001", 1)) // seq 1
+	if p := pull(li.AccessToken, 0); len(p.Records) != 0 || p.Cursor != 1 {
+		t.Fatalf("li's own create came back: %+v", p)
+	}
+	up := func(dev string, n uint64, base string) dsync.Change {
+		ch := create(dev, "r1", "430102001001", n)
+		ch.Op, ch.Set = dsync.OpUpdate, map[string]json.RawMessage{"voter_group": json.RawMessage(fmt.Sprintf(`"第%d选民小组"`, n))}
+		ch.Base = map[string]string{"voter_group": base, dsync.FieldDeleted: ""}
+		return ch
+	}
+	pushAs(t, s, wang.AccessToken, up("phone-w", 1, "")) // seq 2
+	// li, still at cursor 1, edits on what it holds: seq 3, made on seq 1's
+	// state, not seq 2's, which li must still be sent.
+	pushAs(t, s, li.AccessToken, up("phone-1", 2, "phone-w-1"))
+	if p := pull(li.AccessToken, 1); len(p.Records) != 1 || p.Cursor != 3 {
+		t.Fatalf("li's edit on a state it did not hold: %+v", p)
+	}
+	pushAs(t, s, li.AccessToken, up("phone-1", 3, "phone-1-2")) // seq 4, on seq 3 which li holds
+	if p := pull(li.AccessToken, 3); len(p.Records) != 0 || p.Cursor != 4 {
+		t.Fatalf("li's edit on what it held came back: %+v", p)
+	}
+	// Compact: the same record as the plain encoding.
+	var plain dsync.PullResponse
+	s.call(t, "GET", "/v1/pull", wang.AccessToken, nil, &plain)
+	var compact struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	s.call(t, "GET", "/v1/pull?format=c1", wang.AccessToken, nil, &compact)
+	if len(plain.Records) != 1 || len(compact.Records) != 1 {
+		t.Fatalf("wang's pulls: %d and %d records", len(plain.Records), len(compact.Records))
+	}
+	got, err := dsync.DecodeCompact(compact.Records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(plain.Records[0])
+	if !bytes.Equal(a, b) {
+		t.Fatalf("compact decodes to\n%s\nplain is\n%s", a, b)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"compress/gzip"
 	"slices"
 	"strconv"
 
@@ -56,11 +57,17 @@ func (s *Server) push(c *gin.Context) {
 // pull pages through the feed of the caller's districts, or of a subset named
 // with ?district=a&district=b. A cursor beyond the feed's end (a server
 // restored from an older backup) reads from the end: the device gets what
-// comes next, and no cursor arithmetic wraps to the start.
+// comes next, and no cursor arithmetic wraps to the start. ?max_bytes=
+// sizes the page by its records' JSON (default store.MaxPullBytes, at most
+// maxPullBytes); ?format=c1 asks for the compact record encoding, which is
+// compressed harder. A device's own changes it already holds are left out.
 func (s *Server) pull(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	limit, err2 := strconv.Atoi(c.DefaultQuery("limit", "1000"))
-	if err1 != nil || err2 != nil || limit < 1 || limit > dsync.MaxPullPage {
+	maxBytes, err3 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
+	format := c.Query("format")
+	if err1 != nil || err2 != nil || err3 != nil || limit < 1 || limit > dsync.MaxPullPage ||
+		maxBytes < 1 || maxBytes > maxPullBytes || (format != "" && format != dsync.FormatCompact) {
 		fail(c, ErrBadRequest)
 		return
 	}
@@ -73,13 +80,24 @@ func (s *Server) pull(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := store.Pull(c, s.store, districts, cursor, limit)
+	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes}
+	if d := device(c); d != nil {
+		q.Device = d.ID
+	}
+	page, err := store.PullFor(c, s.store, q)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	if format == dsync.FormatCompact {
+		respondJSONLevel(c, 200, page.AppendCompactJSON(nil), gzip.BestCompression)
+		return
+	}
 	respondJSON(c, 200, page.AppendJSON(nil))
 }
+
+// maxPullBytes bounds ?max_bytes=: a page is built in memory.
+const maxPullBytes = 8 << 20
 
 // clampCursor brings a cursor above the feed's highest sequence down to it.
 func (s *Server) clampCursor(c *gin.Context, cursor uint64) (uint64, error) {

@@ -218,8 +218,9 @@ func seed(ctx context.Context, st store.Store, n int) error {
 		for len(batch) < cap(batch) {
 			done++
 			hlc = hlc.Next()
-			batch = append(batch, dsync.Change{ID: uuid.NewString(), Device: "seed-device", Counter: uint64(done),
-				Record: uuid.NewString(), Type: model.TypeRegistration, District: district, Op: dsync.OpCreate,
+			// Time-ordered IDs, as devices make them (UUIDv7).
+			batch = append(batch, dsync.Change{ID: uuid.Must(uuid.NewV7()).String(), Device: "seed-device", Counter: uint64(done),
+				Record: uuid.Must(uuid.NewV7()).String(), Type: model.TypeRegistration, District: district, Op: dsync.OpCreate,
 				Set: model.Normalize(model.TypeRegistration, Registration(rng, done)), HLC: hlc})
 		}
 		res, err := store.Push(ctx, st, store.PushRequest{Device: "seed-device", Author: "seed", Changes: batch})

@@ -334,6 +334,7 @@ func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome)
 		if err := tx.PutRecord(next, prevSeq); err != nil {
 			return nil, err
 		}
+		r.Prev = &prevSeq
 	}
 	for i := range out.Conflicts {
 		c := &out.Conflicts[i]
