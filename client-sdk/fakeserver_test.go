@@ -286,7 +286,18 @@ func (s *fakeServer) pull(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Records = append(resp.Records, *rec)
 	}
-	json.NewEncoder(w).Encode(resp)
+	if r.URL.Query().Get("format") != dsync.FormatCompact {
+		json.NewEncoder(w).Encode(resp)
+		return
+	}
+	b := []byte(`{"records":[`)
+	for i := range resp.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = resp.Records[i].AppendCompactJSON(b)
+	}
+	fmt.Fprintf(w, "%s],\"cursor\":%d,\"more\":%v}", b, resp.Cursor, resp.More)
 }
 
 // put stores a record as if another device had created it.

@@ -2,9 +2,12 @@ package sdk
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -150,7 +153,14 @@ func (d *Device) prepare(after uint64, limit int) <-chan *batch {
 
 func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error) {
 	var resp dsync.PushResponse
-	req := request{method: http.MethodPost, path: "/v1/push", raw: b.body, zipped: !d.opts.DisableGzip, auth: true}
+	// The pull cursor tells the server which states this device holds, so
+	// its changes to them are not sent back to it.
+	cursor, err := d.cursor()
+	if err != nil {
+		return nil, err
+	}
+	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d", cursor), raw: b.body,
+		zipped: !d.opts.DisableGzip, auth: true}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
@@ -340,58 +350,151 @@ func (rep *SyncReport) count(r *dsync.Result) {
 	}
 }
 
-// pull stores the server's records page by page from the stored cursor.
+// pull stores the server's records from the stored cursor, page after page
+// until the server says no more. Records are read as they stream in and
+// stored in chunks, each with the cursor of its last record, so a cut page
+// keeps what had arrived and the next try (or Sync) asks from there.
 func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
-	cursor, err := d.cursor()
-	if err != nil {
-		return err
-	}
-	// Pipelined: the next page is fetched while the last one is stored. Each
-	// page stores its own cursor, so an interruption resumes after the last
-	// page stored.
-	var storing chan error
-	wait := func() error {
-		if storing == nil {
-			return nil
-		}
-		err := <-storing
-		storing = nil
-		return err
-	}
 	for {
-		page, err := d.fetchPage(ctx, cursor)
-		if err != nil {
-			return errors.Join(err, wait())
+		more, err := d.pullPage(ctx, rep)
+		if err != nil || !more {
+			return err
 		}
-		if err := wait(); err != nil {
-			return fmt.Errorf("store pulled page: %w", err)
-		}
-		storing = make(chan error, 1)
-		go func() {
-			n, err := d.storePage(page)
-			rep.Pulled += n
-			storing <- err
-		}()
-		if !page.More {
-			if err := wait(); err != nil {
-				return fmt.Errorf("store pulled page: %w", err)
-			}
-			return nil
-		}
-		cursor = page.Cursor
 	}
 }
 
-func (d *Device) fetchPage(ctx context.Context, cursor uint64) (*dsync.PullResponse, error) {
-	var page dsync.PullResponse
-	path := fmt.Sprintf("/v1/pull?cursor=%d&limit=%d", cursor, d.opts.PageSize)
-	if err := d.call(ctx, request{method: http.MethodGet, path: path, auth: true}, &page); err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+// pullChunk is how many records are stored in one transaction while a page
+// streams in.
+const pullChunk = 500
+
+// pullPage fetches and stores one page, retrying from the last record
+// stored while records keep arriving; it reports whether more follow.
+func (d *Device) pullPage(ctx context.Context, rep *SyncReport) (more bool, err error) {
+	var stored atomic.Int64
+	var start uint64
+	req := request{method: http.MethodGet, auth: true, progress: &stored}
+	// Each try asks from the cursor stored last: a try cut after some
+	// records leaves the next one only the rest to fetch.
+	req.pathFunc = func() (string, error) {
+		var err error
+		start, err = d.cursor()
+		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s", start, d.opts.PageSize,
+			d.opts.PageBytes, dsync.FormatCompact), err
 	}
-	if page.More && page.Cursor <= cursor {
-		return nil, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, cursor)
+	req.stream = func(body io.Reader) error {
+		page, err := d.streamPage(body, start, &stored, rep)
+		more = page.More
+		return err
 	}
-	return &page, nil
+	if err := d.call(ctx, req, nil); err != nil {
+		return false, fmt.Errorf("pull: %w", err)
+	}
+	return more, nil
+}
+
+// pageEnd is what follows a page's records.
+type pageEnd struct {
+	Cursor uint64
+	More   bool
+}
+
+// streamPage reads a compact page, storing its records chunk by chunk as
+// they arrive; the page's cursor is stored with its last chunk.
+func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, rep *SyncReport) (pageEnd, error) {
+	var end pageEnd
+	dec := stdjson.NewDecoder(body)
+	chunk := make([]dsync.Record, 0, pullChunk)
+	flush := func(cursor uint64) error {
+		n, err := d.storePage(chunk, cursor)
+		rep.Pulled += n
+		stored.Add(int64(len(chunk)))
+		chunk = chunk[:0]
+		return err
+	}
+	err := readObject(dec, func(key string) error {
+		switch key {
+		case "records":
+			return readArray(dec, func() error {
+				var raw stdjson.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					return err
+				}
+				r, err := dsync.DecodeCompact(raw)
+				if err != nil {
+					return fmt.Errorf("%w: %v", ErrProtocol, err)
+				}
+				chunk = append(chunk, *r)
+				if len(chunk) == pullChunk {
+					return flush(r.Seq)
+				}
+				return nil
+			})
+		case "cursor":
+			return dec.Decode(&end.Cursor)
+		case "more":
+			return dec.Decode(&end.More)
+		}
+		var skip stdjson.RawMessage
+		return dec.Decode(&skip)
+	})
+	if err != nil {
+		// Keep what arrived: its records are whole, and its last record's
+		// sequence is a cursor the next try can start from.
+		if len(chunk) > 0 {
+			err = errors.Join(err, flush(chunk[len(chunk)-1].Seq))
+		}
+		return end, err
+	}
+	if end.More && end.Cursor <= from {
+		return end, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, from)
+	}
+	return end, flush(end.Cursor)
+}
+
+// readObject reads a JSON object from dec, calling field for each key with
+// the decoder before its value.
+func readObject(dec *stdjson.Decoder, field func(key string) error) error {
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return fmt.Errorf("%w: object key %v", ErrProtocol, t)
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// readArray reads a JSON array from dec, calling elem before each element.
+func readArray(dec *stdjson.Decoder, elem func() error) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	for dec.More() {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+func expectDelim(dec *stdjson.Decoder, want stdjson.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("%w: want %v, got %v", ErrProtocol, want, t)
+	}
+	return nil
 }
 
 func (d *Device) cursor() (uint64, error) {
@@ -400,16 +503,16 @@ func (d *Device) cursor() (uint64, error) {
 	return c, err
 }
 
-// storePage writes one pulled page, its clock readings and the new cursor in
-// one transaction.
-func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
+// storePage writes pulled records, their clock readings and the new cursor
+// in one transaction.
+func (d *Device) storePage(records []dsync.Record, cursor uint64) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := 0
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		n = 0
-		for i := range page.Records {
-			r := &page.Records[i]
+		for i := range records {
+			r := &records[i]
 			stored, err := putPulledTx(tx, r)
 			if err != nil {
 				return err
@@ -427,7 +530,7 @@ func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
 		if err := putU64Tx(tx, keyHLC, uint64(d.clock.Last())); err != nil {
 			return err
 		}
-		return putU64Tx(tx, keyCursor, page.Cursor)
+		return putU64Tx(tx, keyCursor, cursor)
 	})
 	return n, err
 }

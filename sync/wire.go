@@ -24,11 +24,11 @@ type Result struct {
 	Change string `json:"change"`
 	Status Status `json:"status"`
 	Seq    uint64 `json:"seq,omitempty"` // sequence that carried it, if it changed state
-	// Prev is the record's sequence before this change, when the change
-	// changed it (0 for a create): the server leaves the record out of the
-	// device's pulls if the device held that state (it folded the change
-	// in already). Results stored before it existed have none.
-	Prev *uint64 `json:"prev,omitempty"`
+	// Folded says the device held the state the change was applied to
+	// (the push named a cursor at or past it, or it was the device's own
+	// folded change), so the device, folding the change in, holds the
+	// record as the server does: its pulls leave that state out.
+	Folded bool `json:"folded,omitempty"`
 	// Applied lists the fields written; it is left out for an applied
 	// create, which writes every field it sets (see AppliedFields).
 	Applied   []string   `json:"applied,omitempty"`
@@ -83,9 +83,11 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
-// AppliedFields is the fields r says ch wrote.
+// AppliedFields is the fields r says ch wrote. A duplicate answer repeats
+// the first, so a create first applied wrote them all too.
 func (r *Result) AppliedFields(ch *Change) []string {
-	if r.Status == StatusApplied && ch.Op == OpCreate && len(r.Applied) == 0 {
+	first := r.Status == StatusApplied || (r.Status == StatusDuplicate && r.Code == "" && r.Seq > 0)
+	if first && ch.Op == OpCreate && len(r.Applied) == 0 {
 		return sortedKeys(ch.Set)
 	}
 	return r.Applied

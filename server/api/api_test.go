@@ -447,7 +447,7 @@ func TestAPI_LoginThrottledAfterFailures(t *testing.T) {
 	s.login(t, "wang", "wang-password", "")
 }
 
-// A device's pull leaves out its own changes made on the state it held,
+// A device's pull leaves out its own changes applied to a state it held,
 // and only those; the compact encoding decodes to the same records.
 func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
 	s := startServer(t)
@@ -461,9 +461,13 @@ func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
 		}
 		return page
 	}
-	pushAs(t, s, li.AccessToken, create("phone-1", "r1", "430102001001", 1)) // seq 1
-	if p := pull(li.AccessToken, 0); len(p.Records) != 0 || p.Cursor != 1 {
-		t.Fatalf("li's own create came back: %+v", p)
+	push := func(tk string, cursor uint64, ch dsync.Change) {
+		t.Helper()
+		var pr dsync.PushResponse
+		if code := s.call(t, "POST", fmt.Sprintf("/v1/push?cursor=%d", cursor), tk,
+			dsync.PushRequest{Changes: []dsync.Change{ch}}, &pr); code != 200 || pr.Results[0].Status != dsync.StatusApplied {
+			t.Fatalf("push: %d %+v", code, pr)
+		}
 	}
 	up := func(dev string, n uint64, base string) dsync.Change {
 		ch := create(dev, "r1", "430102001001", n)
@@ -471,16 +475,26 @@ func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
 		ch.Base = map[string]string{"voter_group": base, dsync.FieldDeleted: ""}
 		return ch
 	}
-	pushAs(t, s, wang.AccessToken, up("phone-w", 1, "")) // seq 2
-	// li, still at cursor 1, edits on what it holds: seq 3, made on seq 1's
-	// state, not seq 2's, which li must still be sent.
-	pushAs(t, s, li.AccessToken, up("phone-1", 2, "phone-w-1"))
+	push(li.AccessToken, 0, create("phone-1", "r1", "430102001001", 1)) // seq 1
+	if p := pull(li.AccessToken, 0); len(p.Records) != 0 || p.Cursor != 1 {
+		t.Fatalf("li's own create came back: %+v", p)
+	}
+	push(wang.AccessToken, 0, up("phone-w", 1, "")) // seq 2
+	// li, at cursor 1, edits the record as seq 1 left it: seq 3 is applied
+	// to seq 2's state, which li did not hold; it must be sent.
+	push(li.AccessToken, 1, up("phone-1", 2, "phone-w-1"))
 	if p := pull(li.AccessToken, 1); len(p.Records) != 1 || p.Cursor != 3 {
 		t.Fatalf("li's edit on a state it did not hold: %+v", p)
 	}
-	pushAs(t, s, li.AccessToken, up("phone-1", 3, "phone-1-2")) // seq 4, on seq 3 which li holds
-	if p := pull(li.AccessToken, 3); len(p.Records) != 0 || p.Cursor != 4 {
-		t.Fatalf("li's edit on what it held came back: %+v", p)
+	push(li.AccessToken, 3, up("phone-1", 3, "phone-1-2")) // seq 4, on seq 3, which li holds
+	push(li.AccessToken, 3, up("phone-1", 4, "phone-1-3")) // seq 5, on li's own folded seq 4
+	if p := pull(li.AccessToken, 3); len(p.Records) != 0 || p.Cursor != 5 {
+		t.Fatalf("li's edits on what it held came back: %+v", p)
+	}
+	// A push without a cursor: nothing is known of what the device holds.
+	pushAs(t, s, li.AccessToken, up("phone-1", 5, "phone-1-4"))
+	if p := pull(li.AccessToken, 5); len(p.Records) != 1 {
+		t.Fatalf("an edit pushed without a cursor: %+v", p)
 	}
 	// Compact: the same record as the plain encoding.
 	var plain dsync.PullResponse

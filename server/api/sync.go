@@ -14,6 +14,8 @@ import (
 // push merges a device's batch of changes. A change outside the caller's
 // districts is refused alone (out_of_scope), like any other refused change:
 // one mistyped district must not block a device's every later sync.
+// ?cursor= is the device's pull cursor: its changes to states it held are
+// then not sent back to it.
 func (s *Server) push(c *gin.Context) {
 	d := device(c)
 	if d == nil {
@@ -43,10 +45,19 @@ func (s *Server) push(c *gin.Context) {
 		return
 	}
 	u := user(c)
-	results, err := store.Push(c, s.store, store.PushRequest{
+	pr := store.PushRequest{
 		Device: d.ID, Author: u.Name, Changes: req.Changes, Validate: s.cfg.Validator,
 		InScope: u.InScope, MayRestore: u.Role == store.RoleCoordinator || u.Role == store.RoleAdmin,
-		MaxAhead: s.cfg.MaxClockAhead})
+		MaxAhead: s.cfg.MaxClockAhead}
+	if v := c.Query("cursor"); v != "" {
+		cursor, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			fail(c, ErrBadRequest)
+			return
+		}
+		pr.Cursor = &cursor
+	}
+	results, err := store.Push(c, s.store, pr)
 	if err != nil {
 		fail(c, err)
 		return

@@ -91,8 +91,8 @@ type PullQuery struct {
 	Limit     int // records (<= 0 or above dsync.MaxPullPage: dsync.MaxPullPage)
 	MaxBytes  int // bytes of record JSON (<= 0: MaxPullBytes)
 	// Device, if set, is the device pulling: a record whose latest state is
-	// that device's own change, made on the state the device already held
-	// (at or below Cursor), is left out; the device folded the change in
+	// that device's own change, applied to a state the device held
+	// (dsync.Result.Folded), is left out: the device folded the change in
 	// when the server answered it, so it holds that state already.
 	Device string
 }
@@ -155,8 +155,8 @@ func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 	return page, err
 }
 
-// ownFilter reports the feed entries that are q.Device's own changes made
-// on a state it held (see PullQuery.Device). A device that never pushed has
+// ownFilter reports the feed entries that are q.Device's own changes
+// applied to a state it held (see PullQuery.Device). A device that never pushed has
 // none, and nothing is looked up.
 func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 	none := func(FeedEntry) (bool, error) { return false, nil }
@@ -178,6 +178,6 @@ func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
-		return err == nil && res.Seq == e.Seq && res.Prev != nil && *res.Prev <= q.Cursor, err
+		return err == nil && res.Seq == e.Seq && res.Folded, err
 	}, nil
 }

@@ -60,6 +60,10 @@ type PushRequest struct {
 	// MaxAhead bounds how far ahead of the server's clock a change's HLC may
 	// be (0: no bound).
 	MaxAhead time.Duration
+	// Cursor, if set, is the device's pull cursor when it sent the batch:
+	// a change applied to a state at or below it is marked Folded, and
+	// left out of the device's pulls (see PullQuery.Device).
+	Cursor *uint64
 }
 
 // Push merges a batch in one transaction and answers one result per change, in
@@ -247,7 +251,7 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 			return r, nil
 		}
 	}
-	return commit(tx, cur, next, ch, out)
+	return commit(tx, req, cur, next, ch, out)
 }
 
 // validated refuses a change whose record would break the validator's
@@ -313,7 +317,31 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 	return nil, tx.SetDeviceCounter(ch.Device, ch.Counter)
 }
 
-func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome) (*dsync.Result, error) {
+// held reports whether the pushing device holds the state at seq prev: its
+// pull cursor had reached it, or it is the device's own change that it
+// held the state of too (two edits of one record in a batch).
+func (req *PushRequest) held(tx Tx, prev uint64) (bool, error) {
+	if req.Cursor == nil {
+		return false, nil
+	}
+	if prev <= *req.Cursor {
+		return true, nil
+	}
+	ch, err := tx.ChangeBySeq(prev)
+	if errors.Is(err, ErrNotFound) || (err == nil && ch.Device != req.Device) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.Result(ch.ID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && res.Seq == prev && res.Folded, err
+}
+
+func commit(tx Tx, req *PushRequest, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome) (*dsync.Result, error) {
 	r := &dsync.Result{Change: ch.ID, Status: out.Status, Applied: out.Applied}
 	seq, err := tx.NextSeq()
 	if err != nil {
@@ -334,7 +362,9 @@ func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome)
 		if err := tx.PutRecord(next, prevSeq); err != nil {
 			return nil, err
 		}
-		r.Prev = &prevSeq
+		if r.Folded, err = req.held(tx, prevSeq); err != nil {
+			return nil, err
+		}
 	}
 	for i := range out.Conflicts {
 		c := &out.Conflicts[i]
