@@ -35,6 +35,8 @@ type request struct {
 	etag        *string // if set, receives the answer's ETag
 	notModified *bool   // if set, a 304 answer sets it instead of failing
 
+	// once: one try; the caller handles transient failures itself.
+	once bool
 	// pathFunc, if set, gives the path (with query) of each try instead of
 	// path.
 	pathFunc func() (string, error)
@@ -60,6 +62,9 @@ func (d *Device) call(ctx context.Context, req request, out any) error {
 		}
 	}
 	try := func() error { return d.retry(ctx, req.progress, func() error { return d.once(ctx, req, body, out) }) }
+	if req.once {
+		try = func() error { return d.once(ctx, req, body, out) }
+	}
 	err = try()
 	if !req.auth || !hasCode(err, CodeTokenExpired) {
 		return err

@@ -54,10 +54,12 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // the other, in counter order. A batch the server finds too large (413) is
 // halved and sent again. If the server finds counters already used (this
 // device was restored from a backup), the outbox is numbered again above
-// the server's mark and sent again.
+// the server's mark and sent again. A batch cut or stalled in transit is
+// sent again halved, and the size doubles back after each one that gets
+// through: batches adapt to what the link carries between its failures.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	renumbered, corrected := 0, 0
+	renumbered, corrected, failed := 0, 0, 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -78,6 +80,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		if tooLarge(err) && len(b.changes) > 1 {
 			<-next
 			limit = len(b.changes) / 2
+			next = d.prepare(b.after, limit)
+			continue
+		}
+		if retryable(ctx, err) && failed+1 < d.opts.MaxAttempts {
+			// Cut, stalled or refused for now: the link cannot carry a
+			// batch this size between its failures. Send half as much
+			// after a wait; a batch that gets through is progress, and
+			// the size grows again.
+			failed++
+			<-next
+			limit = max(1, len(b.changes)/2)
+			if err := sleep(ctx, d.backoff(failed, err)); err != nil {
+				return errors.Join(err, wait())
+			}
 			next = d.prepare(b.after, limit)
 			continue
 		}
@@ -117,6 +133,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			next = d.prepare(0, limit)
 			continue
 		}
+		failed, limit = 0, min(d.opts.BatchSize, limit*2)
 		acking = make(chan error, 1)
 		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
 	}
@@ -160,7 +177,7 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 		return nil, err
 	}
 	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d", cursor), raw: b.body,
-		zipped: !d.opts.DisableGzip, auth: true}
+		zipped: !d.opts.DisableGzip, auth: true, once: true}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}

@@ -162,7 +162,11 @@ type chunk struct {
 // pipe carries src to dst at rate bytes per second, half a round trip late.
 func (l *Link) pipe(dst, src net.Conn, d *dirState, rate int) {
 	defer l.wg.Done()
-	q := make(chan chunk, 256)
+	// The link holds what is on the air: half a round trip's worth at its
+	// rate, plus a little. Reading further ahead would book air time for
+	// data a cut then throws away, and delay the next connection's.
+	segs := rate*int(l.p.RTT/time.Millisecond)/2/1000/1460 + 4
+	q := make(chan chunk, segs)
 	go func() {
 		defer func() {
 			l.mu.Lock()
