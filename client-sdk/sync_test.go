@@ -426,9 +426,11 @@ func TestSync_TooLarge(t *testing.T) {
 	for range 5 {
 		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	}
-	srv.failNext("/v1/push", 413, 413) // 5 → 2 → 1, then 1-change batches pass
+	// 5 → 2 → 1 refused, then 1, 1, 2, 1 pass: each batch that gets
+	// through doubles the size of the one prepared after it.
+	srv.failNext("/v1/push", 413, 413)
 	rep := mustSync(t, d)
-	if rep.Pushed[dsync.StatusApplied] != 5 || srv.count("/v1/push") != 7 {
+	if rep.Pushed[dsync.StatusApplied] != 5 || srv.count("/v1/push") != 6 {
 		t.Fatalf("report %+v after %d pushes", rep, srv.count("/v1/push"))
 	}
 }
@@ -482,7 +484,9 @@ func TestSync_LostAnswer(t *testing.T) {
 	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "bad"})))
 	srv.lose = 1
 	rep := mustSync(t, d)
-	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 2 {
+	// The lost answer is a failure in transit: the batch goes again halved,
+	// one change a request.
+	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 3 {
 		t.Fatalf("report = %+v", rep)
 	}
 	if rs := must[[]Rejection](t)(d.Rejected()); len(rs) != 1 {
