@@ -56,10 +56,23 @@ func (d *Device) refreshRules(ctx context.Context) error {
 	if notModified {
 		return nil
 	}
+	b, err := json.Marshal(&r)
+	if err != nil {
+		return err
+	}
+	return d.storeRules(b, etag)
+}
+
+// storeRules keeps rules (their JSON) and their ETag.
+func (d *Device) storeRules(b []byte, etag string) error {
+	var r dsync.Rules
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%w: rules: %v", ErrProtocol, err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.db.Update(func(tx *bbolt.Tx) error {
-		if err := putJSONTx(tx, bucketMeta, keyRules, &r); err != nil {
+		if err := tx.Bucket(bucketMeta).Put(keyRules, b); err != nil {
 			return err
 		}
 		return putStringTx(tx, keyRulesETag, etag)

@@ -28,16 +28,25 @@ type SyncReport struct {
 
 // Sync learns the rules the device checks offline (scope, districts,
 // election), pushes every pending change, pulls the server's state, and
-// learns the decisions on the conflicts this device holds. It
+// learns the decisions on the conflicts this device holds. An outbox that
+// fits one batch goes up in the same round trip as the rules and the first
+// page come down (POST /v1/sync); a larger one goes in steps. It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		err := d.refreshRules(ctx)
-		if err == nil {
-			err = d.push(ctx, rep)
-		}
-		if err == nil {
+		handled, more, err := d.syncOnce(ctx, rep)
+		switch {
+		case err != nil:
+		case !handled:
+			err = d.refreshRules(ctx)
+			if err == nil {
+				err = d.push(ctx, rep)
+			}
+			if err == nil {
+				err = d.pull(ctx, rep)
+			}
+		case more:
 			err = d.pull(ctx, rep)
 		}
 		if err == nil {
@@ -420,32 +429,11 @@ type pageEnd struct {
 func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, rep *SyncReport) (pageEnd, error) {
 	var end pageEnd
 	dec := stdjson.NewDecoder(body)
-	chunk := make([]dsync.Record, 0, pullChunk)
-	flush := func(cursor uint64) error {
-		n, err := d.storePage(chunk, cursor)
-		rep.Pulled += n
-		stored.Add(int64(len(chunk)))
-		chunk = chunk[:0]
-		return err
-	}
+	records := d.recordStream(dec, stored, rep)
 	err := readObject(dec, func(key string) error {
 		switch key {
 		case "records":
-			return readArray(dec, func() error {
-				var raw stdjson.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return err
-				}
-				r, err := dsync.DecodeCompact(raw)
-				if err != nil {
-					return fmt.Errorf("%w: %v", ErrProtocol, err)
-				}
-				chunk = append(chunk, *r)
-				if len(chunk) == pullChunk {
-					return flush(r.Seq)
-				}
-				return nil
-			})
+			return records.read()
 		case "cursor":
 			return dec.Decode(&end.Cursor)
 		case "more":
@@ -455,17 +443,63 @@ func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, r
 		return dec.Decode(&skip)
 	})
 	if err != nil {
-		// Keep what arrived: its records are whole, and its last record's
-		// sequence is a cursor the next try can start from.
-		if len(chunk) > 0 {
-			err = errors.Join(err, flush(chunk[len(chunk)-1].Seq))
-		}
-		return end, err
+		return end, errors.Join(err, records.keep())
 	}
 	if end.More && end.Cursor <= from {
 		return end, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, from)
 	}
-	return end, flush(end.Cursor)
+	return end, records.flush(end.Cursor)
+}
+
+// recordStream stores the compact records of a page's array as they are
+// decoded, pullChunk at a time, each chunk with its last record's cursor.
+type recordStream struct {
+	d      *Device
+	dec    *stdjson.Decoder
+	stored *atomic.Int64
+	rep    *SyncReport
+	chunk  []dsync.Record
+}
+
+func (d *Device) recordStream(dec *stdjson.Decoder, stored *atomic.Int64, rep *SyncReport) *recordStream {
+	return &recordStream{d: d, dec: dec, stored: stored, rep: rep, chunk: make([]dsync.Record, 0, pullChunk)}
+}
+
+// read reads the array of records.
+func (rs *recordStream) read() error {
+	return readArray(rs.dec, func() error {
+		var raw stdjson.RawMessage
+		if err := rs.dec.Decode(&raw); err != nil {
+			return err
+		}
+		r, err := dsync.DecodeCompact(raw)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		rs.chunk = append(rs.chunk, *r)
+		if len(rs.chunk) == pullChunk {
+			return rs.flush(r.Seq)
+		}
+		return nil
+	})
+}
+
+// flush stores the records held and the cursor.
+func (rs *recordStream) flush(cursor uint64) error {
+	n, err := rs.d.storePage(rs.chunk, cursor)
+	rs.rep.Pulled += n
+	rs.stored.Add(int64(len(rs.chunk)))
+	rs.chunk = rs.chunk[:0]
+	return err
+}
+
+// keep stores what arrived of a page cut short: its records are whole, and
+// the last one's sequence is a cursor the next try can start from.
+func (rs *recordStream) keep() error {
+	if len(rs.chunk) == 0 {
+		return nil
+	}
+	return rs.flush(rs.chunk[len(rs.chunk)-1].Seq)
 }
 
 // readObject reads a JSON object from dec, calling field for each key with

@@ -51,6 +51,10 @@ var authzBodies = map[string]func(fx *authzFixture) any{
 		fx.pushes++
 		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
 	},
+	"POST /v1/sync": func(fx *authzFixture) any {
+		fx.pushes++
+		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
+	},
 	"POST /v1/conflicts/status":      func(fx *authzFixture) any { return map[string]any{"ids": []string{fx.conflict}} },
 	"POST /v1/conflicts/:id/resolve": func(*authzFixture) any { return map[string]string{"choice": "kept"} },
 	"POST /v1/duplicates/:id/decide": func(*authzFixture) any { return map[string]string{"decision": "rejected"} },

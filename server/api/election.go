@@ -64,6 +64,21 @@ func electionError(ie *election.InvalidError) *Error {
 // ETag; asked again with If-None-Match while nothing changed, it is 304
 // without a body.
 func (s *Server) deviceRules(c *gin.Context) {
+	body, etag, err := s.rulesOf(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("ETag", etag)
+	if c.GetHeader("If-None-Match") == etag {
+		c.Status(304)
+		return
+	}
+	respondJSON(c, 200, body)
+}
+
+// rulesOf is the caller's rules, encoded, and their ETag.
+func (s *Server) rulesOf(c *gin.Context) ([]byte, string, error) {
 	u := user(c)
 	r := dsync.Rules{Scope: []string{}, Districts: []dsync.RulesDistrict{}, AllDistricts: u.Role == store.RoleAdmin}
 	if !r.AllDistricts {
@@ -83,22 +98,14 @@ func (s *Server) deviceRules(c *gin.Context) {
 		return err
 	})
 	if err != nil {
-		fail(c, err)
-		return
+		return nil, "", err
 	}
 	body, err := json.Marshal(r)
 	if err != nil {
-		fail(c, err)
-		return
+		return nil, "", err
 	}
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-	c.Header("ETag", etag)
-	if c.GetHeader("If-None-Match") == etag {
-		c.Status(304)
-		return
-	}
-	respondJSON(c, 200, body)
+	return body, `"` + hex.EncodeToString(sum[:12]) + `"`, nil
 }
 
 func loadElection(ctx context.Context, st store.Store) (model.Election, error) {

@@ -164,6 +164,7 @@ var routeTable = []route{
 
 	// Sync: devices' changes and the feed of the caller's districts.
 	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/sync", EnrolledDevice, perItem("changes[].district; the records of the caller's districts")}, (*Server).sync},
 	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
 	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
 	{Policy{"GET", "/rules", SignedIn, inAnswer("districts: those in the caller's scope")}, (*Server).deviceRules},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"slices"
 	"strconv"
 
@@ -17,15 +18,23 @@ import (
 // ?cursor= is the device's pull cursor: its changes to states it held are
 // then not sent back to it.
 func (s *Server) push(c *gin.Context) {
+	results, ok := s.pushBody(c)
+	if ok {
+		respond(c, 200, dsync.PushResponse{Results: results})
+	}
+}
+
+// pushBody reads and merges the push body of c; on failure it has answered.
+func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 	d := device(c)
 	if d == nil {
 		fail(c, ErrDeviceRequired)
-		return
+		return nil, false
 	}
 	body, err := readBody(c)
 	if err != nil {
 		fail(c, err)
-		return
+		return nil, false
 	}
 	req, ok := dsync.ParsePushRequest(body)
 	if !ok {
@@ -33,16 +42,16 @@ func (s *Server) push(c *gin.Context) {
 		// general decoder builds it.
 		if err := dsync.CheckPushShape(body); err != nil {
 			fail(c, err)
-			return
+			return nil, false
 		}
 		if err := decode(body, &req); err != nil {
 			fail(c, err)
-			return
+			return nil, false
 		}
 	}
 	if len(req.Changes) > dsync.MaxPushBatch {
 		fail(c, ErrTooLarge)
-		return
+		return nil, false
 	}
 	u := user(c)
 	pr := store.PushRequest{
@@ -53,16 +62,69 @@ func (s *Server) push(c *gin.Context) {
 		cursor, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			fail(c, ErrBadRequest)
-			return
+			return nil, false
 		}
 		pr.Cursor = &cursor
+	}
+	if len(req.Changes) == 0 {
+		return []dsync.Result{}, true
 	}
 	results, err := store.Push(c, s.store, pr)
 	if err != nil {
 		fail(c, err)
+		return nil, false
+	}
+	return results, true
+}
+
+// sync is a small sync in one round trip: the push of a batch (the body,
+// as for push), then the first page of the pull from ?cursor= (compact,
+// the device's own changes left out, as pull with ?format=c1), and the
+// device's rules when they differ from those whose ETag ?rules= names.
+// The answer is {"results":[…],"rules":{…},"rules_etag":"…","records":[…],
+// "cursor":N,"more":bool}; results come first, so a device acknowledges
+// its changes before it stores what follows. Sections another feature adds
+// go after "rules_etag", before "records".
+func (s *Server) sync(c *gin.Context) {
+	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
+	maxBytes, err2 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
+	if err1 != nil || err2 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
+		fail(c, ErrBadRequest)
 		return
 	}
-	respond(c, 200, dsync.PushResponse{Results: results})
+	results, ok := s.pushBody(c)
+	if !ok {
+		return
+	}
+	rules, etag, err := s.rulesOf(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if cursor, err = s.clampCursor(c, cursor); err != nil {
+		fail(c, err)
+		return
+	}
+	u := user(c)
+	page, err := store.PullFor(c, s.store, store.PullQuery{Districts: u.Scope(), Cursor: cursor,
+		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	b, err := json.Marshal(results)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	b = append([]byte(`{"results":`), b...)
+	if etag != c.Query("rules") {
+		b = append(append(b, `,"rules":`...), rules...)
+	}
+	b = strconv.AppendQuote(append(b, `,"rules_etag":`...), etag)
+	b = append(b, ',')
+	b = append(b, page.AppendCompactJSON(nil)[1:]...) // the page's fields, after its "{"
+	respondJSONLevel(c, 200, b, gzip.BestCompression)
 }
 
 // pull pages through the feed of the caller's districts, or of a subset named
