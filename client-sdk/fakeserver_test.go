@@ -332,7 +332,6 @@ func jsonFields(m map[string]string) map[string]json.RawMessage {
 	return out
 }
 
-// conflictStatus answers the decided conflicts among those asked about.
 // deviceRules answers every district in scope and no election, with a
 // constant ETag, so a device asks with If-None-Match and gets 304 after the
 // first time.
@@ -345,11 +344,22 @@ func (s *fakeServer) deviceRules(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(dsync.Rules{AllDistricts: true, Scope: []string{}, Districts: []dsync.RulesDistrict{}})
 }
 
+// conflictStatus answers the decided conflicts among those asked about.
 func (s *fakeServer) conflictStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		IDs []string `json:"ids"`
+		IDs         []string `json:"ids"`
+		DecidedOnly bool     `json:"decided_only"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	body := io.Reader(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		body = zr
+	}
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), 400)
 		return
 	}
