@@ -152,6 +152,43 @@ func (m *Device) List(recordType, district string, includeDeleted bool) ([]byte,
 	return json.Marshal(out)
 }
 
+// page is a page of records as the app reads it.
+type page struct {
+	Records []record `json:"records"`
+	Next    string   `json:"next,omitempty"` // pass as after for the next page; absent at the end
+}
+
+func pageOf(rs []*dsync.Record, next string) ([]byte, error) {
+	p := page{Records: make([]record, len(rs)), Next: next}
+	for i, r := range rs {
+		p.Records[i] = view(r)
+	}
+	return json.Marshal(p)
+}
+
+// ListPage returns a page of up to limit records of a type and district
+// (empty strings match all) after the record ID after ("" from the
+// start), as {"records":[…],"next":"…"}; a list of any length costs the
+// memory of one page.
+func (m *Device) ListPage(recordType, district, after string, limit int) ([]byte, error) {
+	rs, next, err := m.d.ListPage(sdk.ListFilter{Type: recordType, District: district}, after, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return pageOf(rs, next)
+}
+
+// Search finds live records offline by name (characters, or pinyin
+// initials such as "lbh"), the last four or more characters of the ID
+// number, or a part of an address; paged like ListPage.
+func (m *Device) Search(query, after string, limit int) ([]byte, error) {
+	rs, next, err := m.d.Search(query, after, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return pageOf(rs, next)
+}
+
 // Pending is the number of changes not yet acknowledged by the server.
 func (m *Device) Pending() (int, error) {
 	n, err := m.d.Pending()

@@ -426,10 +426,27 @@ func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, 
 	return r, nil
 }
 
-// listAll reads every record as an app listing them would.
+// listAll reads every record page by page, as an app listing them would,
+// and searches them the ways a registrar does at the door.
 func listAll(d *sdk.Device) (int, error) {
-	rs, err := d.List(sdk.ListFilter{})
-	return len(rs), err
+	n, after := 0, ""
+	for {
+		rs, next, err := d.ListPage(sdk.ListFilter{}, after, 100)
+		if err != nil {
+			return n, err
+		}
+		n += len(rs)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	for _, q := range []string{"李", "wx", "1234", "人民路"} {
+		if _, _, err := d.Search(q, "", 100); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // peakRSSMB is the process's peak resident set, in MiB.
