@@ -107,7 +107,7 @@ func (d *Device) write(ch *dsync.Change, prepare func(view *dsync.Record) error,
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.db.Update(func(tx *bbolt.Tx) error {
-		view, err := getRecordTx(tx, bucketView, ch.Record)
+		view, err := viewRecordTx(tx, ch.Record)
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (d *Device) Get(id string) (*dsync.Record, error) {
 	var r *dsync.Record
 	err := d.db.View(func(tx *bbolt.Tx) error {
 		var err error
-		r, err = getRecordTx(tx, bucketView, id)
+		r, err = viewRecordTx(tx, id)
 		return err
 	})
 	if err == nil && r == nil {
@@ -197,13 +197,12 @@ func (d *Device) Get(id string) (*dsync.Record, error) {
 func (d *Device) List(f ListFilter) ([]*dsync.Record, error) {
 	var out []*dsync.Record
 	err := d.db.View(func(tx *bbolt.Tx) error {
-		all, err := listJSONTx[*dsync.Record](tx, bucketView)
-		for _, r := range all {
+		return forEachViewTx(tx, "", func(r *dsync.Record) (bool, error) {
 			if f.match(r) {
 				out = append(out, r)
 			}
-		}
-		return err
+			return true, nil
+		})
 	})
 	return out, err
 }

@@ -51,7 +51,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	req.pathFunc = func() (string, error) {
 		var err error
 		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)
@@ -69,6 +69,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 				if acked { // a retry after the acknowledgement: answered again as duplicates
 					return nil
 				}
+				fillChangeIDs(b.changes, results)
 				if err := checkResults(b.changes, results); err != nil {
 					return err
 				}

@@ -41,28 +41,17 @@ func (d *Device) scan(after string, limit int, match func(*dsync.Record) bool) (
 	var out []*dsync.Record
 	next := ""
 	err := d.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketView).Cursor()
-		k, v := c.First()
-		if after != "" {
-			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
-				k, v = c.Next()
-			}
-		}
-		for ; k != nil; k, v = c.Next() {
-			var r dsync.Record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			if !match(&r) {
-				continue
+		return forEachViewTx(tx, after, func(r *dsync.Record) (bool, error) {
+			if !match(r) {
+				return true, nil
 			}
 			if len(out) == limit {
 				next = out[len(out)-1].ID
-				return nil
+				return false, nil
 			}
-			out = append(out, &r)
-		}
-		return nil
+			out = append(out, r)
+			return true, nil
+		})
 	})
 	return out, next, err
 }

@@ -185,11 +185,12 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 	if err != nil {
 		return nil, err
 	}
-	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d", cursor), raw: b.body,
+	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short", cursor), raw: b.body,
 		zipped: !d.opts.DisableGzip, auth: true, once: true}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	fillChangeIDs(b.changes, resp.Results)
 	if err := checkResults(b.changes, resp.Results); err != nil {
 		return nil, err
 	}
@@ -199,6 +200,17 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 func tooLarge(err error) bool {
 	var se *ServerError
 	return errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge
+}
+
+// fillChangeIDs names the changes of short results (?results=short), which
+// answer them in order without their IDs; an ID given stays, for
+// checkResults to compare.
+func fillChangeIDs(batch []dsync.Change, results []dsync.Result) {
+	for i := range results {
+		if results[i].Change == "" && i < len(batch) {
+			results[i].Change = batch[i].ID
+		}
+	}
 }
 
 // checkResults makes sure the server answered every change, in order, with

@@ -143,6 +143,12 @@ func TestAPI_PushOutOfScopeRefusedAlone(t *testing.T) {
 	if code := s.call(t, "GET", "/v1/pull", li.AccessToken, nil, &page); code != 200 || len(page.Records) != 2 {
 		t.Fatalf("pull after the refusal: %d, %d records", code, len(page.Records))
 	}
+	// Short results: the same answers in order, without the change IDs.
+	var pr dsync.PushResponse
+	if code := s.call(t, "POST", "/v1/push?results=short", li.AccessToken, batch, &pr); code != 200 || len(pr.Results) != 3 ||
+		pr.Results[0].Change != "" || pr.Results[0].Status != dsync.StatusDuplicate || pr.Results[1].Code != dsync.CodeOutOfScope {
+		t.Fatalf("short results: %d %+v", code, pr)
+	}
 }
 
 func TestAPI_Errors(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -449,8 +450,21 @@ func listAll(d *sdk.Device) (int, error) {
 	return n, nil
 }
 
-// peakRSSMB is the process's peak resident set, in MiB.
+// peakRSSMB is the process's peak resident set, in MiB: VmHWM, which exec
+// starts afresh (getrusage's ru_maxrss carries over the parent's peak
+// through the fork and exec that started this process), or ru_maxrss
+// where /proc is not.
 func peakRSSMB() float64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb float64
+				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
+					return kb / 1024
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
