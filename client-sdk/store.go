@@ -45,8 +45,16 @@ func viewRecordTx(tx *bbolt.Tx, id string) (*dsync.Record, error) {
 // putRecordTx stores a record in the compact encoding (dsync.FormatCompact):
 // each version once, not once per field.
 func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
-	return tx.Bucket(bucket).Put([]byte(r.ID), r.AppendCompactJSON(nil))
+	b := tx.Bucket(bucket)
+	// Record IDs are UUIDv7, in time order: most puts append, and pages
+	// split at bbolt's default half full would leave the file half empty.
+	b.FillPercent = recordFill
+	return b.Put([]byte(r.ID), r.AppendCompactJSON(nil))
 }
+
+// recordFill is how full the record buckets' pages are filled before they
+// split.
+const recordFill = 0.9
 
 // forEachViewTx calls fn with every record as the app sees it, in ID
 // order, from the first ID above after ("" from the start), until fn
