@@ -19,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -51,6 +52,11 @@ type Config struct {
 	// committed since it last matched, and matches them (dedupjob.Watch);
 	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
 	DedupEvery time.Duration
+	// Election is the election a running server validates with; an
+	// administrator's change through the API replaces what it holds (pass
+	// the one cfg.Validator reads, see election.Live). Nil: New loads the
+	// stored election into one of its own.
+	Election *election.Live
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -99,6 +105,7 @@ type Server struct {
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
 	lim      *limiter
+	election *election.Live
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -131,6 +138,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
 	s.lim = newLimiter(cfg.Limits)
+	if s.election = cfg.Election; s.election == nil {
+		e, err := loadElection(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		s.election = election.NewLive(e)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	if err := checkDeclared(s.engine); err != nil {
@@ -164,9 +178,11 @@ var routeTable = []route{
 	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
 
 	// Sync: devices' changes and the feed of the caller's districts.
-	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/sync", EnrolledDevice, perItem("changes[].district; the records of the caller's districts")}, (*Server).sync},
 	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
 	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
+	{Policy{"GET", "/rules", SignedIn, inAnswer("districts: those in the caller's scope")}, (*Server).deviceRules},
 
 	// Review, exports and the verification list, in the caller's districts.
 	{Policy{"GET", "/conflicts", Reviewer, byQuery("district")}, (*Server).listConflicts},
@@ -199,6 +215,8 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
+	{Policy{"GET", "/admin/election", AdminOnly, unscoped}, (*Server).getElection},
+	{Policy{"PUT", "/admin/election", AdminOnly, unscoped}, (*Server).putElection},
 }
 
 func (s *Server) routes() *gin.Engine {

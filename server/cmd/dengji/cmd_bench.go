@@ -11,10 +11,13 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"性能测试 sync / benchmarks", runBench}
+	commands["bench"] = command{"性能测试 sync|field / benchmarks", runBench}
 }
 
 func runBench(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && (args[0] == "field" || args[0] == "field-device") {
+		return runBenchField(ctx, args, out)
+	}
 	if len(args) == 0 || args[0] != "sync" {
 		return fmt.Errorf("%w: dengji bench sync [--records N] [--devices D] [--json]", errUsage)
 	}
