@@ -142,4 +142,3 @@ func deviceList(ctx context.Context, st store.Store, out io.Writer) error {
 	}
 	return tw.Flush()
 }
-
