@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,9 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Throttle limits failed sign-ins per account and source address.
 	Throttle accounts.ThrottleConfig
+	// StoreSize reports the size of the store's data for the metrics; nil
+	// leaves the gauge out.
+	StoreSize func() int64
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -94,6 +98,7 @@ type Server struct {
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
 	lim      *limiter
+	metrics  *metrics
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -102,6 +107,7 @@ type Server struct {
 
 	ln  net.Listener
 	srv *http.Server
+	tls bool
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -123,6 +129,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
 	s.lim = newLimiter(cfg.Limits)
+	s.metrics = newMetrics(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	if err := checkDeclared(s.engine); err != nil {
@@ -193,7 +200,7 @@ func (s *Server) routes() *gin.Engine {
 }
 
 // Handler is the server's http.Handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.engine }
+func (s *Server) Handler() http.Handler { return s.rootHandler() }
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {
@@ -202,8 +209,23 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+	s.srv = &http.Server{Handler: s.rootHandler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
+	return nil
+}
+
+// ListenTLS binds addr to serve HTTPS with the PEM certificate (chain) and
+// key files, read now: a bad file stops the start, not the first client.
+func (s *Server) ListenTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("api: TLS certificate and key: %w", err)
+	}
+	if err := s.Listen(addr); err != nil {
+		return err
+	}
+	s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s.tls = true
 	return nil
 }
 
@@ -216,7 +238,12 @@ func (s *Server) Serve() error {
 }
 
 // URL is the base URL of the listener.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {

@@ -56,6 +56,7 @@ func (s *Server) push(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.metrics.pushed(results)
 	respond(c, 200, dsync.PushResponse{Results: results})
 }
 
