@@ -26,7 +26,7 @@ type Config struct {
 	Store string `toml:"store"`
 	// KeyFile holds the token signing keys ("" : DATA.keys beside the data
 	// directory).
-	KeyFile string `toml:"key_file"`
+	KeyFile string  `toml:"key_file"`
 	TLS     TLS     `toml:"tls"`
 	Log     Log     `toml:"log"`
 	Metrics Metrics `toml:"metrics"`
