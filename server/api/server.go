@@ -18,6 +18,7 @@ import (
 
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
@@ -47,6 +48,9 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Throttle limits failed sign-ins per account and source address.
 	Throttle accounts.ThrottleConfig
+	// Backups takes and keeps the store's backups (POST /v1/admin/backup);
+	// nil: the store has none of its own (PostgreSQL: pg_dump).
+	Backups *backup.Manager
 	// StoreSize reports the size of the store's data for the metrics; nil
 	// leaves the gauge out.
 	StoreSize func() int64
@@ -99,6 +103,9 @@ type Server struct {
 	accounts *accounts.Service
 	lim      *limiter
 	metrics  *metrics
+	// generation is the store's generation (backup.Generation), sent with
+	// every answer.
+	generation string
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -128,6 +135,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	acfg := accounts.Config{SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace, Throttle: cfg.Throttle}
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
+	if s.generation, err = backup.Generation(ctx, st); err != nil {
+		return nil, fmt.Errorf("api: generation: %w", err)
+	}
 	s.lim = newLimiter(cfg.Limits)
 	s.metrics = newMetrics(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -183,6 +193,8 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
+	{Policy{"POST", "/admin/backup", AdminOnly, unscoped}, (*Server).takeBackup},
+	{Policy{"GET", "/admin/backups", AdminOnly, unscoped}, (*Server).listBackups},
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -193,14 +205,15 @@ func (s *Server) routes() *gin.Engine {
 		e.SetTrustedProxies(nil)
 	}
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
-	e.Use(s.logRequests, s.admit, s.limitBody)
+	e.Use(s.logRequests, s.stamp, s.admit, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
 	s.register(e)
 	return e
 }
 
 // Handler is the server's http.Handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.rootHandler() }
+// The listener serves it behind /healthz and /readyz (rootHandler).
+func (s *Server) Handler() http.Handler { return s.engine }
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {

@@ -52,6 +52,7 @@ const (
 	Import           Action = "import"            // details: the file's kind and format, the report's counts
 	ExportUnmasked   Action = "export_unmasked"   // an export or list showing ID numbers, phones or addresses
 	ElectionChanged  Action = "election_changed"  // the election day the age check uses
+	Restored         Action = "restored"          // target: the backup file; details: its sequence, the generations
 )
 
 // Actors that are not a user.

@@ -18,6 +18,7 @@ import (
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/config"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
@@ -52,6 +53,14 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
 		if acfg.Keys, err = loadKeys(ctx, st, cfg.Data, cfg.KeyFile, out); err != nil {
 			return err
+		}
+		if _, ok := st.(backup.Snapshotter); ok {
+			if acfg.Backups, err = newBackups(ctx, st, backupDirPath(cfg.Data, cfg.Backup.Dir), cfg.Backup.Keep); err != nil {
+				return err
+			}
+			if every := time.Duration(cfg.Backup.Every); every > 0 {
+				go acfg.Backups.Run(ctx, every)
+			}
 		}
 		return serve(ctx, st, acfg, cfg, out)
 	})
