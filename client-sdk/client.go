@@ -28,6 +28,7 @@ type request struct {
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
 	bearer string // send this token instead (a password-change token)
+	header http.Header
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
@@ -144,6 +145,7 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 		return &transientError{err}
 	}
 	defer resp.Body.Close()
+	d.server.observe(resp.Header)
 	if resp.StatusCode/100 != 2 {
 		return readServerError(resp)
 	}
@@ -174,6 +176,9 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (
 	}
 	if (req.gzip || req.zipped) && body != nil {
 		hr.Header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range req.header {
+		hr.Header[k] = v
 	}
 	if req.auth {
 		hr.Header.Set("Authorization", "Bearer "+access)

@@ -93,6 +93,8 @@ type Device struct {
 	clock *dsync.Clock
 
 	syncing sync.Mutex // held by the running Sync
+
+	server serverState // what the server's last answer said of its generation and backups
 }
 
 // Open opens (creating if needed) the device file at path.

@@ -31,23 +31,27 @@ var (
 	bucketConflicts = []byte("conflicts")
 	// bucketRejected maps change ID to a Rejection (JSON).
 	bucketRejected = []byte("rejected")
+	// bucketPushed maps counter (key64) to an acknowledged change kept until
+	// a backup of the server holds it (pushedEntry JSON, generation.go).
+	bucketPushed = []byte("pushed")
 )
 
 var allBuckets = [][]byte{
-	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected, bucketPushed,
 }
 
 // Keys of bucketMeta.
 var (
-	keySchema    = []byte("schema_version") // uint64
-	keyDevice    = []byte("device_id")      // string, a UUID made on first open
-	keyCounter   = []byte("counter")        // uint64, last change counter used; only grows
-	keyHLC       = []byte("hlc")            // uint64, last HLC issued or observed
-	keyCursor    = []byte("cursor")         // uint64, pull cursor
-	keyAccess    = []byte("access_token")   // string
-	keyRefresh   = []byte("refresh_token")  // string
-	keyServerURL = []byte("server_url")     // string
-	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
+	keySchema     = []byte("schema_version")    // uint64
+	keyDevice     = []byte("device_id")         // string, a UUID made on first open
+	keyCounter    = []byte("counter")           // uint64, last change counter used; only grows
+	keyHLC        = []byte("hlc")               // uint64, last HLC issued or observed
+	keyCursor     = []byte("cursor")            // uint64, pull cursor
+	keyAccess     = []byte("access_token")      // string
+	keyRefresh    = []byte("refresh_token")     // string
+	keyServerURL  = []byte("server_url")        // string
+	keyRotate     = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
+	keyGeneration = []byte("server_generation") // string, the server's generation last seen (generation.go)
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

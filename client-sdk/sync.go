@@ -29,14 +29,23 @@ type SyncReport struct {
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		err := d.push(ctx, rep)
-		if err == nil {
-			err = d.pull(ctx, rep)
+		for round := 0; ; round++ {
+			err := d.push(ctx, rep)
+			if err == nil {
+				err = d.pull(ctx, rep)
+			}
+			if err == nil {
+				err = d.refreshConflicts(ctx, rep)
+			}
+			if err != nil {
+				return err
+			}
+			// A server restored from a backup: send again what it lost,
+			// read the districts again (generation.go).
+			if restored, err := d.reconcile(); err != nil || !restored || round > 0 {
+				return err
+			}
 		}
-		if err == nil {
-			err = d.refreshConflicts(ctx, rep)
-		}
-		return err
 	})
 }
 
@@ -50,7 +59,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // the server's mark and sent again.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	renumbered, corrected := 0, 0
+	renumbered, corrected, restores := 0, 0, 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -88,6 +97,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			next = d.prepare(0, limit)
 			continue
 		}
+		if hasCode(err, codeGenerationChanged) && restores < 2 {
+			// Restored from a backup: nothing of the batch was stored. Put
+			// back what the older server took, then send in order.
+			restores++
+			<-next
+			if err := wait(); err != nil {
+				return fmt.Errorf("store push results: %w", err)
+			}
+			if _, err := d.reconcile(); err != nil {
+				return fmt.Errorf("after the server's restore: %w", err)
+			}
+			next = d.prepare(0, limit)
+			continue
+		}
 		if err != nil {
 			<-next
 			return errors.Join(err, wait())
@@ -101,7 +124,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			if renumbered++; renumbered > 3 {
 				return fmt.Errorf("%w: the server keeps refusing this device's counters", ErrProtocol)
 			}
-			if err := d.acknowledge(b.changes, resp.Results, rep); err != nil {
+			if err := d.acknowledge(b.changes, resp.Results, b.server, rep); err != nil {
 				return fmt.Errorf("store push results: %w", err)
 			}
 			if err := d.renumber(high); err != nil {
@@ -111,7 +134,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			continue
 		}
 		acking = make(chan error, 1)
-		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
+		go func() { acking <- d.acknowledge(b.changes, resp.Results, b.server, rep) }()
 	}
 }
 
@@ -122,6 +145,7 @@ type batch struct {
 	changes []dsync.Change
 	body    []byte
 	err     error
+	server  serverMark // what the server's answer to it said (generation.go)
 }
 
 func (b *batch) last() uint64 { return b.changes[len(b.changes)-1].Counter }
@@ -146,10 +170,12 @@ func (d *Device) prepare(after uint64, limit int) <-chan *batch {
 
 func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error) {
 	var resp dsync.PushResponse
-	req := request{method: http.MethodPost, path: "/v1/push", raw: b.body, zipped: !d.opts.DisableGzip, auth: true}
+	req := request{method: http.MethodPost, path: "/v1/push", raw: b.body, zipped: !d.opts.DisableGzip, auth: true,
+		header: d.generationHeader()}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	b.server = d.server.get()
 	if err := checkResults(b.changes, resp.Results); err != nil {
 		return nil, err
 	}
@@ -293,7 +319,7 @@ func (d *Device) renumber(high uint64) error {
 
 // acknowledge applies one batch's results in one transaction. A change
 // refused for its counter stays in the outbox, to be numbered again.
-func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *SyncReport) error {
+func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, m serverMark, rep *SyncReport) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	touched := map[string]bool{}
@@ -304,6 +330,9 @@ func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *
 			}
 			settled, err := ackTx(tx, &batch[i], &results[i])
 			if err != nil {
+				return err
+			}
+			if err := keepPushedTx(tx, &batch[i], &results[i], m); err != nil {
 				return err
 			}
 			if !settled {

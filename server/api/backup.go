@@ -23,12 +23,21 @@ const (
 
 // stamp sets the generation and watermark headers, and for push and pull
 // has the feed's sequence read when the answer is written (after the push
-// committed).
+// committed). A push that names another generation than the server's (the
+// device last saw a server that has since been restored from a backup) is
+// refused whole, 409 generation_changed, nothing stored: the device must
+// first put back into its outbox what the older server took, so that its
+// changes arrive in their order (an edit after the create it edits).
 func (s *Server) stamp(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set(HeaderGeneration, s.generation)
 	h.Set(HeaderBackupSeq, strconv.FormatUint(s.backupWatermark(), 10))
-	if p := c.FullPath(); p == apiPrefix+"/push" || p == apiPrefix+"/pull" {
+	p := c.FullPath()
+	if gen := c.GetHeader(HeaderGeneration); p == apiPrefix+"/push" && gen != "" && gen != s.generation {
+		fail(c, ErrGenerationChanged)
+		return
+	}
+	if p == apiPrefix+"/push" || p == apiPrefix+"/pull" {
 		c.Writer = &seqWriter{ResponseWriter: c.Writer, s: s, c: c}
 	}
 	c.Next()

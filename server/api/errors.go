@@ -65,6 +65,7 @@ var (
 	ErrBadDeviceID       = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword       = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
 	ErrBackupUnavailable = apiErr(409, "backup_unavailable", "此存储没有内置备份（PostgreSQL 请用 pg_dump）", "this store has no backups of its own (PostgreSQL: use pg_dump)")
+	ErrGenerationChanged = apiErr(409, "generation_changed", "服务器已从备份恢复：请先重新排队本机已提交的修改再推送", "the server was restored from a backup: put back what it acknowledged before pushing again")
 	ErrChangePassword    = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
 
