@@ -91,16 +91,7 @@ func TestObserve_SyncAndImport(t *testing.T) {
 		pr.Results[1].Status != dsync.StatusRejected {
 		t.Fatalf("push: %d %+v", code, pr.Results)
 	}
-	// Two edits of the name from the same base: the second is a conflict.
-	edit := func(n uint64, name string) dsync.Change {
-		return dsync.Change{ID: fmt.Sprintf("phone-1-%d", n), Device: "phone-1", Counter: n, Record: "r-1",
-			Type: "registration", District: "430102001001", Op: dsync.OpUpdate, HLC: nowHLC(),
-			Set: map[string]json.RawMessage{"name": json.RawMessage(strconv.Quote(name))}, Base: map[string]string{"name": ok.ID}}
-	}
-	if code, pr := pushAs(t, s, li.AccessToken, edit(3, "李碧晖"), edit(4, "黎碧辉")); code != 200 ||
-		pr.Results[1].Status != dsync.StatusConflict {
-		t.Fatalf("edits: %d %+v", code, pr.Results)
-	}
+	editConflict(t, s, li.AccessToken, ok)
 	code, body := s.send(t, "GET", "/v1/pull?cursor=0&limit=1", li.AccessToken, "", nil)
 	if code != 200 {
 		t.Fatalf("pull: %d %s", code, body)
@@ -202,4 +193,29 @@ func TestObserve_Health(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("readyz of a closed server: %d", rec.Code)
 	}
+}
+
+// editConflict pushes two edits of ok's record's name from the same base, as
+// ok's device: the second is a conflict, whose ID it returns.
+func editConflict(t *testing.T, s *testServer, token string, ok dsync.Change) string {
+	t.Helper()
+	edit := func(n uint64, name string) dsync.Change {
+		return dsync.Change{ID: fmt.Sprintf("%s-e%d", ok.Record, n), Device: ok.Device, Counter: ok.Counter + n, Record: ok.Record,
+			Type: ok.Type, District: ok.District, Op: dsync.OpUpdate, HLC: nowHLC(),
+			Set: map[string]json.RawMessage{"name": json.RawMessage(strconv.Quote(name))}, Base: map[string]string{"name": ok.ID}}
+	}
+	code, pr := pushAs(t, s, token, edit(1000, "李碧晖"), edit(1001, "黎碧辉"))
+	if code != 200 || pr.Results[1].Status != dsync.StatusConflict {
+		t.Fatalf("edits: %d %+v", code, pr.Results)
+	}
+	return pr.Results[1].Conflicts[0].ID
+}
+
+// validRegistration is a create of a registration the model accepts, as
+// device phone-1 in 430102001001.
+func validRegistration(t *testing.T, id string, n uint64) dsync.Change {
+	reg := model.Registration{Name: "李碧辉", Gender: "M", BirthDate: "1990-01-02", IDNumber: rollID(t, "430102", "19900102", 11),
+		Phone: "13800138000", HouseholdAddress: "长沙市芙蓉区五一大道1号", Channel: "door"}
+	return dsync.Change{ID: fmt.Sprintf("phone-1-%d", n), Device: "phone-1", Counter: n, Record: id, Type: "registration",
+		District: "430102001001", Op: dsync.OpCreate, HLC: nowHLC(), Set: reg.Fields()}
 }

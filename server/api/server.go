@@ -164,6 +164,7 @@ var routeTable = []route{
 	{Policy{"POST", "/auth/logout", Anyone, unscoped}, (*Server).logout},
 	{Policy{"POST", "/me/password", OwnPassword, unscoped}, (*Server).changePassword},
 	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
+	{Policy{"GET", "/openapi.json", Anyone, unscoped}, (*Server).openAPI},
 
 	// Sync: devices' changes and the feed of the caller's districts.
 	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
