@@ -142,35 +142,20 @@ func (d *Device) reconcile() (restored bool, err error) {
 // another generation than gen acknowledged, and rebuilds the views of
 // their records.
 func requeueTx(tx *bbolt.Tx, gen string) error {
-	b := tx.Bucket(bucketPushed)
 	touched := map[string]bool{}
-	var done [][]byte
-	c := b.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var e pushedEntry
-		if err := json.Unmarshal(v, &e); err != nil {
-			return err
-		}
-		if e.Generation == gen {
-			continue
+	err := prunePushedTx(tx, func(k []byte, e *pushedEntry) (bool, error) {
+		if e.Generation == gen || tx.Bucket(bucketOutbox).Get(k) != nil {
+			return false, nil // this server's, or renumbered since: the outbox's is the newer
 		}
 		var ch dsync.Change
 		if err := json.Unmarshal(e.Change, &ch); err != nil {
-			return err
-		}
-		if tx.Bucket(bucketOutbox).Get(k) != nil {
-			continue // renumbered since: the outbox's is the newer
-		}
-		if err := appendChangeTx(tx, &ch); err != nil {
-			return err
+			return false, err
 		}
 		touched[ch.Record] = true
-		done = append(done, bytes.Clone(k))
-	}
-	for _, k := range done {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
+		return true, appendChangeTx(tx, &ch)
+	})
+	if err != nil {
+		return err
 	}
 	for id := range touched {
 		if err := rebuildViewTx(tx, id); err != nil {
@@ -183,6 +168,14 @@ func requeueTx(tx *bbolt.Tx, gen string) error {
 // forgetBackedUpTx drops the kept changes that every backup of the current
 // server holds.
 func forgetBackedUpTx(tx *bbolt.Tx, m serverMark) error {
+	return prunePushedTx(tx, func(_ []byte, e *pushedEntry) (bool, error) {
+		return e.Generation == m.Generation && e.Seq < m.BackupSeq, nil
+	})
+}
+
+// prunePushedTx calls done for every kept change, in counter order, and
+// deletes those it says are done.
+func prunePushedTx(tx *bbolt.Tx, done func(k []byte, e *pushedEntry) (bool, error)) error {
 	b := tx.Bucket(bucketPushed)
 	var doomed [][]byte
 	c := b.Cursor()
@@ -191,7 +184,11 @@ func forgetBackedUpTx(tx *bbolt.Tx, m serverMark) error {
 		if err := json.Unmarshal(v, &e); err != nil {
 			return err
 		}
-		if e.Generation == m.Generation && e.Seq < m.BackupSeq {
+		ok, err := done(k, &e)
+		if err != nil {
+			return err
+		}
+		if ok {
 			doomed = append(doomed, bytes.Clone(k))
 		}
 	}
