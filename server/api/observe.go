@@ -105,6 +105,11 @@ var (
 		"Cases of the last finished duplicate check, by kind.", []string{"kind"}, nil)
 	descStoreBytes = prometheus.NewDesc("dengji_store_size_bytes", "Size of the store's data.", nil, nil)
 	descFeedSeq    = prometheus.NewDesc("dengji_feed_sequence", "Highest sequence of the change feed.", nil, nil)
+	descBackupTime = prometheus.NewDesc("dengji_backup_last_timestamp_seconds", "When the newest backup was taken (Unix time).", nil, nil)
+	descBackupDur  = prometheus.NewDesc("dengji_backup_last_duration_seconds", "How long the newest backup took.", nil, nil)
+	descBackupSize = prometheus.NewDesc("dengji_backup_last_size_bytes", "Size of the newest backup.", nil, nil)
+	descBackupWM   = prometheus.NewDesc("dengji_backup_watermark", "Feed sequence every kept backup holds.", nil, nil)
+	descBackupFail = prometheus.NewDesc("dengji_backup_failures_total", "Backups that failed since the start.", nil, nil)
 )
 
 // stateCollector reads, at each scrape, what the server holds rather than
@@ -113,7 +118,7 @@ type stateCollector struct{ s *Server }
 
 func (sc *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDedupRunning, descDedupDone, descDedupTotal,
-		descDedupCases, descStoreBytes, descFeedSeq} {
+		descDedupCases, descStoreBytes, descFeedSeq, descBackupTime, descBackupDur, descBackupSize, descBackupWM, descBackupFail} {
 		ch <- d
 	}
 }
@@ -142,6 +147,15 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if high, err := s.highSeq(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(descFeedSeq, prometheus.GaugeValue, float64(high))
+	}
+	if b := s.cfg.Backups; b != nil {
+		ch <- prometheus.MustNewConstMetric(descBackupWM, prometheus.GaugeValue, float64(b.Watermark()))
+		ch <- prometheus.MustNewConstMetric(descBackupFail, prometheus.CounterValue, float64(b.Failures()))
+		if last := b.Last(); last != nil {
+			ch <- prometheus.MustNewConstMetric(descBackupTime, prometheus.GaugeValue, float64(last.Created.Unix()))
+			ch <- prometheus.MustNewConstMetric(descBackupDur, prometheus.GaugeValue, last.Seconds)
+			ch <- prometheus.MustNewConstMetric(descBackupSize, prometheus.GaugeValue, float64(last.Size))
+		}
 	}
 }
 

@@ -285,6 +285,9 @@ func TestOpenAPI_Examples(t *testing.T) {
 			t.Errorf("%s %s answered %d, not as documented: %v\n%.300s", o.method, target, resp.StatusCode, err, answer)
 		}
 	}
+	if m := scrape(t, s); metric(m, "dengji_backup_last_size_bytes") <= 0 || !strings.Contains(m, "dengji_backup_watermark ") {
+		t.Errorf("the backup the example took is not in the metrics")
+	}
 	// The examples that must work as they are written (the others show a
 	// documented refusal: a refresh token or case that does not exist).
 	var failed []string
