@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -99,6 +100,9 @@ func runBackupList(_ context.Context, args []string, out io.Writer) error {
 	backupDirFlag(fs, &dir)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if _, err := os.Stat(backupDirPath(data, dir)); err != nil {
+		return fmt.Errorf("没有备份目录 / no backup directory: %w", err)
 	}
 	m, err := backup.NewManager(backupDirPath(data, dir), 1, nil, "", nil)
 	if err != nil {
