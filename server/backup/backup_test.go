@@ -131,3 +131,34 @@ func TestRestore_ErrChecksum(t *testing.T) {
 		t.Fatalf("no manifest: %v", err)
 	}
 }
+
+// Run takes backups on its schedule until stopped, keeping the newest.
+func TestManager_Run(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := boltstore.Open(filepath.Join(dir, "data"))
+	defer st.Close()
+	m, _ := backup.NewManager(filepath.Join(dir, "backups"), 2, st, "g", nil)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { m.Run(ctx, 20*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for countBackups(t, m) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduled backups")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := countBackups(t, m); n != 2 {
+		t.Fatalf("%d backups kept, want 2", n)
+	}
+}
+
+func countBackups(t *testing.T, m *backup.Manager) int {
+	list, err := m.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
