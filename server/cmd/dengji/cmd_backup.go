@@ -34,7 +34,9 @@ generation: at their next sync, devices find that it went back in time, read
 their districts again and send again their own changes it no longer has.
 Decisions taken on the server after the backup (conflict resolutions,
 duplicate decisions, imports, account changes) are not in it and must be
-taken again.
+taken again. After restoring a database with its own tools (PostgreSQL's
+pg_restore), run dengji restore --new-generation: devices then send again
+what the restored database lacks.
 `
 
 // backupDirFlag adds --dir, the backup directory (default DIR.backups
@@ -123,10 +125,28 @@ func runBackupList(_ context.Context, args []string, out io.Writer) error {
 
 func runRestore(ctx context.Context, args []string, out io.Writer) error {
 	var data string
+	var genOnly bool
 	fs := newFlags("restore", &data)
-	pos, err := parsePositional(fs, args, "BACKUP.db")
+	fs.BoolVar(&genOnly, "new-generation", false,
+		"只给数据新的代次（用 pg_restore 等工具恢复数据库之后）/ only give the data a new generation (after a database was restored with pg_restore or the like)")
+	pos, err := parsePositional(fs, args, "[BACKUP.db]")
 	if err != nil {
 		return err
+	}
+	if genOnly != (len(pos) == 0) {
+		return fmt.Errorf("%w: dengji restore BACKUP.db，或 dengji restore --new-generation / dengji restore BACKUP.db, or dengji restore --new-generation", errUsage)
+	}
+	if genOnly {
+		if err := requireData(data); err != nil {
+			return err
+		}
+		return withStore(data, func(st store.Store) error {
+			gen, err := backup.NewGeneration(ctx, st, backup.Info{File: "restored elsewhere"})
+			if err == nil {
+				fmt.Fprintf(out, "新代次 / new generation %s\n", gen)
+			}
+			return err
+		})
 	}
 	// The data directory must not be in use: opening it proves that.
 	if st, err := openStore(data); err != nil {

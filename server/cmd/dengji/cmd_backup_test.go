@@ -47,6 +47,13 @@ func TestBackup_Restore(t *testing.T) {
 	if !strings.Contains(audit, "restored") {
 		t.Fatalf("restore not audited: %s", audit)
 	}
+	out, err = runCLI(t, "restore", "--new-generation", "--data", data)
+	if err != nil || !strings.Contains(out, "new generation") {
+		t.Fatalf("restore --new-generation: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "restore", file, "--new-generation", "--data", data); err == nil {
+		t.Fatal("a file and --new-generation together must be refused")
+	}
 	st, err := boltstore.Open(data)
 	if err != nil {
 		t.Fatal(err)
