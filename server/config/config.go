@@ -20,10 +20,10 @@ import (
 type Config struct {
 	// Listen is the API's address (host:port).
 	Listen string `toml:"listen"`
-	// Data is the data directory of the embedded store.
+	// Data is the store: the data directory of the embedded bbolt store,
+	// or a postgres:// URL where that backend is built in (the same as
+	// --data).
 	Data string `toml:"data"`
-	// Store is the storage backend: "bolt", the embedded store in Data.
-	Store string `toml:"store"`
 	// KeyFile holds the token signing keys ("" : DATA.keys beside the data
 	// directory).
 	KeyFile string  `toml:"key_file"`
@@ -93,7 +93,6 @@ func DefaultConfig() Config {
 	return Config{
 		Listen: "127.0.0.1:8080",
 		Data:   "dengji-data",
-		Store:  "bolt",
 		Log:    Log{Format: "text", Level: "info"},
 		Backup: Backup{Keep: 7},
 		Limits: Limits{MaxInFlight: l.MaxInFlight, MaxBodyMiB: int(api.DefaultConfig().MaxBodyBytes >> 20),
@@ -154,8 +153,6 @@ func (c Config) Validate() error {
 	switch {
 	case c.Data == "":
 		return bad("data", "数据目录不能为空", "the data directory must be given")
-	case c.Store != "bolt":
-		return bad("store", "只支持 bolt", "must be bolt")
 	case (c.TLS.Cert == "") != (c.TLS.Key == ""):
 		return bad("tls", "证书和私钥须同时给出", "cert and key go together")
 	case c.Log.Format != "text" && c.Log.Format != "json":

@@ -79,7 +79,6 @@ func TestValidate_ErrInvalid(t *testing.T) {
 		"listen":         func(c *Config) { c.Listen = "8080" },
 		"metrics.listen": func(c *Config) { c.Metrics.Listen = "localhost" },
 		"data":           func(c *Config) { c.Data = "" },
-		"store":          func(c *Config) { c.Store = "mysql" },
 		"tls":            func(c *Config) { c.TLS.Cert = "a.crt" },
 		"log.format":     func(c *Config) { c.Log.Format = "xml" },
 		"log.level":      func(c *Config) { c.Log.Level = "loud" },
