@@ -290,7 +290,7 @@ func TestOpenAPI_Examples(t *testing.T) {
 	// Every example must work as it is written, but those that show a
 	// documented refusal because what they name does not exist here.
 	refusals := map[string]string{
-		"POST /v1/auth/refresh":          "no such refresh token",
+		"POST /v1/auth/refresh":           "no such refresh token",
 		"POST /v1/duplicates/{id}/decide": "no such case",
 	}
 	var failed []string
