@@ -148,11 +148,16 @@ func runRestore(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		})
 	}
-	// The data directory must not be in use: opening it proves that.
-	if st, err := openStore(data); err != nil {
-		return err
-	} else if err := st.Close(); err != nil {
-		return err
+	// The data directory must not be in use: opening it proves that. On a
+	// new disk there is nothing to open yet.
+	if _, err := os.Stat(filepath.Join(data, boltstore.FileName)); err == nil {
+		st, err := openStore(data)
+		if err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
 	}
 	info, kept, err := backup.Restore(pos[0], filepath.Join(data, boltstore.FileName))
 	if err != nil {

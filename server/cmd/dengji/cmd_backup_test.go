@@ -54,6 +54,15 @@ func TestBackup_Restore(t *testing.T) {
 	if _, err := runCLI(t, "restore", file, "--new-generation", "--data", data); err == nil {
 		t.Fatal("a file and --new-generation together must be refused")
 	}
+	// A new disk: the data directory does not exist yet.
+	fresh := filepath.Join(t.TempDir(), "new-disk", "data")
+	out, err = runCLI(t, "restore", file, "--data", fresh)
+	if err != nil || strings.Contains(out, "before-restore") {
+		t.Fatalf("restore onto a new disk: %v %s", err, out)
+	}
+	if users, _ := runCLI(t, "user", "list", "--data", fresh); !strings.Contains(users, "li") {
+		t.Fatalf("restored onto a new disk: %s", users)
+	}
 	st, err := boltstore.Open(data)
 	if err != nil {
 		t.Fatal(err)
