@@ -106,3 +106,13 @@ func TestCLI_Version(t *testing.T) {
 		t.Fatalf("version: %v %q", err, out)
 	}
 }
+
+// A file an operator names that cannot be read is said so in Chinese, then
+// English, with its path.
+func TestCLI_ExplainFileErrors(t *testing.T) {
+	_, err := runCLI(t, "import", "registrations", filepath.Join(t.TempDir(), "无此文件.csv"), "--data", t.TempDir())
+	if msg := explain(err); !strings.HasPrefix(msg, "无法打开文件") || !strings.Contains(msg, "不存在") ||
+		!strings.Contains(msg, "/ cannot open") || !strings.Contains(msg, "无此文件.csv") {
+		t.Fatalf("%q", msg)
+	}
+}

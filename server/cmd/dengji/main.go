@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -63,7 +64,10 @@ var errHelp = errors.New("help printed")
 // explain turns the errors an operator can cause into messages they can act
 // on; anything else is shown as it is.
 func explain(err error) string {
+	var pe *fs.PathError
 	switch {
+	case errors.As(err, &pe) && !strings.Contains(err.Error(), " / "):
+		return fmt.Sprintf("无法%s文件 %s（%s）/ cannot %s %s: %v", pathOps[pe.Op], pe.Path, pathErrZh(pe.Err), pe.Op, pe.Path, pe.Err)
 	case errors.Is(err, store.ErrNotFound):
 		return "找不到该用户或设备 / no such user or device"
 	case errors.Is(err, accounts.ErrInvalid), errors.Is(err, accounts.ErrExists):
@@ -78,6 +82,20 @@ func explain(err error) string {
 
 // run finds the longest path of the command table that args begin with and
 // runs it with the rest; a group alone lists its subcommands.
+// pathOps words the file operations an operator's error names.
+var pathOps = map[string]string{"open": "打开", "stat": "读取", "read": "读取", "write": "写入", "create": "创建",
+	"mkdir": "创建", "rename": "重命名", "remove": "删除"}
+
+func pathErrZh(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "不存在"
+	case errors.Is(err, fs.ErrPermission):
+		return "没有权限"
+	}
+	return "出错"
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	stdout = out
 	if len(args) == 0 || isHelp(args[0]) {
