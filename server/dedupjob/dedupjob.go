@@ -12,6 +12,7 @@
 package dedupjob
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -120,10 +121,11 @@ func Run(ctx context.Context, st store.Store, opt Options) (Summary, error) {
 // Run compares every live registration, reconciles the proposals with the
 // stored cases and keeps the index for incremental runs.
 func (j *Job) Run(ctx context.Context) (Summary, error) {
-	if !j.running.CompareAndSwap(false, true) {
-		return Summary{}, ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return Summary{}, err
 	}
-	defer j.running.Store(false)
+	defer release()
 	j.begin(true)
 	return j.end(j.full(ctx))
 }
@@ -131,10 +133,11 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 // RunIncremental matches the registrations changed since the index was
 // built against it. Without an index (a fresh process) it is a full run.
 func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
-	if !j.running.CompareAndSwap(false, true) {
-		return Summary{}, ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return Summary{}, err
 	}
-	defer j.running.Store(false)
+	defer release()
 	j.begin(!j.hasIndex())
 	return j.end(j.incremental(ctx))
 }
@@ -142,13 +145,14 @@ func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
 // Start runs in the background (incremental or full) and returns at once;
 // ErrRunning if a run is under way. ctx bounds the run, not the call.
 func (j *Job) Start(ctx context.Context, incremental bool) error {
-	if !j.running.CompareAndSwap(false, true) {
-		return ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return err
 	}
 	full := !incremental || !j.hasIndex()
 	j.begin(full)
 	go func() {
-		defer j.running.Store(false)
+		defer release()
 		if full {
 			j.end(j.full(ctx))
 		} else {
@@ -156,6 +160,24 @@ func (j *Job) Start(ctx context.Context, incremental bool) error {
 		}
 	}()
 	return nil
+}
+
+// claim takes the one run: in this process, and, on a store several
+// servers share (store.RunLocker), across them; else ErrRunning.
+func (j *Job) claim(ctx context.Context) (release func(), err error) {
+	if !j.running.CompareAndSwap(false, true) {
+		return nil, ErrRunning
+	}
+	l, ok := j.st.(store.RunLocker)
+	if !ok {
+		return func() { j.running.Store(false) }, nil
+	}
+	unlock, ok, err := l.TryLock(ctx, "dedup")
+	if err != nil || !ok {
+		j.running.Store(false)
+		return nil, cmp.Or(err, ErrRunning)
+	}
+	return func() { unlock(); j.running.Store(false) }, nil
 }
 
 // Status reports the run under way, if any, and the last run's summary

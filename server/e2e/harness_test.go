@@ -17,6 +17,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/bench"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
@@ -30,8 +31,17 @@ var electionDay = time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
 
 type server struct {
 	*api.Server
-	st  store.Store
-	dir string
+	st    store.Store
+	dir   string
+	front string // where devices reach it, if not its own listener (a proxy)
+}
+
+// deviceURL is the URL devices are given: the server's, or the front's.
+func (s *server) deviceURL() string {
+	if s.front != "" {
+		return s.front
+	}
+	return s.URL()
 }
 
 func startServer(t *testing.T) *server {
@@ -41,9 +51,17 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveStore(t, st, dir, nil)
+}
+
+// serveStore starts a server on st (closed with it), its devices' files
+// in dir; keys sign its tokens (nil: keys of its own).
+func serveStore(t *testing.T, st store.Store, dir string, keys *auth.KeySet) *server {
+	t.Helper()
 	cfg := api.DefaultConfig()
 	cfg.Validator = store.ModelValidator(model.Rules{ElectionDay: electionDay})
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Keys = keys
 	srv, err := api.New(ctx, st, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -45,9 +45,9 @@ func TestComputeStats_RateAndDuplicates(t *testing.T) {
 	}
 	err = st.Update(ctx, func(tx store.Tx) error {
 		for _, c := range []store.DupCase{
-			{ID: "dup-1", Status: store.DupOpen, Members: []store.DupMember{{"r1", "430102001001"}, {"r2", "430102001002"}}},
-			{ID: "dup-2", Status: store.DupConfirmed, Members: []store.DupMember{{"r3", "430102001001"}, {"r4", "430102002001"}}},
-			{ID: "dup-3", Status: store.DupRejected, Members: []store.DupMember{{"r5", "430102002001"}, {"r6", "430102002001"}}},
+			{ID: "dup-1", Status: store.DupOpen, Members: []store.DupMember{{Record: "r1", District: "430102001001"}, {Record: "r2", District: "430102001002"}}},
+			{ID: "dup-2", Status: store.DupConfirmed, Members: []store.DupMember{{Record: "r3", District: "430102001001"}, {Record: "r4", District: "430102002001"}}},
+			{ID: "dup-3", Status: store.DupRejected, Members: []store.DupMember{{Record: "r5", District: "430102002001"}, {Record: "r6", District: "430102002001"}}},
 		} {
 			if err := tx.PutDupCase(&c); err != nil {
 				return err

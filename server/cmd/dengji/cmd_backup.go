@@ -13,6 +13,7 @@ import (
 	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 func init() {
@@ -147,6 +148,10 @@ func runRestore(ctx context.Context, args []string, out io.Writer) error {
 			}
 			return err
 		})
+	}
+	if pgstore.IsURL(data) {
+		return fmt.Errorf("%w: 备份文件只能恢复到数据目录；PostgreSQL 请用 pg_restore，再运行 dengji restore --new-generation / "+
+			"a backup file restores into a data directory: for PostgreSQL use pg_restore, then dengji restore --new-generation", errUsage)
 	}
 	// The data directory must not be in use: opening it proves that. On a
 	// new disk there is nothing to open yet.

@@ -22,6 +22,7 @@ import (
 	"github.com/dengji/dengji/server/config"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 func init() {
@@ -50,7 +51,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		acfg := cfg.APIConfig(api.DefaultConfig())
 		acfg.Validator = store.ModelValidator(rules)
 		acfg.Logger = log
-		acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
+		if !pgstore.IsURL(cfg.Data) {
+			acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
+		}
 		if acfg.Keys, err = loadKeys(ctx, st, cfg.Data, cfg.KeyFile, out); err != nil {
 			return err
 		}
@@ -246,12 +249,18 @@ func keyFlag(fs *flag.FlagSet, keyFile *string) {
 }
 
 // keyFilePath is the key file: the flag's, or DIR.keys beside the data
-// directory, never inside it (a copy of the data must mint no tokens).
-func keyFilePath(dir, keyFile string) string {
-	if keyFile != "" {
-		return keyFile
+// directory, never inside it (a copy of the data must mint no tokens). A
+// database has no beside: its servers must be given one key file (or
+// DENGJI_SIGNING_KEY), the same on each, so tokens one signs the others take.
+func keyFilePath(dir, keyFile string) (string, error) {
+	switch {
+	case keyFile != "":
+		return keyFile, nil
+	case pgstore.IsURL(dir):
+		return "", errors.New("使用 PostgreSQL 时须以 --key-file 或 DENGJI_SIGNING_KEY 指定签名密钥（各服务器相同）/ " +
+			"with --store postgres://, give the signing keys in --key-file or DENGJI_SIGNING_KEY (the same on every server)")
 	}
-	return filepath.Clean(dir) + ".keys"
+	return filepath.Clean(dir) + ".keys", nil
 }
 
 // loadKeys reads the token signing keys from DENGJI_SIGNING_KEY or the key
@@ -270,7 +279,10 @@ func loadKeys(ctx context.Context, st store.Store, dir, keyFile string, out io.W
 			return nil, err
 		}
 	} else {
-		path := keyFilePath(dir, keyFile)
+		path, err := keyFilePath(dir, keyFile)
+		if err != nil {
+			return nil, err
+		}
 		var created bool
 		if ks, created, err = auth.OpenKeyFile(path, nil); err != nil {
 			return nil, fmt.Errorf("签名密钥 / signing key: %w", err)
