@@ -75,6 +75,7 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 		fail(c, err)
 		return nil, false
 	}
+	s.metrics.pushed(results)
 	if c.Query("results") == "short" {
 		// The device knows its changes' IDs: the answers follow their
 		// order, and a change ID is the most of a result's bytes.
