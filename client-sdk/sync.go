@@ -64,7 +64,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // fits one batch, else rules, push and pull in steps; then conflicts and
 // notices.
 func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
-	handled, more, err := d.syncOnce(ctx, rep)
+	handled, more, noticesDone, err := d.syncOnce(ctx, rep)
 	switch {
 	case err != nil:
 	case !handled:
@@ -81,7 +81,11 @@ func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
 	if err == nil {
 		err = d.refreshConflicts(ctx, rep)
 	}
-	if err == nil {
+	switch {
+	case err != nil:
+	case noticesDone: // the round trip brought them all
+		err = d.sendAnswers(ctx)
+	default:
 		err = d.syncNotices(ctx, rep)
 	}
 	return err

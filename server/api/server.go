@@ -129,7 +129,7 @@ type Server struct {
 	srv *http.Server
 
 	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
-	tls bool
+	tls     bool
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
