@@ -93,7 +93,10 @@ func convergenceDevices(t *testing.T, s *server, rng *rand.Rand) ([]*sdk.Device,
 		}
 		name := fmt.Sprintf("reg%02d", i)
 		s.addUser(t, name, store.RoleRegistrar, scope...)
-		devs[i] = s.device(t, name, s.URL(), sdk.Options{BatchSize: 7, PageSize: 5})
+		// Small batches and pages so paging is exercised; a mix of sizes so
+		// the larger runs are not all spent on five-record pull pages.
+		page := []int{5, 40, 300}[rng.IntN(3)]
+		devs[i] = s.device(t, name, s.URL(), sdk.Options{BatchSize: 7, PageSize: page})
 		scopes[devs[i]] = scope
 	}
 	return devs, scopes
