@@ -1,0 +1,46 @@
+package chaos
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+	"time"
+)
+
+var (
+	flagRuns = flag.Int("chaos.runs", 12, "runs of the chaos slice")
+	flagSeed = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
+)
+
+func TestMain(m *testing.M) {
+	ServeIfChild() // this binary, started again as a run's server
+	os.Exit(m.Run())
+}
+
+// processBackend runs the server as a child process of this test binary.
+func processBackend(dir string) Backend {
+	return &Process{Dir: dir, Command: SelfCommand("-test.run=^$")}
+}
+
+// dailySeed changes every day, so each day's test runs cover new schedules.
+func dailySeed() uint64 { return uint64(time.Now().UTC().Unix()/86400) * 1000 }
+
+// A slice of the thousand seeded runs: a real server process killed and
+// restarted, real device files, every fault kind. The seed is printed.
+func TestChaos_Slice(t *testing.T) {
+	seed := *flagSeed
+	if seed == 0 {
+		seed = dailySeed()
+	}
+	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, *flagRuns, seed, *flagRuns)
+	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(),
+		Replay: "go run ./server/cmd/dengji chaos"})
+	t.Log(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Edits == 0 || st.Syncs == 0 {
+		t.Fatalf("the runs did nothing: %s", st)
+	}
+}

@@ -1,0 +1,489 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	sdk "github.com/dengji/dengji/client-sdk"
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// deviceURL is the address devices are configured with; their transport
+// sends to wherever the server listens now.
+const deviceURL = "http://dengji.chaos.invalid"
+
+// world is one run under way: the server, the devices and the model of
+// what each device did.
+type world struct {
+	ctx     context.Context
+	plan    *Plan
+	backend Backend
+	dir     string
+	stats   *Stats
+
+	mu  sync.Mutex
+	url string
+
+	devs  []*device
+	known map[string][]string // record IDs created on devices, by district
+	coord *coordinator
+	value int // the last unique value number handed out
+}
+
+// device is one phone and what the model knows it did.
+type device struct {
+	spec      DeviceSpec
+	user      string
+	path      string
+	opts      sdk.Options
+	d         *sdk.Device
+	tr        *transport
+	edits     []edit
+	backup    int  // len(edits) when the backup was taken; -1: none
+	lostAfter int  // edits from this index on may have been lost with a restore
+	restored  bool // the file was replaced by its backup at least once
+}
+
+// edit is one change a device made, as the model records it.
+type edit struct {
+	op       OpKind
+	record   string
+	change   string // the change's ID, read from the device's view after the edit
+	}
+
+func password(user string) string { return user + "-chaos-password" }
+
+// seedAccounts writes the run's accounts straight into the store, hashed at
+// bcrypt's lowest cost: sign-in is not under test here, and a thousand runs
+// would otherwise spend most of their time hashing.
+func seedAccounts(ctx context.Context, st store.Store, plan *Plan) error {
+	users := []store.User{{Name: "coord", Role: store.RoleCoordinator, Districts: []string{"430102"}}}
+	for i, d := range plan.Devices {
+		users = append(users, store.User{Name: fmt.Sprintf("reg%d", i), Role: store.RoleRegistrar, Districts: d.Scope})
+	}
+	return st.Update(ctx, func(tx store.Tx) error {
+		for _, u := range users {
+			h, err := bcrypt.GenerateFromPassword([]byte(password(u.Name)), bcrypt.MinCost)
+			if err != nil {
+				return err
+			}
+			u.PasswordHash, u.Created = h, time.Now()
+			if err := tx.PutUser(&u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *world) serverURL() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.url
+}
+
+// start seeds the store and starts the server and the devices.
+func (w *world) start() error {
+	st, err := w.backend.OpenStore()
+	if err != nil {
+		return err
+	}
+	err = errors.Join(seedAccounts(w.ctx, st, w.plan), st.Close())
+	if err != nil {
+		return err
+	}
+	if err := w.restart(); err != nil {
+		return err
+	}
+	w.coord = &coordinator{w: w}
+	if err := w.coord.login(); err != nil {
+		return fmt.Errorf("coordinator login: %w", err)
+	}
+	for i, spec := range w.plan.Devices {
+		dv := &device{spec: spec, user: fmt.Sprintf("reg%d", i), backup: -1, lostAfter: -1,
+			path: filepath.Join(w.dir, fmt.Sprintf("phone%d.db", i))}
+		dv.tr = &transport{w: w}
+		skew := spec.Skew
+		dv.opts = sdk.Options{ServerURL: deviceURL, HTTPClient: &http.Client{Transport: dv.tr, Timeout: time.Minute},
+			Rules: model.Rules{ElectionDay: electionDay}, Now: func() time.Time { return time.Now().Add(skew) },
+			BatchSize: 5, PageSize: 7, MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}
+		if err := dv.open(); err != nil {
+			return err
+		}
+		if err := dv.d.Login(w.ctx, dv.user, password(dv.user)); err != nil {
+			return fmt.Errorf("login %s: %w", dv.user, err)
+		}
+		w.devs = append(w.devs, dv)
+	}
+	return nil
+}
+
+// restart starts the server (again) and points the devices at it.
+func (w *world) restart() error {
+	url, err := w.backend.Start(w.ctx)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.url = url
+	w.mu.Unlock()
+	return nil
+}
+
+// kill kills the server and starts it again on the same data.
+func (w *world) kill() error {
+	if err := w.backend.Kill(); err != nil {
+		return err
+	}
+	return w.restart()
+}
+
+// killDuring sends a request, kills the server a moment later, while the
+// request is with it (before or after it commits: either may happen), and
+// restarts it. The device sees a cut connection.
+func (w *world) killDuring(send func() (*http.Response, error)) error {
+	done := make(chan struct{})
+	go func() {
+		if resp, err := send(); err == nil {
+			drain(resp)
+		}
+		close(done)
+	}()
+	time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+	if err := w.kill(); err != nil {
+		return err
+	}
+	<-done
+	return errCut
+}
+
+func (w *world) stop() {
+	for _, d := range w.devs {
+		if d.d != nil {
+			d.d.Close()
+		}
+	}
+	w.backend.Kill()
+}
+
+func (dv *device) open() error {
+	d, err := sdk.Open(dv.path, dv.opts)
+	dv.d = d
+	return err
+}
+
+// reopen closes the device file and opens it again: what the app finds
+// after its process was killed (bbolt commits whole transactions or none).
+func (dv *device) reopen() error {
+	if err := dv.d.Close(); err != nil {
+		return err
+	}
+	return dv.open()
+}
+
+// exec runs one step.
+func (w *world) exec(op Op) error {
+	dv := w.devs[op.Dev]
+	rng := rand.New(rand.NewPCG(op.R, w.plan.Seed))
+	switch op.Kind {
+	case OpCreate, OpUpdate, OpDelete, OpMigrant:
+		return w.edit(dv, op, rng)
+	case OpSync:
+		dv.tr.schedule(op.Faults)
+		_, err := dv.d.Sync(w.ctx) // a sync through faults may fail; the next one carries on
+		dv.tr.schedule(nil)
+		w.stats.Syncs++
+		if err != nil {
+			w.stats.FailedSyncs++
+		}
+		return nil
+	case OpResolve:
+		return w.coord.resolve(rng)
+	case OpBackup:
+		return dv.takeBackup()
+	case OpRestore:
+		return dv.restoreBackup(w.stats)
+	case OpKill:
+		w.stats.Faults[FaultKill]++
+		return w.kill()
+	}
+	return fmt.Errorf("chaos: unknown step %d", op.Kind)
+}
+
+// edit makes one offline edit on a device and records it in the model.
+func (w *world) edit(dv *device, op Op, rng *rand.Rand) error {
+	if op.Crash == CrashBefore { // typed, then the process died: nothing was written
+		w.stats.DeviceCrashes++
+		return dv.reopen()
+	}
+	e, err := w.makeEdit(dv, op.Kind, rng)
+	if err != nil || e.record == "" {
+		return err
+	}
+	view, err := dv.d.Get(e.record)
+	if err != nil {
+		return fmt.Errorf("chaos: read back %s %s: %w", op.Kind, e.record, err)
+	}
+	e.change = lastWrite(view, e.op)
+	dv.edits = append(dv.edits, e)
+	w.stats.Edits++
+	if op.Crash == CrashAfter {
+		w.stats.DeviceCrashes++
+		return dv.reopen()
+	}
+	return nil
+}
+
+// lastWrite is the ID of the device's change that just wrote the record:
+// the version of a field it set.
+func lastWrite(view *dsync.Record, op OpKind) string {
+	if op == OpDelete {
+		return view.Version(dsync.FieldDeleted)
+	}
+	best := ""
+	for k, f := range view.Fields {
+		if k != dsync.FieldDeleted && f.Version > best { // change IDs are UUIDv7: later sorts higher
+			best = f.Version
+		}
+	}
+	return best
+}
+
+func (w *world) makeEdit(dv *device, kind OpKind, rng *rand.Rand) (edit, error) {
+	scope := dv.spec.Scope
+	e := edit{op: kind}
+	var err error
+	target := ""
+	if kind != OpCreate {
+		target = w.pick(rng, dv, scope)
+		if target == "" {
+			kind, e.op = OpCreate, OpCreate // nothing to edit yet: register someone
+		}
+	}
+	switch kind {
+	case OpCreate:
+		district := scope[rng.IntN(len(scope))]
+		e.record, err = dv.d.Create(model.TypeRegistration, district, w.registration(rng))
+		if err == nil {
+			w.known[district] = append(w.known[district], e.record)
+		}
+	case OpUpdate:
+		e.record, err = target, dv.d.Update(target, w.fields(rng))
+	case OpDelete:
+		e.record, err = target, dv.d.Delete(target)
+	case OpMigrant:
+		rec, _ := dv.d.Get(target)
+		if rec.Type != model.TypeRegistration {
+			return edit{}, nil
+		}
+		e.record, err = dv.d.Create(model.TypeMigrantContact, rec.District, w.contact(target, rng))
+	}
+	if err != nil {
+		return edit{}, fmt.Errorf("chaos: %s on %s: %w", kind, dv.user, err)
+	}
+	return e, nil
+}
+
+// pick draws a record the device holds live from the districts it covers,
+// without listing its store; "" if a few draws found none.
+func (w *world) pick(rng *rand.Rand, dv *device, scope []string) string {
+	for range 4 {
+		ids := w.known[scope[rng.IntN(len(scope))]]
+		if len(ids) == 0 {
+			continue
+		}
+		id := ids[rng.IntN(len(ids))]
+		if r, err := dv.d.Get(id); err == nil && !r.Deleted() {
+			return id
+		}
+	}
+	return ""
+}
+
+// unique hands out a number no other edit of the run uses, so every value
+// written is distinct and the checks can tell writes apart by value too.
+func (w *world) unique() int { w.value++; return w.value }
+
+func (w *world) registration(rng *rand.Rand) map[string]json.RawMessage {
+	birth := time.Date(1950+rng.IntN(50), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
+	n := w.unique()
+	return model.Registration{
+		Name: names[rng.IntN(len(names))], Gender: []string{"F", "M"}[rng.IntN(2)], BirthDate: birth.Format("2006-01-02"),
+		ResidenceAddress: fmt.Sprintf("水塘垸%d号", n), Phone: fmt.Sprintf("139%08d", n),
+		VoterGroup: fmt.Sprintf("第%d选民小组", n), Channel: "door", Status: "registered",
+	}.Fields()
+}
+
+// fields are one to three fields of an update, each a value never written before.
+func (w *world) fields(rng *rand.Rand) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for len(out) == 0 {
+		n := w.unique()
+		if rng.IntN(2) == 0 {
+			out["residence_address"] = jsonString(fmt.Sprintf("水塘垸%d号", n))
+		}
+		if rng.IntN(2) == 0 {
+			out["phone"] = jsonString(fmt.Sprintf("139%08d", n))
+		}
+		if rng.IntN(2) == 0 {
+			out["voter_group"] = jsonString(fmt.Sprintf("第%d选民小组", n))
+		}
+	}
+	return out
+}
+
+func (w *world) contact(registration string, rng *rand.Rand) map[string]json.RawMessage {
+	return map[string]json.RawMessage{
+		"registration_id": jsonString(registration), "date": jsonString("2026-11-20"),
+		"channel": jsonString("phone"), "outcome": jsonString("unreachable"), "evidence": jsonString("heard"),
+		"note": jsonString(fmt.Sprintf("第%d次联系", w.unique())),
+	}
+}
+
+var names = []string{"王雄", "梁峻青", "李碧辉", "杨倩", "黄金", "张伟", "李娜", "刘洋"}
+
+func jsonString(s string) json.RawMessage { b, _ := json.Marshal(s); return b }
+
+// takeBackup copies the device file aside (the app closed for the copy).
+func (dv *device) takeBackup() error {
+	if err := dv.d.Close(); err != nil {
+		return err
+	}
+	if err := copyFile(dv.path, dv.path+".backup"); err != nil {
+		return err
+	}
+	dv.backup = len(dv.edits)
+	return dv.open()
+}
+
+// restoreBackup puts the older copy back: the phone was lost and its backup
+// restored onto a new one. Edits made since the backup that the server had
+// not taken are gone with the old phone; the model marks them as possibly
+// lost.
+func (dv *device) restoreBackup(st *Stats) error {
+	if dv.backup < 0 {
+		return nil
+	}
+	if err := dv.d.Close(); err != nil {
+		return err
+	}
+	if err := copyFile(dv.path+".backup", dv.path); err != nil {
+		return err
+	}
+	if dv.lostAfter < 0 || dv.backup < dv.lostAfter {
+		dv.lostAfter = dv.backup
+	}
+	dv.restored = true
+	st.DeviceRestores++
+	return dv.open()
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
+// heal syncs every device without faults until nothing is left to send:
+// a push round, then a pull round so every device sees every push.
+func (w *world) heal() error {
+	for pass := 0; pass < 2; pass++ {
+		for _, dv := range w.devs {
+			if _, err := dv.d.Sync(w.ctx); err != nil {
+				return fmt.Errorf("chaos: final sync of %s: %w", dv.user, err)
+			}
+		}
+	}
+	return nil
+}
+
+// coordinator decides conflicts through the API, as the console does.
+type coordinator struct {
+	w     *world
+	token string
+}
+
+func (c *coordinator) login() error {
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := c.call(http.MethodPost, "/v1/auth/login", map[string]string{"username": "coord", "password": password("coord")}, &out)
+	c.token = out.AccessToken
+	return err
+}
+
+// resolve decides up to three open conflicts, each kept or other as rng
+// says. A delete conflict decided "other" restores or deletes the record.
+func (c *coordinator) resolve(rng *rand.Rand) error {
+	var list struct {
+		Items []dsync.Conflict `json:"conflicts"`
+	}
+	if err := c.call(http.MethodGet, "/v1/conflicts?status=open&limit=50", nil, &list); err != nil {
+		return err
+	}
+	for i := 0; i < 3 && len(list.Items) > 0; i++ {
+		k := rng.IntN(len(list.Items))
+		cf := list.Items[k]
+		list.Items = append(list.Items[:k], list.Items[k+1:]...)
+		choice := []string{store.ChoiceKept, store.ChoiceOther}[rng.IntN(2)]
+		if cf.Kind == dsync.KindEditDeleted && choice == store.ChoiceOther {
+			c.w.stats.RecordRestores++
+		}
+		if err := c.call(http.MethodPost, "/v1/conflicts/"+cf.ID+"/resolve", map[string]string{"choice": choice}, nil); err != nil {
+			return err
+		}
+		c.w.stats.Decisions++
+	}
+	return nil
+}
+
+func (c *coordinator) call(method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(c.w.ctx, method, c.w.serverURL()+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("chaos: coordinator %s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
