@@ -73,9 +73,13 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
-// AppliedFields is the fields r says ch wrote.
+// AppliedFields is the fields r says ch wrote. A duplicate repeats the
+// first answer, so the duplicate of an applied create (no code) wrote every
+// field too: read as nothing, a device whose first answer was lost kept the
+// create out of its base, and a record it then deleted stayed a tombstone
+// without fields there, unlike the server's (found by server/chaos).
 func (r *Result) AppliedFields(ch *Change) []string {
-	if r.Status == StatusApplied && ch.Op == OpCreate && len(r.Applied) == 0 {
+	if (r.Status == StatusApplied || (r.Status == StatusDuplicate && r.Code == "")) && ch.Op == OpCreate && len(r.Applied) == 0 {
 		return sortedKeys(ch.Set)
 	}
 	return r.Applied

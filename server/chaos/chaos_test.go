@@ -11,6 +11,7 @@ import (
 var (
 	flagRuns = flag.Int("chaos.runs", 12, "runs of the chaos slice")
 	flagSeed = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
+	flagOnly = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
 )
 
 func TestMain(m *testing.M) {
@@ -33,8 +34,15 @@ func TestChaos_Slice(t *testing.T) {
 	if seed == 0 {
 		seed = dailySeed()
 	}
+	var only []int
+	if *flagOnly != "" {
+		var err error
+		if only, err = ParseSteps(*flagOnly); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, *flagRuns, seed, *flagRuns)
-	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(),
+	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only,
 		Replay: "go run ./server/cmd/dengji chaos"})
 	t.Log(st)
 	if err != nil {

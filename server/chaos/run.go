@@ -60,10 +60,10 @@ type device struct {
 
 // edit is one change a device made, as the model records it.
 type edit struct {
-	op       OpKind
-	record   string
-	change   string // the change's ID, read from the device's view after the edit
-	}
+	op     OpKind
+	record string
+	change string // the change's ID, read from the device's view after the edit
+}
 
 func password(user string) string { return user + "-chaos-password" }
 
