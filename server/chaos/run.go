@@ -419,6 +419,9 @@ func (w *world) heal() error {
 	return nil
 }
 
+// errBadChoice is the server refusing a decision it cannot carry out.
+var errBadChoice = errors.New("chaos: bad_choice")
+
 // coordinator decides conflicts through the API, as the console does.
 type coordinator struct {
 	w     *world
@@ -451,7 +454,14 @@ func (c *coordinator) resolve(rng *rand.Rand) error {
 		if cf.Kind == dsync.KindEditDeleted && choice == store.ChoiceOther {
 			c.w.stats.RecordRestores++
 		}
-		if err := c.call(http.MethodPost, "/v1/conflicts/"+cf.ID+"/resolve", map[string]string{"choice": choice}, nil); err != nil {
+		err := c.call(http.MethodPost, "/v1/conflicts/"+cf.ID+"/resolve", map[string]string{"choice": choice}, nil)
+		if errors.Is(err, errBadChoice) {
+			// "other" on a field of a record deleted since cannot be
+			// carried out; the coordinator keeps what is there.
+			choice = store.ChoiceKept
+			err = c.call(http.MethodPost, "/v1/conflicts/"+cf.ID+"/resolve", map[string]string{"choice": choice}, nil)
+		}
+		if err != nil {
 			return err
 		}
 		c.w.stats.Decisions++
@@ -479,6 +489,9 @@ func (c *coordinator) call(method, path string, in, out any) error {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(b, []byte(`"bad_choice"`)) {
+		return fmt.Errorf("%w: %s %s: %s", errBadChoice, method, path, b)
+	}
 	if resp.StatusCode >= 300 {
 		return fmt.Errorf("chaos: coordinator %s %s: %d %s", method, path, resp.StatusCode, b)
 	}
