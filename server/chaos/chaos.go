@@ -17,6 +17,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,20 @@ type Stats struct {
 	DeviceCrashes, Conflicts, Refused               int
 	Faults                                          [numFaults]int
 	Wall                                            time.Duration
+}
+
+// MarshalJSON writes the faults by name.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	type plain Stats
+	faults := map[string]int{}
+	for f := FaultDuplicate; f < numFaults; f++ {
+		faults[f.String()] = s.Faults[f]
+	}
+	return json.Marshal(struct {
+		plain
+		Faults      map[string]int
+		WallSeconds float64
+	}{plain(s), faults, s.Wall.Seconds()})
 }
 
 func (s *Stats) add(o Stats) {
