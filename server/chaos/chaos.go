@@ -18,12 +18,14 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,6 +40,8 @@ type Config struct {
 	Dir string
 	// Only, if set, keeps only these steps of each run's plan (a replay).
 	Only []int
+	// Parallel is how many runs go at once (default 1).
+	Parallel int
 	// NoShrink reports a failing run as it is.
 	NoShrink bool
 	// MaxShrinkRuns bounds the runs spent shrinking one failure (default 200).
@@ -135,41 +139,83 @@ func (f *Failure) Error() string {
 	return b.String()
 }
 
-// Run runs cfg.Runs seeded runs one after the other and stops at the first
-// failure, which it shrinks. The error is a *Failure or what kept the
+// Run runs cfg.Runs seeded runs, cfg.Parallel at a time, and stops at the
+// first failure, which it shrinks. The error is a *Failure or what kept the
 // harness from running.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	cfg = cfg.withDefaults()
-	var total Stats
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	start := time.Now()
-	defer func() { total.Wall = time.Since(start) }()
-	for i := 0; i < cfg.Runs; i++ {
-		seed := cfg.Seed + uint64(i)
-		plan := NewPlan(seed, cfg.Size)
-		steps := cfg.Only
-		if steps == nil {
-			steps = allSteps(plan)
+	seeds := make(chan uint64)
+	go func() {
+		defer close(seeds)
+		for i := 0; i < cfg.Runs && ctx.Err() == nil; i++ {
+			seeds <- cfg.Seed + uint64(i)
 		}
-		st, problems, err := runPlan(ctx, cfg, plan, steps)
-		total.add(st)
-		if err != nil {
-			return total, fmt.Errorf("chaos: seed %d: %w", seed, err)
-		}
-		if len(problems) > 0 {
-			total.Wall = time.Since(start)
-			return total, cfg.failure(ctx, plan, steps, problems)
-		}
-		if cfg.Progress != nil && (i+1)%50 == 0 {
-			fmt.Fprintf(cfg.Progress, "%d/%d runs passed (%s)\n", i+1, cfg.Runs, time.Since(start).Round(time.Second))
-		}
+	}()
+	var (
+		mu    sync.Mutex
+		total Stats
+		first error // the first failure or harness error
+		fail  *outcome
+	)
+	var wg sync.WaitGroup
+	for range cfg.Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seed := range seeds {
+				o := cfg.runSeed(ctx, seed)
+				mu.Lock()
+				total.add(o.stats)
+				switch {
+				case first == nil && o.err != nil && ctx.Err() == nil:
+					first = fmt.Errorf("chaos: seed %d: %w", seed, o.err)
+					cancel()
+				case first == nil && len(o.problems) > 0:
+					first, fail = errors.New("failed"), &o
+					cancel()
+				}
+				if cfg.Progress != nil && total.Runs%50 == 0 && first == nil {
+					fmt.Fprintf(cfg.Progress, "%d/%d runs passed (%s)\n", total.Runs, cfg.Runs, time.Since(start).Round(time.Second))
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	total.Wall = time.Since(start)
-	return total, nil
+	if fail != nil {
+		return total, cfg.failure(context.WithoutCancel(ctx), fail.plan, fail.steps, fail.problems)
+	}
+	return total, first
+}
+
+// outcome is one run's result.
+type outcome struct {
+	plan     *Plan
+	steps    []int
+	stats    Stats
+	problems []string
+	err      error
+}
+
+func (cfg Config) runSeed(ctx context.Context, seed uint64) outcome {
+	o := outcome{plan: NewPlan(seed, cfg.Size), steps: cfg.Only}
+	if o.steps == nil {
+		o.steps = allSteps(o.plan)
+	}
+	o.stats, o.problems, o.err = runPlan(ctx, cfg, o.plan, o.steps)
+	return o
 }
 
 func (cfg Config) withDefaults() Config {
 	if cfg.Size == (Size{}) {
 		cfg.Size = DefaultSize
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 1
 	}
 	if cfg.MaxShrinkRuns == 0 {
 		cfg.MaxShrinkRuns = 200

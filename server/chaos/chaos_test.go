@@ -42,7 +42,7 @@ func TestChaos_Slice(t *testing.T) {
 		}
 	}
 	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, *flagRuns, seed, *flagRuns)
-	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only,
+	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only, Parallel: 2,
 		Replay: "go run ./server/cmd/dengji chaos"})
 	t.Log(st)
 	if err != nil {

@@ -15,7 +15,7 @@ func init() {
 	commands["chaos"] = command{"混沌测试：带故障的随机同步运行 / seeded fault runs against a real server", runChaos}
 }
 
-const chaosUsage = `dengji chaos [--runs N] [--seed S] [--only STEPS] [--no-shrink] [--json]
+const chaosUsage = `dengji chaos [--runs N] [--seed S] [--parallel P] [--only STEPS] [--no-shrink] [--json]
 
 在临时目录中运行 N 次带种子的混沌测试（第 i 次使用种子 S+i）：每次启动一个真实的
 服务器子进程和若干设备，离线编辑、在故障下同步（请求重复、延迟、乱序、断开，
@@ -45,6 +45,7 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("chaos", &dir)
 	fs.IntVar(&cfg.Runs, "runs", 100, "运行次数 / number of runs")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "第一次运行的种子 / seed of the first run")
+	fs.IntVar(&cfg.Parallel, "parallel", 2, "同时进行的运行数 / runs at once")
 	fs.StringVar(&only, "only", "", "只重放这些步骤，如 3-5,9 / replay only these steps, e.g. 3-5,9")
 	fs.BoolVar(&cfg.NoShrink, "no-shrink", false, "失败时不缩减 / report a failure without shrinking it")
 	fs.BoolVar(&asJSON, "json", false, "以JSON输出统计 / print the figures as JSON")
