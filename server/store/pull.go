@@ -49,8 +49,11 @@ const MaxPullBytes = 1 << 20
 
 // Pull reads one page of the change feed for the given districts (nil: all),
 // of at most limit records and MaxPullBytes of record JSON. From cursor 0 it
-// is a snapshot: tombstones are left out, since a new device has nothing to
-// delete.
+// is a snapshot of current state, tombstones included: a device pulling from
+// 0 may already hold records (its own creates pushed before its first pull
+// completed, or a file restored from a backup taken before it ever pulled),
+// and leaving their tombstones out left them live there for good (found by
+// server/chaos). The SDK drops a tombstone of a record it never had.
 func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit int) (*Page, error) {
 	return PullBytes(ctx, s, districts, cursor, limit, MaxPullBytes)
 }
@@ -70,18 +73,14 @@ func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, 
 			return err
 		}
 		page.More = more
-		// Take entries while they fit the budget; a skipped tombstone costs
-		// nothing but moves the cursor past it.
+		// Take entries while they fit the budget.
 		size, n := 0, 0
 		for _, e := range entries {
-			skip := cursor == 0 && e.Deleted
-			if !skip && size > 0 && size+len(e.Record) > maxBytes {
+			if size > 0 && size+len(e.Record) > maxBytes {
 				page.More = true
 				break
 			}
-			if !skip {
-				size += len(e.Record)
-			}
+			size += len(e.Record)
 			n++
 		}
 		entries = entries[:n]
@@ -92,9 +91,6 @@ func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, 
 		// one buffer.
 		buf := make([]byte, 0, size)
 		for _, e := range entries {
-			if cursor == 0 && e.Deleted {
-				continue
-			}
 			start := len(buf)
 			buf = append(buf, e.Record...)
 			page.Records = append(page.Records, buf[start:len(buf):len(buf)])
