@@ -12,7 +12,7 @@ type OpKind uint8
 
 // Steps of a run.
 const (
-	OpCreate  OpKind = iota // a registrar registers a voter offline
+	OpCreate  OpKind = iota // a registrar registers a voter offline (a quarter: someone registered before elsewhere)
 	OpUpdate                // edits fields of a record the device holds
 	OpDelete                // deletes one
 	OpMigrant               // records a contact with a migrant voter of a registration
@@ -21,10 +21,11 @@ const (
 	OpBackup                // the device file is copied aside
 	OpRestore               // the device file is replaced by its older copy
 	OpKill                  // the server is killed (SIGKILL) between requests and restarted
+	OpDedup                 // the duplicate check runs and a coordinator decides a case
 	numOps
 )
 
-var opNames = [numOps]string{"create", "update", "delete", "migrant", "sync", "resolve", "backup", "restore", "kill"}
+var opNames = [numOps]string{"create", "update", "delete", "migrant", "sync", "resolve", "backup", "restore", "kill", "dedup"}
 
 func (k OpKind) String() string { return opNames[k] }
 
@@ -124,7 +125,7 @@ func drawDevice(rng *rand.Rand) DeviceSpec {
 
 // opWeights is how often each step is drawn, out of their sum.
 var opWeights = [numOps]int{OpCreate: 20, OpUpdate: 26, OpDelete: 6, OpMigrant: 5, OpSync: 26,
-	OpResolve: 6, OpBackup: 3, OpRestore: 2, OpKill: 2}
+	OpResolve: 6, OpBackup: 3, OpRestore: 2, OpKill: 2, OpDedup: 2}
 
 func drawOp(rng *rand.Rand, devices int) Op {
 	op := Op{Dev: rng.IntN(devices), R: rng.Uint64()}

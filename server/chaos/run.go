@@ -18,6 +18,7 @@ import (
 
 	sdk "github.com/dengji/dengji/client-sdk"
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/model/idcard"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -40,8 +41,12 @@ type world struct {
 
 	devs  []*device
 	known map[string][]string // record IDs created on devices, by district
-	coord *coordinator
-	value int // the last unique value number handed out
+	// people registered so far, so a later create may register one again
+	// in another district for the duplicate check to find
+	people []model.Registration
+	coord  *apiClient
+	admin  *apiClient
+	value  int // the last unique value number handed out
 }
 
 // device is one phone and what the model knows it did.
@@ -71,7 +76,8 @@ func password(user string) string { return user + "-chaos-password" }
 // bcrypt's lowest cost: sign-in is not under test here, and a thousand runs
 // would otherwise spend most of their time hashing.
 func seedAccounts(ctx context.Context, st store.Store, plan *Plan) error {
-	users := []store.User{{Name: "coord", Role: store.RoleCoordinator, Districts: []string{"430102"}}}
+	users := []store.User{{Name: "coord", Role: store.RoleCoordinator, Districts: []string{"430102"}},
+		{Name: "admin", Role: store.RoleAdmin}}
 	for i, d := range plan.Devices {
 		users = append(users, store.User{Name: fmt.Sprintf("reg%d", i), Role: store.RoleRegistrar, Districts: d.Scope})
 	}
@@ -109,8 +115,8 @@ func (w *world) start() error {
 	if err := w.restart(); err != nil {
 		return err
 	}
-	w.coord = &coordinator{w: w}
-	if err := w.coord.login(); err != nil {
+	w.coord, w.admin = &apiClient{w: w, user: "coord"}, &apiClient{w: w, user: "admin"}
+	if err := errors.Join(w.coord.login(), w.admin.login()); err != nil {
 		return fmt.Errorf("coordinator login: %w", err)
 	}
 	for i, spec := range w.plan.Devices {
@@ -213,6 +219,8 @@ func (w *world) exec(op Op) error {
 		return nil
 	case OpResolve:
 		return w.coord.resolve(rng)
+	case OpDedup:
+		return w.dedup(rng)
 	case OpBackup:
 		return dv.takeBackup()
 	case OpRestore:
@@ -319,13 +327,20 @@ func (w *world) pick(rng *rand.Rand, dv *device, scope []string) string {
 func (w *world) unique() int { w.value++; return w.value }
 
 func (w *world) registration(rng *rand.Rand) map[string]json.RawMessage {
-	birth := time.Date(1950+rng.IntN(50), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 	n := w.unique()
-	return model.Registration{
-		Name: names[rng.IntN(len(names))], Gender: []string{"F", "M"}[rng.IntN(2)], BirthDate: birth.Format("2006-01-02"),
-		ResidenceAddress: fmt.Sprintf("水塘垸%d号", n), Phone: fmt.Sprintf("139%08d", n),
-		VoterGroup: fmt.Sprintf("第%d选民小组", n), Channel: "door", Status: "registered",
-	}.Fields()
+	var r model.Registration
+	if len(w.people) > 0 && rng.IntN(4) == 0 {
+		r = w.people[rng.IntN(len(w.people))] // registered again, here
+	} else {
+		birth := time.Date(1950+rng.IntN(50), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
+		seq := 100 + rng.IntN(900)
+		r = model.Registration{Name: names[rng.IntN(len(names))], Gender: []string{"F", "M"}[seq%2],
+			BirthDate: birth.Format("2006-01-02"), IDNumber: idcard.Compose("430102", birth.Format("20060102"), seq)}
+		w.people = append(w.people, r)
+	}
+	r.ResidenceAddress, r.Phone = fmt.Sprintf("水塘垸%d号", n), fmt.Sprintf("139%08d", n)
+	r.VoterGroup, r.Channel, r.Status = fmt.Sprintf("第%d选民小组", n), "door", "registered"
+	return r.Fields()
 }
 
 // fields are one to three fields of an update, each a value never written before.
@@ -422,24 +437,26 @@ func (w *world) heal() error {
 // errBadChoice is the server refusing a decision it cannot carry out.
 var errBadChoice = errors.New("chaos: bad_choice")
 
-// coordinator decides conflicts through the API, as the console does.
-type coordinator struct {
+// apiClient is a coordinator or an administrator at the console: the API
+// without faults.
+type apiClient struct {
 	w     *world
+	user  string
 	token string
 }
 
-func (c *coordinator) login() error {
+func (c *apiClient) login() error {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	err := c.call(http.MethodPost, "/v1/auth/login", map[string]string{"username": "coord", "password": password("coord")}, &out)
+	err := c.call(http.MethodPost, "/v1/auth/login", map[string]string{"username": c.user, "password": password(c.user)}, &out)
 	c.token = out.AccessToken
 	return err
 }
 
 // resolve decides up to three open conflicts, each kept or other as rng
 // says. A delete conflict decided "other" restores or deletes the record.
-func (c *coordinator) resolve(rng *rand.Rand) error {
+func (c *apiClient) resolve(rng *rand.Rand) error {
 	var list struct {
 		Items []dsync.Conflict `json:"conflicts"`
 	}
@@ -469,7 +486,7 @@ func (c *coordinator) resolve(rng *rand.Rand) error {
 	return nil
 }
 
-func (c *coordinator) call(method, path string, in, out any) error {
+func (c *apiClient) call(method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, _ := json.Marshal(in)
@@ -499,4 +516,45 @@ func (c *coordinator) call(method, path string, in, out any) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// dedup runs the duplicate check to its end and has the coordinator decide
+// one open case: confirmed, keeping one registration and marking the others
+// removed through server changes, or rejected.
+func (w *world) dedup(rng *rand.Rand) error {
+	if err := w.admin.call(http.MethodPost, "/v1/admin/dedup", nil, nil); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var st struct {
+			Running bool `json:"running"`
+		}
+		if err := w.admin.call(http.MethodGet, "/v1/admin/dedup", nil, &st); err != nil {
+			return err
+		}
+		if !st.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("chaos: the duplicate check ran for more than 10 s")
+		}
+	}
+	var list struct {
+		Cases []struct {
+			ID      string `json:"id"`
+			Members []struct {
+				Record string `json:"record"`
+			} `json:"members"`
+		} `json:"cases"`
+	}
+	if err := w.coord.call(http.MethodGet, "/v1/duplicates?status=open&limit=50", nil, &list); err != nil || len(list.Cases) == 0 {
+		return err
+	}
+	c := list.Cases[rng.IntN(len(list.Cases))]
+	decision := map[string]any{"decision": "rejected"}
+	if rng.IntN(3) > 0 {
+		decision = map[string]any{"decision": "confirmed", "keep": c.Members[rng.IntN(len(c.Members))].Record, "remove": true}
+	}
+	w.stats.DuplicateDecisions++
+	return w.coord.call(http.MethodPost, "/v1/duplicates/"+c.ID+"/decide", decision, nil)
 }
