@@ -58,6 +58,7 @@ type Stats struct {
 	Decisions, RecordRestores, DeviceRestores       int
 	DuplicateDecisions                              int
 	DeviceCrashes, Conflicts, Refused               int
+	RefusedOnDevice                                 int
 	Faults                                          [numFaults]int
 	Wall                                            time.Duration
 }
@@ -90,6 +91,7 @@ func (s *Stats) add(o Stats) {
 	s.DeviceCrashes += o.DeviceCrashes
 	s.Conflicts += o.Conflicts
 	s.Refused += o.Refused
+	s.RefusedOnDevice += o.RefusedOnDevice
 	for i := range s.Faults {
 		s.Faults[i] += o.Faults[i]
 	}
@@ -102,9 +104,9 @@ func (s Stats) String() string {
 		faults = append(faults, fmt.Sprintf("%s %d", f, s.Faults[f]))
 	}
 	return fmt.Sprintf("运行 / runs %d, 设备 / devices %d, 步骤 / steps %d, 编辑 / edits %d, 同步 / syncs %d (%d 因故障中断 / cut short by faults), "+
-		"冲突 / conflicts %d, 协调员决定 / decisions %d (恢复记录 / record restores %d), 重复登记决定 / duplicate decisions %d, 拒绝 / refused %d, "+
+		"冲突 / conflicts %d, 协调员决定 / decisions %d (恢复记录 / record restores %d), 重复登记决定 / duplicate decisions %d, 服务器拒绝 / refused by the server %d (设备上拒绝 / on the device %d), "+
 		"设备崩溃 / device crashes %d, 设备文件还原 / device files restored %d\n故障 / faults: %s\n用时 / wall time %s",
-		s.Runs, s.Devices, s.Steps, s.Edits, s.Syncs, s.FailedSyncs, s.Conflicts, s.Decisions, s.RecordRestores, s.DuplicateDecisions, s.Refused,
+		s.Runs, s.Devices, s.Steps, s.Edits, s.Syncs, s.FailedSyncs, s.Conflicts, s.Decisions, s.RecordRestores, s.DuplicateDecisions, s.Refused, s.RefusedOnDevice,
 		s.DeviceCrashes, s.DeviceRestores, strings.Join(faults, ", "), s.Wall.Round(time.Millisecond))
 }
 

@@ -74,6 +74,9 @@ var districts = []string{"430102001001", "430102001002", "430102002001"}
 type DeviceSpec struct {
 	Scope []string      // districts the registrar covers
 	Skew  time.Duration // how far the phone's clock is off
+	// NoElectionDay: the phone does not know the election day, so it does
+	// not check ages and the server refuses what it let through.
+	NoElectionDay bool
 }
 
 // Plan is everything a run does, drawn from its seed.
@@ -117,6 +120,7 @@ func drawDevice(rng *rand.Rand) DeviceSpec {
 	if len(d.Scope) == 0 {
 		d.Scope = []string{districts[rng.IntN(len(districts))]}
 	}
+	d.NoElectionDay = rng.IntN(4) == 0
 	if rng.IntN(3) == 0 { // a third of the phones keep the wrong time, by up to 30 hours either way
 		d.Skew = time.Duration(rng.IntN(61)-30) * time.Hour
 	}

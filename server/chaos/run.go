@@ -123,9 +123,12 @@ func (w *world) start() error {
 		dv := &device{spec: spec, user: fmt.Sprintf("reg%d", i), backup: -1, lostAfter: -1,
 			path: filepath.Join(w.dir, fmt.Sprintf("phone%d.db", i))}
 		dv.tr = &transport{w: w}
-		skew := spec.Skew
+		skew, rules := spec.Skew, model.Rules{ElectionDay: electionDay}
+		if spec.NoElectionDay {
+			rules = model.Rules{}
+		}
 		dv.opts = sdk.Options{ServerURL: deviceURL, HTTPClient: &http.Client{Transport: dv.tr, Timeout: time.Minute},
-			Rules: model.Rules{ElectionDay: electionDay}, Now: func() time.Time { return time.Now().Add(skew) },
+			Rules: rules, Now: func() time.Time { return time.Now().Add(skew) },
 			BatchSize: 5, PageSize: 7, MaxAttempts: 4, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}
 		if err := dv.open(); err != nil {
 			return err
@@ -300,6 +303,11 @@ func (w *world) makeEdit(dv *device, kind OpKind, rng *rand.Rand) (edit, error) 
 		}
 		e.record, err = dv.d.Create(model.TypeMigrantContact, rec.District, w.contact(target, rng))
 	}
+	var verr *sdk.ValidationError
+	if errors.As(err, &verr) { // refused on the device, before it became a change
+		w.stats.RefusedOnDevice++
+		return edit{}, nil
+	}
 	if err != nil {
 		return edit{}, fmt.Errorf("chaos: %s on %s: %w", kind, dv.user, err)
 	}
@@ -332,7 +340,11 @@ func (w *world) registration(rng *rand.Rand) map[string]json.RawMessage {
 	if len(w.people) > 0 && rng.IntN(4) == 0 {
 		r = w.people[rng.IntN(len(w.people))] // registered again, here
 	} else {
-		birth := time.Date(1950+rng.IntN(50), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
+		year := 1950 + rng.IntN(50)
+		if rng.IntN(12) == 0 {
+			year = 2010 // under 18 on election day
+		}
+		birth := time.Date(year, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
 		seq := 100 + rng.IntN(900)
 		r = model.Registration{Name: names[rng.IntN(len(names))], Gender: []string{"F", "M"}[seq%2],
 			BirthDate: birth.Format("2006-01-02"), IDNumber: idcard.Compose("430102", birth.Format("20060102"), seq)}
