@@ -163,7 +163,9 @@ func (w *world) kill() error {
 
 // killDuring sends a request, kills the server a moment later, while the
 // request is with it (before or after it commits: either may happen), and
-// restarts it. The device sees a cut connection.
+// restarts it. The device sees a cut connection. The moment (up to 3 ms)
+// is not drawn from the run's seed: whether the commit happened first is
+// timing, so a replay covers the same schedule, not the same instant.
 func (w *world) killDuring(send func() (*http.Response, error)) error {
 	done := make(chan struct{})
 	go func() {
