@@ -41,7 +41,7 @@ var electionDay = time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
 
 // Env variables of a server child process.
 const (
-	envServeDir = "DENGJI_CHAOS_SERVE" // the data directory the child serves
+	envServeDir = "DENGJI_CHAOS_SERVE" // the location of the store the child serves
 	envKey      = "DENGJI_SIGNING_KEY" // the run's token key, so tokens outlive a kill
 )
 
@@ -63,24 +63,35 @@ func serverConfig(key string) (api.Config, error) {
 	return cfg, err
 }
 
+// Opener opens a run's store at its location (a bbolt data directory; a
+// PostgreSQL backend's would be its connection string).
+type Opener func(location string) (store.Store, error)
+
+// OpenBolt is the Opener of the embedded bbolt store.
+func OpenBolt(dir string) (store.Store, error) { return boltstore.Open(dir) }
+
 // ServeIfChild serves the API and never returns when this process was
 // started as a chaos server child (by a Process backend); otherwise it
 // returns at once. A test binary calls it from TestMain, the dengji command
 // from its chaos subcommand, so the child is the binary already built.
-func ServeIfChild() {
-	dir := os.Getenv(envServeDir)
-	if dir == "" {
+// open opens the store the Process names (nil: OpenBolt).
+func ServeIfChild(open Opener) {
+	loc := os.Getenv(envServeDir)
+	if loc == "" {
 		return
 	}
-	if err := serveChild(dir); err != nil {
+	if open == nil {
+		open = OpenBolt
+	}
+	if err := serveChild(open, loc); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos server:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
 }
 
-func serveChild(dir string) error {
-	st, err := boltstore.Open(dir)
+func serveChild(open Opener, loc string) error {
+	st, err := open(loc)
 	if err != nil {
 		return err
 	}
@@ -99,14 +110,17 @@ func serveChild(dir string) error {
 	return srv.Serve()
 }
 
-// Process runs the server as a real child process on real bbolt files in
-// Dir: Command makes the command (this binary with its arguments; the
-// harness adds the environment that makes it serve), and Kill sends SIGKILL.
+// Process runs the server as a real child process on the store at
+// Location (real bbolt files in a directory unless Open says otherwise; the
+// child must open it the same way): Command makes the command (this binary
+// with its arguments; the harness adds the environment that makes it
+// serve), and Kill sends SIGKILL.
 type Process struct {
-	Dir     string
-	Command func() *exec.Cmd
-	key     string
-	cmd     *exec.Cmd
+	Location string
+	Open     Opener // nil: OpenBolt
+	Command  func() *exec.Cmd
+	key      string
+	cmd      *exec.Cmd
 }
 
 // SelfCommand re-executes this very binary with args: the dengji command
@@ -127,7 +141,7 @@ func (p *Process) Start(ctx context.Context) (string, error) {
 		p.key = newSigningKey()
 	}
 	cmd := p.Command()
-	cmd.Env = append(os.Environ(), envServeDir+"="+p.Dir, envKey+"="+p.key)
+	cmd.Env = append(os.Environ(), envServeDir+"="+p.Location, envKey+"="+p.key)
 	cmd.Stderr = os.Stderr
 	setDeathSignal(cmd)
 	out, err := cmd.StdoutPipe()
@@ -162,7 +176,12 @@ func (p *Process) Kill() error {
 }
 
 // OpenStore implements Backend.
-func (p *Process) OpenStore() (store.Store, error) { return boltstore.Open(p.Dir) }
+func (p *Process) OpenStore() (store.Store, error) {
+	if p.Open == nil {
+		return OpenBolt(p.Location)
+	}
+	return p.Open(p.Location)
+}
 
 // InProcess serves the API from this process on the bbolt files in Dir,
 // its store passed through Wrap if set. Kill closes the listener and the

@@ -9,19 +9,19 @@ import (
 )
 
 var (
-	flagRuns = flag.Int("chaos.runs", 12, "runs of the chaos slice")
+	flagRuns = flag.Int("chaos.runs", 16, "runs of the chaos slice")
 	flagSeed = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
 	flagOnly = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
 )
 
 func TestMain(m *testing.M) {
-	ServeIfChild() // this binary, started again as a run's server
+	ServeIfChild(nil) // this binary, started again as a run's server
 	os.Exit(m.Run())
 }
 
 // processBackend runs the server as a child process of this test binary.
 func processBackend(dir string) Backend {
-	return &Process{Dir: dir, Command: SelfCommand("-test.run=^$")}
+	return &Process{Location: dir, Command: SelfCommand("-test.run=^$")}
 }
 
 // dailySeed changes every day, so each day's test runs cover new schedules.

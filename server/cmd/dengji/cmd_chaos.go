@@ -38,7 +38,7 @@ still fails and printed with the command that replays it; exit status 1.
 `
 
 func runChaos(ctx context.Context, args []string, out io.Writer) error {
-	chaos.ServeIfChild() // started by a run as its server: serve and never return
+	chaos.ServeIfChild(nil) // started by a run as its server: serve and never return
 	var dir, only string
 	var asJSON bool
 	cfg := chaos.Config{Replay: "dengji chaos"}
@@ -66,7 +66,9 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("%w: --only: %v", errUsage, err)
 		}
 	}
-	cfg.Backend = func(dir string) chaos.Backend { return &chaos.Process{Dir: dir, Command: chaos.SelfCommand("chaos")} }
+	cfg.Backend = func(dir string) chaos.Backend {
+		return &chaos.Process{Location: dir, Command: chaos.SelfCommand("chaos")}
+	}
 	if !asJSON {
 		cfg.Progress = os.Stderr
 	}
