@@ -63,7 +63,7 @@ func TestChaos_CatchesLaterWriteWinning(t *testing.T) {
 		t.Fatalf("no replay command: %q", f.Replay)
 	}
 
-	replay := Config{Runs: 1, Seed: f.Seed, Only: f.Steps, NoShrink: true, Dir: t.TempDir()}
+	replay := Config{Runs: 1, Seed: f.Seed, Only: f.Steps, Faults: f.Faults, NoShrink: true, Dir: t.TempDir()}
 	replay.Backend = broken
 	if _, err := Run(context.Background(), replay); !errors.As(err, new(*Failure)) {
 		t.Fatalf("the shrunk steps do not fail again: %v", err)

@@ -21,8 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,8 @@ type Config struct {
 	Dir string
 	// Only, if set, keeps only these steps of each run's plan (a replay).
 	Only []int
+	// Faults, if set, replaces the fault lists of these steps (a replay).
+	Faults map[int][]Fault
 	// Parallel is how many runs go at once (default 1).
 	Parallel int
 	// NoShrink reports a failing run as it is.
@@ -115,8 +119,9 @@ func (s Stats) String() string {
 // command that replays it.
 type Failure struct {
 	Seed     uint64
-	Plan     *Plan // the seed's whole plan
-	Steps    []int // the shrunk sequence
+	Plan     *Plan           // the seed's whole plan
+	Steps    []int           // the shrunk sequence
+	Faults   map[int][]Fault // steps whose faults were shrunk too
 	Problems []string
 	Replay   string
 }
@@ -206,7 +211,7 @@ type outcome struct {
 }
 
 func (cfg Config) runSeed(ctx context.Context, seed uint64) outcome {
-	o := outcome{plan: NewPlan(seed, cfg.Size), steps: cfg.Only}
+	o := outcome{plan: NewPlan(seed, cfg.Size).WithFaults(cfg.Faults), steps: cfg.Only}
 	if o.steps == nil {
 		o.steps = allSteps(o.plan)
 	}
@@ -238,25 +243,83 @@ func allSteps(p *Plan) []int {
 	return out
 }
 
-// failure shrinks a failing run and words it.
+// failure shrinks a failing run and words it: first its steps, then the
+// faults of the steps left, one at a time.
 func (cfg Config) failure(ctx context.Context, plan *Plan, steps []int, problems []string) *Failure {
+	faults := maps.Clone(cfg.Faults)
+	if faults == nil {
+		faults = map[int][]Fault{}
+	}
 	if !cfg.NoShrink {
 		budget := cfg.MaxShrinkRuns
-		steps = shrink(steps, func(keep []int) bool {
+		fails := func(p *Plan, keep []int) bool {
 			if budget <= 0 {
 				return false
 			}
 			budget--
-			_, p, err := runPlan(ctx, cfg, plan, keep)
-			if err == nil && len(p) > 0 {
-				problems = p
+			_, found, err := runPlan(ctx, cfg, p, keep)
+			if err == nil && len(found) > 0 {
+				problems = found
 				return true
 			}
 			return false
-		})
+		}
+		steps = shrink(steps, func(keep []int) bool { return fails(plan, keep) })
+		for _, i := range steps {
+			for j := 0; j < len(plan.Ops[i].Faults); {
+				fewer := slices.Delete(slices.Clone(plan.Ops[i].Faults), j, j+1)
+				if p := plan.WithFaults(map[int][]Fault{i: fewer}); fails(p, steps) {
+					plan, faults[i] = p, fewer
+				} else {
+					j++
+				}
+			}
+		}
 	}
-	return &Failure{Seed: plan.Seed, Plan: plan, Steps: steps, Problems: problems,
-		Replay: fmt.Sprintf("%s --runs 1 --seed %d --only %s", cfg.Replay, plan.Seed, FormatSteps(steps))}
+	replay := fmt.Sprintf("%s --runs 1 --seed %d --only %s", cfg.Replay, plan.Seed, FormatSteps(steps))
+	if len(faults) > 0 {
+		replay += " --faults " + FormatFaults(faults)
+	}
+	return &Failure{Seed: plan.Seed, Plan: plan, Steps: steps, Faults: faults, Problems: problems, Replay: replay}
+}
+
+// FormatFaults writes fault lists by step: 13=kill_server+delay,20=none.
+func FormatFaults(faults map[int][]Fault) string {
+	var parts []string
+	for _, i := range slices.Sorted(maps.Keys(faults)) {
+		names := []string{}
+		for _, f := range faults[i] {
+			names = append(names, f.String())
+		}
+		if len(names) == 0 {
+			names = []string{"none"}
+		}
+		parts = append(parts, fmt.Sprintf("%d=%s", i, strings.Join(names, "+")))
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseFaults reads what FormatFaults writes.
+func ParseFaults(s string) (map[int][]Fault, error) {
+	out := map[int][]Fault{}
+	for _, part := range strings.Split(s, ",") {
+		step, list, ok := strings.Cut(part, "=")
+		i, err := strconv.Atoi(step)
+		if !ok || err != nil || i < 0 {
+			return nil, fmt.Errorf("chaos: bad step faults %q", part)
+		}
+		out[i] = []Fault{}
+		for _, name := range strings.Split(list, "+") {
+			f := slices.Index(faultNames[:], name)
+			switch {
+			case f < 0:
+				return nil, fmt.Errorf("chaos: unknown fault %q", name)
+			case f > 0:
+				out[i] = append(out[i], Fault(f))
+			}
+		}
+	}
+	return out, nil
 }
 
 // runPlan runs the given steps of plan on a fresh server and fresh devices,

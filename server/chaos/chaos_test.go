@@ -9,9 +9,10 @@ import (
 )
 
 var (
-	flagRuns = flag.Int("chaos.runs", 16, "runs of the chaos slice")
-	flagSeed = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
-	flagOnly = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
+	flagRuns   = flag.Int("chaos.runs", 16, "runs of the chaos slice")
+	flagSeed   = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
+	flagOnly   = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
+	flagFaults = flag.String("chaos.faults", "", "replay with these steps' faults (e.g. 13=kill_server+delay,20=none)")
 )
 
 func TestMain(m *testing.M) {
@@ -41,8 +42,15 @@ func TestChaos_Slice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	faults, err := ParseFaults(*flagFaults)
+	if *flagFaults == "" {
+		faults, err = nil, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, *flagRuns, seed, *flagRuns)
-	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only, Parallel: 2,
+	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only, Faults: faults, Parallel: 2,
 		Replay: "go run ./server/cmd/dengji chaos"})
 	t.Log(st)
 	if err != nil {

@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -169,4 +170,19 @@ func (p *Plan) Subset(keep []int) *Plan {
 		}
 	}
 	return q
+}
+
+// WithFaults is the plan with the fault lists of some steps replaced.
+func (p *Plan) WithFaults(faults map[int][]Fault) *Plan {
+	if len(faults) == 0 {
+		return p
+	}
+	q := *p
+	q.Ops = slices.Clone(p.Ops)
+	for i, f := range faults {
+		if i >= 0 && i < len(q.Ops) {
+			q.Ops[i].Faults = f
+		}
+	}
+	return &q
 }

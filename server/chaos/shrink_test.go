@@ -38,3 +38,20 @@ func TestSteps_FormatParse(t *testing.T) {
 		}
 	}
 }
+
+func TestFaults_FormatParse(t *testing.T) {
+	faults := map[int][]Fault{13: {FaultKill, FaultDelay}, 20: {}}
+	s := FormatFaults(faults)
+	if s != "13=kill_server+delay,20=none" {
+		t.Fatalf("format: %q", s)
+	}
+	back, err := ParseFaults(s)
+	if err != nil || len(back) != 2 || !slices.Equal(back[13], faults[13]) || len(back[20]) != 0 {
+		t.Fatalf("parse: %v %v", back, err)
+	}
+	for _, bad := range []string{"13", "x=delay", "13=lightning"} {
+		if _, err := ParseFaults(bad); err == nil {
+			t.Errorf("ParseFaults(%q) accepted", bad)
+		}
+	}
+}

@@ -15,7 +15,7 @@ func init() {
 	commands["chaos"] = command{"混沌测试：带故障的随机同步运行 / seeded fault runs against a real server", runChaos}
 }
 
-const chaosUsage = `dengji chaos [--runs N] [--seed S] [--parallel P] [--only STEPS] [--no-shrink] [--json]
+const chaosUsage = `dengji chaos [--runs N] [--seed S] [--parallel P] [--only STEPS] [--faults STEP=F+F,…] [--no-shrink] [--json]
 
 在临时目录中运行 N 次带种子的混沌测试（第 i 次使用种子 S+i）：每次启动一个真实的
 服务器子进程和若干设备，离线编辑、在故障下同步（请求重复、延迟、乱序、断开，
@@ -39,7 +39,7 @@ still fails and printed with the command that replays it; exit status 1.
 
 func runChaos(ctx context.Context, args []string, out io.Writer) error {
 	chaos.ServeIfChild(nil) // started by a run as its server: serve and never return
-	var dir, only string
+	var dir, only, faults string
 	var asJSON bool
 	cfg := chaos.Config{Replay: "dengji chaos"}
 	fs := newFlags("chaos", &dir)
@@ -47,6 +47,7 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "第一次运行的种子 / seed of the first run")
 	fs.IntVar(&cfg.Parallel, "parallel", 2, "同时进行的运行数 / runs at once")
 	fs.StringVar(&only, "only", "", "只重放这些步骤，如 3-5,9 / replay only these steps, e.g. 3-5,9")
+	fs.StringVar(&faults, "faults", "", "重放时替换这些步骤的故障，如 13=kill_server+delay,20=none / replay with these steps' faults, e.g. 13=kill_server+delay,20=none")
 	fs.BoolVar(&cfg.NoShrink, "no-shrink", false, "失败时不缩减 / report a failure without shrinking it")
 	fs.BoolVar(&asJSON, "json", false, "以JSON输出统计 / print the figures as JSON")
 	fs.SetOutput(out)
@@ -64,6 +65,12 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 		var err error
 		if cfg.Only, err = chaos.ParseSteps(only); err != nil {
 			return fmt.Errorf("%w: --only: %v", errUsage, err)
+		}
+	}
+	if faults != "" {
+		var err error
+		if cfg.Faults, err = chaos.ParseFaults(faults); err != nil {
+			return fmt.Errorf("%w: --faults: %v", errUsage, err)
 		}
 	}
 	cfg.Backend = func(dir string) chaos.Backend {
