@@ -58,9 +58,8 @@ type device struct {
 	d         *sdk.Device
 	tr        *transport
 	edits     []edit
-	backup    int  // len(edits) when the backup was taken; -1: none
-	lostAfter int  // edits from this index on may have been lost with a restore
-	restored  bool // the file was replaced by its backup at least once
+	backup    int // len(edits) when the backup was taken; -1: none
+	lostAfter int // edits from this index on may have been lost with a restore
 }
 
 // edit is one change a device made, as the model records it.
@@ -416,7 +415,6 @@ func (dv *device) restoreBackup(st *Stats) error {
 	if dv.lostAfter < 0 || dv.backup < dv.lostAfter {
 		dv.lostAfter = dv.backup
 	}
-	dv.restored = true
 	st.DeviceRestores++
 	return dv.open()
 }
