@@ -28,9 +28,11 @@ import (
 // the invariants after it. The harness speaks to the server over HTTP only,
 // so another store (PostgreSQL) is another Backend, not another harness.
 type Backend interface {
-	// Start starts the server on the run's data and returns its base URL.
-	Start(ctx context.Context) (string, error)
-	// Kill stops the server at once, as SIGKILL would: nothing is flushed.
+	// Start starts the server on the run's data and returns its base URL,
+	// or the URLs of several servers sharing one database; devices are
+	// spread over them.
+	Start(ctx context.Context) ([]string, error)
+	// Kill stops the servers at once, as SIGKILL would: nothing is flushed.
 	Kill() error
 	// OpenStore opens the run's store directly; the server must be down.
 	OpenStore() (store.Store, error)
@@ -119,8 +121,12 @@ type Process struct {
 	Location string
 	Open     Opener // nil: OpenBolt
 	Command  func() *exec.Cmd
-	key      string
-	cmd      *exec.Cmd
+	// Servers is how many server processes share the store (default 1;
+	// more only on a store that takes several, such as PostgreSQL: bbolt
+	// locks its file).
+	Servers int
+	key     string
+	cmds    []*exec.Cmd
 }
 
 // SelfCommand re-executes this very binary with args: the dengji command
@@ -136,10 +142,23 @@ func SelfCommand(args ...string) func() *exec.Cmd {
 }
 
 // Start implements Backend.
-func (p *Process) Start(ctx context.Context) (string, error) {
+func (p *Process) Start(ctx context.Context) ([]string, error) {
 	if p.key == "" {
 		p.key = newSigningKey()
 	}
+	var urls []string
+	for range max(p.Servers, 1) {
+		url, err := p.startOne()
+		if err != nil {
+			p.Kill()
+			return nil, err
+		}
+		urls = append(urls, url)
+	}
+	return urls, nil
+}
+
+func (p *Process) startOne() (string, error) {
 	cmd := p.Command()
 	cmd.Env = append(os.Environ(), envServeDir+"="+p.Location, envKey+"="+p.key)
 	cmd.Stderr = os.Stderr
@@ -151,11 +170,10 @@ func (p *Process) Start(ctx context.Context) (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("chaos: start the server: %w", err)
 	}
-	p.cmd = cmd
+	p.cmds = append(p.cmds, cmd)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
-		p.Kill()
 		return "", fmt.Errorf("chaos: the server did not start: %q %v", line, err)
 	}
 	return url, nil
@@ -163,16 +181,16 @@ func (p *Process) Start(ctx context.Context) (string, error) {
 
 // Kill implements Backend.
 func (p *Process) Kill() error {
-	if p.cmd == nil {
-		return nil
+	var errs []error
+	for _, cmd := range p.cmds {
+		err := cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if !errors.Is(err, os.ErrProcessDone) {
+			errs = append(errs, err)
+		}
 	}
-	err := p.cmd.Process.Signal(syscall.SIGKILL)
-	p.cmd.Wait()
-	p.cmd = nil
-	if errors.Is(err, os.ErrProcessDone) {
-		err = nil
-	}
-	return err
+	p.cmds = nil
+	return errors.Join(errs...)
 }
 
 // OpenStore implements Backend.
@@ -196,13 +214,13 @@ type InProcess struct {
 }
 
 // Start implements Backend.
-func (p *InProcess) Start(ctx context.Context) (string, error) {
+func (p *InProcess) Start(ctx context.Context) ([]string, error) {
 	if p.key == "" {
 		p.key = newSigningKey()
 	}
 	st, err := boltstore.Open(p.Dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	p.st = st
 	var served store.Store = st
@@ -218,10 +236,10 @@ func (p *InProcess) Start(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		st.Close()
-		return "", err
+		return nil, err
 	}
 	go p.srv.Serve()
-	return p.srv.URL(), nil
+	return []string{p.srv.URL()}, nil
 }
 
 // Kill implements Backend.

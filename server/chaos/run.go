@@ -36,8 +36,8 @@ type world struct {
 	dir     string
 	stats   *Stats
 
-	mu  sync.Mutex
-	url string
+	mu   sync.Mutex
+	urls []string // the servers' addresses now
 
 	devs  []*device
 	known map[string][]string // record IDs created on devices, by district
@@ -95,10 +95,11 @@ func seedAccounts(ctx context.Context, st store.Store, plan *Plan) error {
 	})
 }
 
-func (w *world) serverURL() string {
+// serverURL is where device i (or the console, -1) reaches a server now.
+func (w *world) serverURL(i int) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.url
+	return w.urls[max(i, 0)%len(w.urls)]
 }
 
 // start seeds the store and starts the server and the devices.
@@ -121,7 +122,7 @@ func (w *world) start() error {
 	for i, spec := range w.plan.Devices {
 		dv := &device{spec: spec, user: fmt.Sprintf("reg%d", i), backup: -1, lostAfter: -1,
 			path: filepath.Join(w.dir, fmt.Sprintf("phone%d.db", i))}
-		dv.tr = &transport{w: w}
+		dv.tr = &transport{w: w, dev: i}
 		skew, rules := spec.Skew, model.Rules{ElectionDay: electionDay}
 		if spec.NoElectionDay {
 			rules = model.Rules{}
@@ -142,12 +143,12 @@ func (w *world) start() error {
 
 // restart starts the server (again) and points the devices at it.
 func (w *world) restart() error {
-	url, err := w.backend.Start(w.ctx)
+	urls, err := w.backend.Start(w.ctx)
 	if err != nil {
 		return err
 	}
 	w.mu.Lock()
-	w.url = url
+	w.urls = urls
 	w.mu.Unlock()
 	return nil
 }
@@ -504,7 +505,7 @@ func (c *apiClient) call(method, path string, in, out any) error {
 		b, _ := json.Marshal(in)
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(c.w.ctx, method, c.w.serverURL()+path, body)
+	req, err := http.NewRequestWithContext(c.w.ctx, method, c.w.serverURL(-1)+path, body)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ var errCut = errors.New("chaos: connection cut")
 // URL, so a restarted server on a new port is reached.
 type transport struct {
 	w      *world
+	dev    int // which device: devices are spread over the servers
 	mu     sync.Mutex
 	faults []Fault
 	held   *http.Request // a request to deliver again after the next one (reorder)
@@ -117,7 +118,7 @@ func (t *transport) replayHeld() {
 
 // send forwards req with body to the server's current address.
 func (t *transport) send(req *http.Request, body []byte) (*http.Response, error) {
-	base, err := url.Parse(t.w.serverURL())
+	base, err := url.Parse(t.w.serverURL(t.dev))
 	if err != nil {
 		return nil, err
 	}
