@@ -20,7 +20,7 @@ type serverState struct {
 	based     map[string]bool          // "change/field": a logged change saw that write as its base
 	records   map[string]*dsync.Record
 	conflicts map[string]*dsync.Conflict
-	sides     map[string]bool // "change/field" and "change": a side of a stored conflict
+	sides     map[string]bool // "change/field", and "change" for a delete conflict: a side of a stored conflict
 }
 
 // check reads the store and every device after the final syncs and returns
@@ -98,8 +98,10 @@ func readServer(tx store.Tx, report func(string, ...any)) (*serverState, error) 
 	for i := range cs {
 		c := &cs[i]
 		s.conflicts[c.ID] = c
-		s.sides[c.Kept.Change], s.sides[c.Other.Change] = true, true
 		s.sides[c.Kept.Change+"/"+c.Field], s.sides[c.Other.Change+"/"+c.Field] = true, true
+		if c.Kind != dsync.KindField { // a delete conflict holds whole records
+			s.sides[c.Kept.Change], s.sides[c.Other.Change] = true, true
+		}
 		if c.Kept.Change == "" || c.Other.Change == "" || len(c.Other.Value) == 0 ||
 			(c.Kind == dsync.KindField && (len(c.Kept.Value) == 0 || bytes.Equal(c.Kept.Value, c.Other.Value))) {
 			report("conflict %s on record %s field %s does not hold both writes: kept %+v, other %+v", c.ID, c.Record, c.Field, c.Kept, c.Other)
