@@ -31,6 +31,11 @@ func dailySeed() uint64 { return uint64(time.Now().UTC().Unix()/86400) * 1000 }
 // A slice of the thousand seeded runs: a real server process killed and
 // restarted, real device files, every fault kind. The seed is printed.
 func TestChaos_Slice(t *testing.T) {
+	runs, asked := *flagRuns, false
+	flag.Visit(func(f *flag.Flag) { asked = asked || f.Name == "chaos.runs" })
+	if raceEnabled && !asked {
+		runs = 4
+	}
 	seed := *flagSeed
 	if seed == 0 {
 		seed = dailySeed()
@@ -49,8 +54,8 @@ func TestChaos_Slice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, *flagRuns, seed, *flagRuns)
-	st, err := Run(context.Background(), Config{Runs: *flagRuns, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only, Faults: faults, Parallel: 2,
+	t.Logf("chaos seed %d, %d runs: go test ./server/chaos -run Slice -chaos.seed=%d -chaos.runs=%d", seed, runs, seed, runs)
+	st, err := Run(context.Background(), Config{Runs: runs, Seed: seed, Backend: processBackend, Dir: t.TempDir(), Only: only, Faults: faults, Parallel: 2,
 		Replay: "go run ./server/cmd/dengji chaos"})
 	t.Log(st)
 	if err != nil {
