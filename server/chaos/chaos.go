@@ -351,6 +351,9 @@ func runPlan(ctx context.Context, cfg Config, plan *Plan, steps []int) (Stats, [
 			return st, []string{fmt.Sprintf("step %d (%s): %v", i, plan.Ops[i], err)}, nil
 		}
 	}
+	if err := w.join(); err != nil {
+		return st, []string{fmt.Sprintf("console: %v", err)}, nil
+	}
 	if err := w.heal(); err != nil {
 		return st, []string{err.Error()}, nil
 	}

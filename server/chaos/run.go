@@ -43,10 +43,11 @@ type world struct {
 	known map[string][]string // record IDs created on devices, by district
 	// people registered so far, so a later create may register one again
 	// in another district for the duplicate check to find
-	people []model.Registration
-	coord  *apiClient
-	admin  *apiClient
-	value  int // the last unique value number handed out
+	people  []model.Registration
+	coord   *apiClient
+	admin   *apiClient
+	console chan error // the coordinator's step under way, if any
+	value   int        // the last unique value number handed out
 }
 
 // device is one phone and what the model knows it did.
@@ -153,6 +154,29 @@ func (w *world) restart() error {
 	return nil
 }
 
+// background runs a coordinator's or administrator's step while the next
+// steps (devices syncing, the server being killed) go on; it waits for the
+// one before. Its figures (decisions) are fields no device step writes.
+func (w *world) background(step func() error) error {
+	if err := w.join(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- step() }()
+	w.console = done
+	return nil
+}
+
+// join waits for the background step under way, if any.
+func (w *world) join() error {
+	if w.console == nil {
+		return nil
+	}
+	err := <-w.console
+	w.console = nil
+	return err
+}
+
 // kill kills the server and starts it again on the same data.
 func (w *world) kill() error {
 	if err := w.backend.Kill(); err != nil {
@@ -183,6 +207,7 @@ func (w *world) killDuring(send func() (*http.Response, error)) error {
 }
 
 func (w *world) stop() {
+	w.join()
 	for _, d := range w.devs {
 		if d.d != nil {
 			d.d.Close()
@@ -223,9 +248,9 @@ func (w *world) exec(op Op) error {
 		}
 		return nil
 	case OpResolve:
-		return w.coord.resolve(rng)
+		return w.background(func() error { return w.coord.resolve(rng) })
 	case OpDedup:
-		return w.dedup(rng)
+		return w.background(func() error { return w.dedup(rng) })
 	case OpBackup:
 		return dv.takeBackup()
 	case OpRestore:
@@ -499,15 +524,40 @@ func (c *apiClient) resolve(rng *rand.Rand) error {
 	return nil
 }
 
+// call makes one API call. The server may be killed and restarted under
+// it (the console does not stop for that): a connection that fails is tried
+// again at the server's new address, and a decision answered "already made"
+// on a later try was made by an earlier one whose answer was lost.
 func (c *apiClient) call(method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
+		body, _ = json.Marshal(in)
 	}
-	req, err := http.NewRequestWithContext(c.w.ctx, method, c.w.serverURL(-1)+path, body)
+	for attempt := 0; ; attempt++ {
+		status, b, err := c.once(method, path, body)
+		switch {
+		case err != nil && attempt < 100 && c.w.ctx.Err() == nil:
+			time.Sleep(10 * time.Millisecond)
+			continue
+		case err != nil:
+			return err
+		case status == http.StatusConflict && attempt > 0 && bytes.Contains(b, []byte(`"already_`)):
+			return nil
+		case status == http.StatusBadRequest && bytes.Contains(b, []byte(`"bad_choice"`)):
+			return fmt.Errorf("%w: %s %s: %s", errBadChoice, method, path, b)
+		case status >= 300:
+			return fmt.Errorf("chaos: %s %s %s: %d %s", c.user, method, path, status, b)
+		case out != nil:
+			return json.Unmarshal(b, out)
+		}
+		return nil
+	}
+}
+
+func (c *apiClient) once(method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(c.w.ctx, method, c.w.serverURL(-1)+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
@@ -515,20 +565,11 @@ func (c *apiClient) call(method, path string, in, out any) error {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusBadRequest && bytes.Contains(b, []byte(`"bad_choice"`)) {
-		return fmt.Errorf("%w: %s %s: %s", errBadChoice, method, path, b)
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("chaos: coordinator %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }
 
 // dedup runs the duplicate check to its end and has the coordinator decide
