@@ -60,6 +60,16 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			return 0, err
 		}
 	}
+	header, lines := rollTable(entries, opt)
+	sheet := "选民榜"
+	if opt.English {
+		sheet = "Voter roll"
+	}
+	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+}
+
+// rollTable is the header and lines of a roll's entries.
+func rollTable(entries []Entry, opt RollOptions) ([]string, func(func([]string) bool)) {
 	cols := rollColumns(opt.Posted)
 	header := make([]string, len(cols))
 	for i, c := range cols {
@@ -79,11 +89,7 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			}
 		}
 	}
-	sheet := "选民榜"
-	if opt.English {
-		sheet = "Voter roll"
-	}
-	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+	return header, lines
 }
 
 // writeTable writes a header and lines as CSV ("" too) or as one XLSX
@@ -134,7 +140,7 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 			return err
 		}
 		var err error
-		out, err = districtEntries(tx, district, posted)
+		out, err = districtEntries(tx, district, posted, nil)
 		return err
 	})
 	return out, err
@@ -143,7 +149,10 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 // districtEntries reads the living registrations of a district in posting
 // order; posted leaves out the four categories, and otherwise each entry
 // says whether it needs verification.
-func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error) {
+//
+// keep, if not nil, chooses the entries wanted before their sort keys are
+// spelled (the verification list wants few of them).
+func districtEntries(tx store.Tx, district string, posted bool, keep func(*Entry) bool) ([]Entry, error) {
 	var out []Entry
 	var cursor uint64
 	for {
@@ -153,7 +162,8 @@ func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error)
 		}
 		for i := range recs {
 			cursor = recs[i].Seq
-			if e, ok := rollEntry(&recs[i], posted); ok {
+			if e, ok := rollEntry(&recs[i], posted); ok && (keep == nil || keep(&e)) {
+				e.spell()
 				out = append(out, e)
 			}
 		}
@@ -173,13 +183,18 @@ func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
 	if err != nil || reg.Status == "removed" || (posted && reg.Category != "") {
 		return Entry{}, false
 	}
-	e := Entry{ID: rec.ID, District: rec.District, Registration: reg,
-		pinyin: pinyinKey(reg.Name, pinyin.Normal), tones: pinyinKey(reg.Name, pinyin.Tone3)}
+	e := Entry{ID: rec.ID, District: rec.District, Registration: reg}
 	if !posted {
 		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{})
 		e.IDStatus, e.Reasons = rep.IDStatus, rep.Reasons()
 	}
 	return e, true
+}
+
+// spell sets the entry's sort keys: its name in pinyin, without and with
+// tones.
+func (e *Entry) spell() {
+	e.pinyin, e.tones = pinyinKey(e.Name, pinyin.Normal), pinyinKey(e.Name, pinyin.Tone3)
 }
 
 var keepRune = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
@@ -236,17 +251,26 @@ func digitRun(s string) int {
 // MaskID hides a resident ID number for a posted roll. It keeps the
 // six-digit region code and masks the other twelve characters.
 //
-// Why not the common "first 6 and last 4": the posted roll shows the birth
-// date, which is digits 7-14, so showing the last four as well would print
-// the whole number. What stays secret must be the three-digit sequence and
-// the check character. The region and the birth date are enough for a
-// voter to recognise their own line among namesakes, which is what a
-// posting is for; anyone needing the number asks the office.
+// Why not the common "first 6 and last 4": the ID holds the birth date
+// (digits 7-14), and the posted roll shows the birth year and month beside
+// it; the last four as well would leave only the day to guess. What stays
+// secret is the day, the three-digit sequence and the check character. The
+// region and the birth month are enough for a voter to recognise their own
+// line among namesakes, which is what a posting is for; anyone needing the
+// number asks the office.
 func MaskID(id string) string {
 	if len(id) <= 6 {
 		return strings.Repeat("*", len(id))
 	}
 	return id[:6] + strings.Repeat("*", len(id)-6)
+}
+
+// birthMonth is YYYY-MM of a YYYY-MM-DD date ("" stays "").
+func birthMonth(date string) string {
+	if len(date) < 7 {
+		return date
+	}
+	return date[:7]
 }
 
 // rollColumn is one column of a roll.
@@ -272,13 +296,16 @@ func rollColumns(posted bool) []rollColumn {
 		{"选民小组", "Voter group", func(_ int, e *Entry, _ bool) string { return e.VoterGroup }},
 		{"姓名", "Name", func(_ int, e *Entry, _ bool) string { return e.Name }},
 		{"性别", "Gender", func(_ int, e *Entry, en bool) string { return enumLabel(model.Genders, e.Gender, en) }},
-		{"出生日期", "Birth date", func(_ int, e *Entry, _ bool) string { return e.BirthDate }},
 	}
 	if posted {
-		return append(cols, rollColumn{"身份证号", "ID number",
-			func(_ int, e *Entry, _ bool) string { return MaskID(e.IDNumber) }})
+		// The birth year and month, not the date: with the region of the
+		// masked ID number, a full date would narrow a person down to a few.
+		return append(cols,
+			rollColumn{"出生年月", "Birth month", func(_ int, e *Entry, _ bool) string { return birthMonth(e.BirthDate) }},
+			rollColumn{"身份证号", "ID number", func(_ int, e *Entry, _ bool) string { return MaskID(e.IDNumber) }})
 	}
 	return append(cols,
+		rollColumn{"出生日期", "Birth date", func(_ int, e *Entry, _ bool) string { return e.BirthDate }},
 		rollColumn{"身份证号", "ID number", func(_ int, e *Entry, _ bool) string { return e.IDNumber }},
 		rollColumn{"户籍地址", "Household address", func(_ int, e *Entry, _ bool) string { return e.HouseholdAddress }},
 		rollColumn{"现住址", "Residence address", func(_ int, e *Entry, _ bool) string { return e.ResidenceAddress }},
@@ -337,6 +364,15 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
+	if err := writeSheet(f, sheet, header, lines); err != nil {
+		return err
+	}
+	_, err := f.WriteTo(w)
+	return err
+}
+
+// writeSheet streams header and lines into a sheet of f.
+func writeSheet(f *excelize.File, sheet string, header []string, lines func(func([]string) bool)) error {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -354,11 +390,7 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 		}
 		n++
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 func colWidth(h string) float64 {

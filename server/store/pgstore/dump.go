@@ -16,7 +16,7 @@ var _ store.Dumper = (*Store)(nil)
 
 // dumpQueries read each kind as (key, value) in key order, bytes compared.
 var dumpQueries = map[string]string{
-	"meta":      `SELECT key, convert_to(value::text, 'UTF8') FROM meta WHERE key = 'seq'`,
+	"meta":      `SELECT key, convert_to(value::text, 'UTF8') FROM meta ORDER BY key`,
 	"records":   `SELECT id, data FROM records ORDER BY id`,
 	"changes":   `SELECT lpad(seq::text, 20, '0'), data FROM changes ORDER BY seq`,
 	"results":   `SELECT change_id, data FROM results ORDER BY change_id`,
@@ -31,6 +31,7 @@ var dumpQueries = map[string]string{
 	"districts": `SELECT code, data FROM districts ORDER BY code`,
 	"dup_cases": `SELECT id, data FROM dup_cases ORDER BY id`,
 	"audit":     `SELECT lpad(seq::text, 20, '0'), data FROM audit_log ORDER BY seq`,
+	"notices":   `SELECT id, data FROM notices ORDER BY id`,
 }
 
 // Dump reads every entry on one snapshot, streaming each table.
@@ -122,9 +123,16 @@ func loadRows(e store.DumpEntry) ([]tableRow, error) {
 		}
 		return one("records", []string{"id", "type", "district", "seq", "deleted", "data"},
 			k, r.Type, r.District, int64(r.Seq), r.Deleted(), v), nil
-	case "changes", "audit":
+	case "changes":
 		n, err := strconv.ParseInt(k, 10, 64)
-		return one(map[string]string{"changes": "changes", "audit": "audit_log"}[e.Kind], []string{"seq", "data"}, n, v), err
+		var ch dsync.Change
+		if err == nil {
+			err = store.DecodeChange(v, &ch)
+		}
+		return one("changes", []string{"seq", "record", "data"}, n, ch.Record, v), err
+	case "audit":
+		n, err := strconv.ParseInt(k, 10, 64)
+		return one("audit_log", []string{"seq", "data"}, n, v), err
 	case "counters":
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		return one("counters", []string{"device", "counter"}, k, n), err
@@ -153,6 +161,10 @@ func loadRows(e store.DumpEntry) ([]tableRow, error) {
 		return rows, nil
 	case "refs":
 		return one("refs", []string{"key", "record_id"}, k, string(v)), nil
+	case "notices":
+		var nt dsync.Notice
+		err := json.Unmarshal(v, &nt)
+		return one("notices", []string{"id", "seq", "district", "data"}, k, int64(nt.Seq), nt.District, v), err
 	}
 	t, ok := plainLoads[e.Kind]
 	if !ok {
