@@ -86,15 +86,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 				return dec.Decode(&rules)
 			case "rules_etag":
 				return dec.Decode(&newTag)
-			case "records":
-				return records.read()
-			case "cursor":
-				return dec.Decode(&end.Cursor)
-			case "more":
-				return dec.Decode(&end.More)
 			}
-			var skip stdjson.RawMessage
-			return dec.Decode(&skip)
+			return end.field(dec, key, records)
 		})
 		if err != nil {
 			return errors.Join(err, records.keep())

@@ -109,15 +109,11 @@ const (
 // Field runs the field benchmark: the real server, and real SDK devices
 // reaching it through an emulated link.
 func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "dengji-field-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, done, err := workDir(cfg.Dir, "dengji-field-")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	e, err := startField(ctx, dir, cfg.Bootstrap)
 	if err != nil {
 		return nil, err
@@ -237,16 +233,23 @@ func seed(ctx context.Context, st store.Store, n int) error {
 	return nil
 }
 
-// counter counts a device's HTTP requests.
-type counter struct {
-	rt http.RoundTripper
+// Counter is an http.RoundTripper that counts a device's requests.
+type Counter struct {
+	RT http.RoundTripper
 	n  atomic.Int64
 }
 
-func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+// NewCounter counts the requests of a transport of its own.
+func NewCounter() *Counter { return &Counter{RT: http.DefaultTransport.(*http.Transport).Clone()} }
+
+// RoundTrip counts r and sends it.
+func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
-	return c.rt.RoundTrip(r)
+	return c.RT.RoundTrip(r)
 }
+
+// Requests is the number of requests sent so far.
+func (c *Counter) Requests() int64 { return c.n.Load() }
 
 // device opens a new device file reaching url, logged in as user.
 func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTripper) (*sdk.Device, error) {
@@ -294,7 +297,7 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	}
 
 	// Push: a registrar of an empty district sends what they typed offline.
-	rt := &counter{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	rt := NewCounter()
 	d, err := e.device(ctx, fieldPushUser, link.URL(), rt)
 	if err != nil {
 		return nil, err
@@ -339,13 +342,13 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	if _, err := d.Create(model.TypeRegistration, fieldPushDistrict, Registration(rng, cfg.Push+1)); err != nil {
 		return nil, err
 	}
-	before := rt.n.Load()
+	before := rt.Requests()
 	start := time.Now()
 	if _, err := d.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("small sync: %w", err)
 	}
 	lf.SmallSyncSeconds = time.Since(start).Seconds()
-	lf.SmallSyncRoundTrips = int(rt.n.Load() - before)
+	lf.SmallSyncRoundTrips = int(rt.Requests() - before)
 	return lf, nil
 }
 
