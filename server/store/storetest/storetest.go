@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		"RefsDistrictsAndScan":      testRefsDistrictsAndScan,
 		"ServerChangesNumbered":     testServerChangesNumbered,
 		"AuditLog":                  testAudit,
+		"OwnChangesLeftOut":         testOwnChangesLeftOut,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
