@@ -19,30 +19,37 @@ import (
 var errFallBack = errors.New("sdk: sync in steps")
 
 // syncOnce is a small Sync in one round trip (POST /v1/sync): the outbox,
-// if it fits one batch, goes up, and the rules, when changed, and the
-// first page of the pull come back. It reports whether it did the sync's
-// push and rules; more pages, if any, follow with pull. Anything out of
-// the ordinary (a full outbox, counters the server refuses, a clock ahead,
-// a batch too large) leaves it to the sync in steps.
-func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more bool, err error) {
+// if it fits one batch, goes up, and the rules, when changed, the first
+// page of notices and the first page of the pull come back. It reports
+// whether it did the sync's push and rules; whether more pages follow
+// (with pull); and whether the notices it brought are all there are.
+// Anything out of the ordinary (a full outbox, counters the server
+// refuses, a clock ahead, a batch too large, a server without /v1/sync)
+// leaves it to the sync in steps.
+func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, noticesCurrent bool, err error) {
 	if n, err := d.Pending(); err != nil || n > d.opts.BatchSize {
-		return false, false, err
+		return false, false, false, err
 	}
 	b := <-d.prepare(0, d.opts.BatchSize)
 	if b.err != nil {
-		return false, false, b.err
+		return false, false, false, b.err
 	}
 	if len(b.changes) == 0 {
 		b.body = []byte(`{"changes":[]}`)
 		if !d.opts.DisableGzip {
 			if b.body, err = encodeBody(nil, b.body, true); err != nil {
-				return false, false, err
+				return false, false, false, err
 			}
 		}
 	}
 	var etag string
-	if err := d.db.View(func(tx *bbolt.Tx) error { etag = getStringTx(tx, keyRulesETag); return nil }); err != nil {
-		return false, false, err
+	var noticesAfter uint64
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		etag, noticesAfter = getStringTx(tx, keyRulesETag), getU64Tx(tx, keyNotices)
+		return nil
+	})
+	if err != nil {
+		return false, false, false, err
 	}
 	var stored atomic.Int64
 	acked := false
@@ -51,13 +58,15 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	req.pathFunc = func() (string, error) {
 		var err error
 		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d", start,
+			d.opts.PageBytes, url.QueryEscape(etag), noticesAfter), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)
 		var end pageEnd
 		var rules stdjson.RawMessage
 		var newTag string
+		var notices *dsync.NoticePage
 		records := d.recordStream(dec, &stored, rep)
 		err := readObject(dec, func(key string) error {
 			switch key {
@@ -86,6 +95,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 				return dec.Decode(&rules)
 			case "rules_etag":
 				return dec.Decode(&newTag)
+			case "notices":
+				return dec.Decode(&notices)
 			}
 			return end.field(dec, key, records)
 		})
@@ -96,6 +107,13 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 			if err := d.storeRules(rules, newTag); err != nil {
 				return err
 			}
+		}
+		if notices != nil {
+			if err := d.storeNotices(notices.Notices, notices.Cursor, "", ""); err != nil {
+				return fmt.Errorf("store notices: %w", err)
+			}
+			rep.Notices += len(notices.Notices)
+			noticesCurrent = !notices.More
 		}
 		more = end.More
 		if end.More && end.Cursor <= start {
@@ -109,9 +127,9 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	case errors.Is(err, errFallBack), errors.As(err, &se) && (se.Code == dsync.CodeClockSkew ||
 		se.StatusCode == http.StatusRequestEntityTooLarge || se.StatusCode == http.StatusNotFound):
 		// 404: a server older than /v1/sync.
-		return acked, false, nil
+		return acked, false, false, nil
 	case err != nil:
-		return acked, false, fmt.Errorf("sync: %w", err)
+		return acked, false, false, fmt.Errorf("sync: %w", err)
 	}
-	return true, more, nil
+	return true, more, noticesCurrent, nil
 }

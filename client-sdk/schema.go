@@ -37,10 +37,17 @@ var (
 	bucketConflicts = []byte("conflicts")
 	// bucketRejected maps change ID to a Rejection (JSON).
 	bucketRejected = []byte("rejected")
+	// bucketNotices maps notice ID to a Notice (JSON): the server's notices
+	// on this device's districts' registrations (notices.go).
+	bucketNotices = []byte("notices")
+	// bucketAnswers maps notice ID to the registrar's answer
+	// (dsync.NoticeAnswer JSON) not yet accepted by the server.
+	bucketAnswers = []byte("notice_answers")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+	bucketNotices, bucketAnswers,
 }
 
 // Keys of bucketMeta.
@@ -54,6 +61,7 @@ var (
 	keyRefresh   = []byte("refresh_token")  // string
 	keyServerURL = []byte("server_url")     // string
 	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
+	keyNotices   = []byte("notice_cursor")  // uint64, notices cursor
 	keyRules     = []byte("rules")          // dsync.Rules JSON, as the server last sent them
 	keyRulesETag = []byte("rules_etag")     // string, the ETag of keyRules
 )

@@ -23,19 +23,21 @@ type SyncReport struct {
 	Conflicts  int                  // conflicts the server reported
 	Rejections int                  // changes the server refused
 	Resolved   int                  // conflicts held here that a coordinator has decided
+	Notices    int                  // notices of suspected duplicates received, new or changed
 	Duration   time.Duration
 }
 
 // Sync learns the rules the device checks offline (scope, districts,
-// election), pushes every pending change, pulls the server's state, and
-// learns the decisions on the conflicts this device holds. An outbox that
-// fits one batch goes up in the same round trip as the rules and the first
-// page come down (POST /v1/sync); a larger one goes in steps. It
+// election), pushes every pending change, pulls the server's state, learns
+// the decisions on the conflicts this device holds, and exchanges notices
+// of suspected duplicates (notices.go). An outbox that fits one batch goes
+// up in the same round trip as the rules and the first page come down
+// (POST /v1/sync); a larger one goes in steps. It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		handled, more, err := d.syncOnce(ctx, rep)
+		handled, more, noticesCurrent, err := d.syncOnce(ctx, rep)
 		switch {
 		case err != nil:
 		case !handled:
@@ -51,6 +53,13 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 		}
 		if err == nil {
 			err = d.refreshConflicts(ctx, rep)
+		}
+		switch {
+		case err != nil:
+		case noticesCurrent: // /v1/sync brought them: only answers to send, if any
+			err = d.sendAnswers(ctx)
+		default:
+			err = d.syncNotices(ctx, rep)
 		}
 		return err
 	})

@@ -84,6 +84,9 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 	repeated := repeatedIDs(req.Changes)
 	results := make([]dsync.Result, len(req.Changes))
 	err := s.Update(ctx, func(tx Tx) error {
+		if err := preload(tx, req.Changes); err != nil {
+			return err
+		}
 		var reused *dsync.Result
 		for _, i := range order {
 			ch := req.Changes[i]
@@ -107,6 +110,25 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 		return nil, err
 	}
 	return results, nil
+}
+
+// Preloader is a Tx whose reads cost a round trip to a database server
+// (pgstore): Push tells it first which change results and records the
+// batch will read, so it reads them in one query each.
+type Preloader interface {
+	Preload(changeIDs, recordIDs []string) error
+}
+
+func preload(tx Tx, chs []dsync.Change) error {
+	p, ok := tx.(Preloader)
+	if !ok {
+		return nil
+	}
+	changeIDs, recordIDs := make([]string, len(chs)), make([]string, len(chs))
+	for i := range chs {
+		changeIDs[i], recordIDs[i] = chs[i].ID, chs[i].Record
+	}
+	return p.Preload(changeIDs, recordIDs)
 }
 
 // checkClock refuses a batch with a change stamped too far ahead of now.

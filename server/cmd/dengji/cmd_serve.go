@@ -9,13 +9,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 func init() {
@@ -24,10 +27,13 @@ func init() {
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	var dir, addr, day, keyFile string
+	var dedupEvery time.Duration
 	fs := newFlags("serve", &dir)
 	keyFlag(fs, &keyFile)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "监听地址 / listen address")
 	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD：尚未设置选举时保存（之后用 dengji election set 修改）/ election day, kept if no election is set yet (then: dengji election set)")
+	fs.DurationVar(&dedupEvery, "dedup-every", dedupjob.DefaultWatchEvery,
+		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +51,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		cfg := api.DefaultConfig()
 		cfg.Election = election.NewLive(e)
 		cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
+		cfg.DedupEvery = dedupEvery
 		if cfg.Keys, err = loadKeys(ctx, st, dir, keyFile, out); err != nil {
 			return err
 		}
@@ -57,10 +64,13 @@ func serve(ctx context.Context, st store.Store, cfg api.Config, addr string, out
 	if err != nil {
 		return err
 	}
+	if err := mountConsole(srv, st, cfg); err != nil {
+		return err
+	}
 	if err := srv.Listen(addr); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n", srv.URL())
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {
@@ -103,12 +113,18 @@ func keyFlag(fs *flag.FlagSet, keyFile *string) {
 }
 
 // keyFilePath is the key file: the flag's, or DIR.keys beside the data
-// directory, never inside it (a copy of the data must mint no tokens).
-func keyFilePath(dir, keyFile string) string {
-	if keyFile != "" {
-		return keyFile
+// directory, never inside it (a copy of the data must mint no tokens). A
+// database has no beside: its servers must be given one key file (or
+// DENGJI_SIGNING_KEY), the same on each, so tokens one signs the others take.
+func keyFilePath(dir, keyFile string) (string, error) {
+	switch {
+	case keyFile != "":
+		return keyFile, nil
+	case pgstore.IsURL(dir):
+		return "", errors.New("使用 PostgreSQL 时须以 --key-file 或 DENGJI_SIGNING_KEY 指定签名密钥（各服务器相同）/ " +
+			"with --store postgres://, give the signing keys in --key-file or DENGJI_SIGNING_KEY (the same on every server)")
 	}
-	return filepath.Clean(dir) + ".keys"
+	return filepath.Clean(dir) + ".keys", nil
 }
 
 // loadKeys reads the token signing keys from DENGJI_SIGNING_KEY or the key
@@ -127,7 +143,10 @@ func loadKeys(ctx context.Context, st store.Store, dir, keyFile string, out io.W
 			return nil, err
 		}
 	} else {
-		path := keyFilePath(dir, keyFile)
+		path, err := keyFilePath(dir, keyFile)
+		if err != nil {
+			return nil, err
+		}
 		var created bool
 		if ks, created, err = auth.OpenKeyFile(path, nil); err != nil {
 			return nil, fmt.Errorf("签名密钥 / signing key: %w", err)
