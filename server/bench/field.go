@@ -83,6 +83,10 @@ type FieldFigures struct {
 	PeakRSSMB                float64      `json:"peak_rss_mb"` // the larger of bootstrap and listing
 	BootstrapRSSMB           float64      `json:"bootstrap_rss_mb"`
 	ListRSSMB                float64      `json:"list_rss_mb"`
+	// *AnonMB: the anonymous part at the end of each (heap and stacks; the
+	// rest of the RSS is the binary's and the device file's pages mapped).
+	BootstrapAnonMB float64 `json:"bootstrap_anon_mb"`
+	ListAnonMB      float64 `json:"list_anon_mb"`
 	// RSSInProcess is true when the device ran in the benchmark's process
 	// (with the server): its RSS figures are then the whole process's.
 	RSSInProcess bool `json:"rss_in_process"`
@@ -148,6 +152,7 @@ func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
 		f.DeviceFileBytesPerRecord = float64(boot.FileBytes) / float64(boot.Records)
 	}
 	f.BootstrapRSSMB, f.ListRSSMB = boot.RSSMB, list.RSSMB
+	f.BootstrapAnonMB, f.ListAnonMB = boot.AnonMB, list.AnonMB
 	f.PeakRSSMB = max(boot.RSSMB, list.RSSMB)
 	return f, nil
 }
@@ -366,6 +371,7 @@ type DeviceResult struct {
 	Seconds   float64 `json:"seconds"`
 	FileBytes int64   `json:"file_bytes"`
 	RSSMB     float64 `json:"rss_mb"`
+	AnonMB    float64 `json:"anon_mb"` // anonymous RSS (heap, stacks) at the end: RSS less the file pages mapped
 	Error     string  `json:"error,omitempty"`
 }
 
@@ -426,7 +432,7 @@ func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, 
 	if fi, err := os.Stat(file); err == nil {
 		r.FileBytes = fi.Size()
 	}
-	r.RSSMB = peakRSSMB()
+	r.RSSMB, r.AnonMB = peakRSSMB(), procStatusMB("RssAnon:")
 	return r, nil
 }
 
@@ -458,19 +464,30 @@ func listAll(d *sdk.Device) (int, error) {
 // through the fork and exec that started this process), or ru_maxrss
 // where /proc is not.
 func peakRSSMB() float64 {
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				var kb float64
-				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
-					return kb / 1024
-				}
-			}
-		}
+	if mb := procStatusMB("VmHWM:"); mb > 0 {
+		return mb
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
+
+// procStatusMB reads a figure in kB of /proc/self/status, in MiB (0 if
+// there is none).
+func procStatusMB(key string) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }
