@@ -53,7 +53,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 	}
 	var stored atomic.Int64
 	acked := false
-	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored}
+	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored,
+		header: d.generationHeader()}
 	var start uint64
 	req.pathFunc = func() (string, error) {
 		var err error
@@ -85,7 +86,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 				if _, reused := counterReused(results); reused {
 					return errFallBack
 				}
-				if err := d.acknowledge(b.changes, results, rep); err != nil {
+				if err := d.acknowledge(b.changes, results, d.server.get(), rep); err != nil {
 					return fmt.Errorf("store push results: %w", err)
 				}
 				acked = true

@@ -33,7 +33,8 @@ func (s *Server) listNotices(c *gin.Context) {
 	respond(c, 200, page)
 }
 
-// noticePage reads the notices of districts (nil: all) after a cursor.
+// noticePage is the notices of districts (nil: all) above after, at most
+// limit: what GET /v1/notices answers, and the notices section of a sync.
 func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, limit int) (dsync.NoticePage, error) {
 	page := dsync.NoticePage{Notices: []dsync.Notice{}, Cursor: after}
 	err := s.store.View(c, func(tx store.Tx) error {
