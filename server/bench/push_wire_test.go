@@ -39,6 +39,8 @@ func BenchmarkPushWire(b *testing.B) {
 		fmt.Println(string(body[:700]))
 	}
 	report(b, "push_raw", len(body), n)
+	report(b, "push_gzip1", len(gz(body, gzip.BestSpeed)), n)
+	report(b, "push_gzip6", len(gz(body, gzip.DefaultCompression)), n)
 	report(b, "push_gzip9", len(gz(body, gzip.BestCompression)), n)
 	for range b.N {
 	}
