@@ -161,7 +161,8 @@ func (s *Server) sync(c *gin.Context) {
 // comes next, and no cursor arithmetic wraps to the start. ?max_bytes=
 // sizes the page by its records' JSON (default store.MaxPullBytes, at most
 // maxPullBytes); ?format=c1 asks for the compact record encoding, which is
-// compressed harder (pageGzipLevel). A device's own changes it already holds are left out.
+// compressed harder (pageGzipLevel). A device's own changes it already
+// holds are left out.
 func (s *Server) pull(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	limit, err2 := strconv.Atoi(c.DefaultQuery("limit", "1000"))
