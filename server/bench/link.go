@@ -179,10 +179,12 @@ func (l *Link) pipe(dst, src net.Conn, d *dirState, rate int) {
 			if wait := time.Until(c.due); wait > 0 {
 				time.Sleep(wait)
 			}
-			d.bytes.Add(int64(len(c.b))) // counted as it leaves, before the far end can read it
+			// Counted before the write, so that a reader who has the
+			// bytes finds them counted; what did not go out is taken back.
+			d.bytes.Add(int64(len(c.b)))
 			n, err := dst.Write(c.b)
+			d.bytes.Add(int64(n - len(c.b)))
 			if err != nil {
-				d.bytes.Add(int64(n - len(c.b)))
 				for range q { // drain: the reader stops at its next read
 				}
 				return
