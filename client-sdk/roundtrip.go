@@ -49,9 +49,11 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored}
 	var start uint64
 	req.pathFunc = func() (string, error) {
+		var counter uint64
 		var err error
-		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
+		start, counter, err = d.position()
+		return fmt.Sprintf("/v1/sync?cursor=%d&counter=%d&max_bytes=%d&results=short&rules=%s", start, counter,
+			d.opts.PageBytes, url.QueryEscape(etag)), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)

@@ -419,9 +419,10 @@ func (d *Device) pullPage(ctx context.Context, rep *SyncReport) (more bool, err 
 	// Each try asks from the cursor stored last: a try cut after some
 	// records leaves the next one only the rest to fetch.
 	req.pathFunc = func() (string, error) {
+		var counter uint64
 		var err error
-		start, err = d.cursor()
-		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s", start, d.opts.PageSize,
+		start, counter, err = d.position()
+		return fmt.Sprintf("/v1/pull?cursor=%d&counter=%d&limit=%d&max_bytes=%d&format=%s", start, counter, d.opts.PageSize,
 			d.opts.PageBytes, dsync.FormatCompact), err
 	}
 	req.stream = func(body io.Reader) error {
@@ -566,9 +567,20 @@ func expectDelim(dec *stdjson.Decoder, want stdjson.Delim) error {
 }
 
 func (d *Device) cursor() (uint64, error) {
-	var c uint64
-	err := d.db.View(func(tx *bbolt.Tx) error { c = getU64Tx(tx, keyCursor); return nil })
+	c, _, err := d.position()
 	return c, err
+}
+
+// position is the pull cursor and the last change counter used. A pull
+// sends both: the server leaves out the device's own changes it folded in
+// (see dsync.Result.Folded) only up to that counter, so a device restored
+// from an older copy of its file, which lost those, gets them back.
+func (d *Device) position() (cursor, counter uint64, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		cursor, counter = getU64Tx(tx, keyCursor), getU64Tx(tx, keyCounter)
+		return nil
+	})
+	return cursor, counter, err
 }
 
 // storePage writes pulled records, their clock readings and the new cursor

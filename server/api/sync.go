@@ -113,9 +113,13 @@ func (s *Server) sync(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	counter, ok := counterParam(c)
+	if !ok {
+		return
+	}
 	u := user(c)
 	page, err := store.PullFor(c, s.store, store.PullQuery{Districts: u.Scope(), Cursor: cursor,
-		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID})
+		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID, Counter: counter})
 	if err != nil {
 		fail(c, err)
 		return
@@ -161,7 +165,11 @@ func (s *Server) pull(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes}
+	counter, ok := counterParam(c)
+	if !ok {
+		return
+	}
+	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes, Counter: counter}
 	if d := device(c); d != nil {
 		q.Device = d.ID
 	}
@@ -179,6 +187,21 @@ func (s *Server) pull(c *gin.Context) {
 
 // maxPullBytes bounds ?max_bytes=: a page is built in memory.
 const maxPullBytes = 8 << 20
+
+// counterParam reads ?counter=, the last change counter the pulling device
+// used (nil if not given); a value that is no counter is a 400.
+func counterParam(c *gin.Context) (*uint64, bool) {
+	v := c.Query("counter")
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		fail(c, ErrBadRequest)
+		return nil, false
+	}
+	return &n, true
+}
 
 // clampCursor brings a cursor above the feed's highest sequence down to it.
 func (s *Server) clampCursor(c *gin.Context, cursor uint64) (uint64, error) {

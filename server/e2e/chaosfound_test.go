@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"testing"
 
 	sdk "github.com/dengji/dengji/client-sdk"
@@ -28,5 +29,49 @@ func TestE2E_FirstPullCarriesTombstoneOfOwnRecord(t *testing.T) {
 	mustSync(t, a)
 	if r, err := a.Get(id); err != nil || !r.Deleted() {
 		t.Fatalf("the record deleted on the server is still live on the device that created it: %v", err)
+	}
+}
+
+// Found by the chaos harness (server/chaos): a device restored from a copy
+// of its file taken before it pushed a create was never sent that record
+// again, since the server leaves out a device's own changes it folded in.
+// Restored, it gets its own records back, whether it makes new edits (its
+// counters reused, numbered again) or not.
+func TestE2E_RestoredDeviceGetsItsOwnRecordsBack(t *testing.T) {
+	for _, editAfter := range []bool{false, true} {
+		t.Run(map[bool]string{false: "NoEditAfter", true: "EditAfter"}[editAfter], func(t *testing.T) {
+			s := startServer(t)
+			s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+			path := filepath.Join(s.dir, "phone.db")
+			open := func() *sdk.Device {
+				d, err := sdk.Open(path, sdk.Options{ServerURL: s.deviceURL(), BackoffBase: 1})
+				must(t, err)
+				return d
+			}
+			d := open()
+			must(t, d.Login(ctx, "li", "li-password"))
+			mustSync(t, d)
+			must(t, d.Close())
+			copyFile(t, path, path+".backup")
+
+			d = open()
+			id, err := d.Create(model.TypeRegistration, "430102001001", registration(1))
+			must(t, err)
+			mustSync(t, d)
+			must(t, d.Close())
+
+			copyFile(t, path+".backup", path)
+			d = open()
+			defer d.Close()
+			if editAfter {
+				_, err := d.Create(model.TypeRegistration, "430102001001", registration(2))
+				must(t, err)
+			}
+			mustSync(t, d)
+			mustSync(t, d)
+			if _, err := d.Get(id); err != nil {
+				t.Fatalf("the restored device does not hold the record it created before: %v", err)
+			}
+		})
 	}
 }

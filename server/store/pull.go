@@ -98,6 +98,11 @@ type PullQuery struct {
 	// (dsync.Result.Folded), is left out: the device folded the change in
 	// when the server answered it, so it holds that state already.
 	Device string
+	// Counter, if set, is the last change counter the device used. Its own
+	// changes above it, and those in a range it reused after a restore
+	// (see checkCounter), it lost with an older copy of its file: they are
+	// sent, not left out.
+	Counter *uint64
 }
 
 // PullFor reads one page of the feed as q says. The cursor moves past
@@ -168,6 +173,10 @@ func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 	if n, err := tx.DeviceCounter(q.Device); err != nil || n == 0 {
 		return none, err
 	}
+	lost, err := lostCounters(tx, q.Device)
+	if err != nil {
+		return nil, err
+	}
 	return func(e FeedEntry) (bool, error) {
 		ch, err := tx.ChangeBySeq(e.Seq)
 		if errors.Is(err, ErrNotFound) {
@@ -176,10 +185,55 @@ func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 		if err != nil || ch.Device != q.Device {
 			return false, err
 		}
+		if (q.Counter != nil && ch.Counter > *q.Counter) || lost.holds(ch.Counter) {
+			return false, nil // made before a restore of the device's file: it may not hold it
+		}
 		res, err := tx.Result(ch.ID)
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
 		return err == nil && res.Seq == e.Seq && res.Folded, err
 	}, nil
+}
+
+// counterRange is a range of a device's change counters, From to To.
+type counterRange struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+func (r counterRange) holds(n uint64) bool { return r.From != 0 && r.From <= n && n <= r.To }
+
+// lostCountersKey is the setting holding a device's counters that a restore
+// of its file reused: the changes the server has under them were made by
+// the device before the restore, and it may no longer hold them.
+func lostCountersKey(device string) string { return "lost_counters/" + device }
+
+func lostCounters(tx Tx, device string) (counterRange, error) {
+	var r counterRange
+	b, err := tx.Setting(lostCountersKey(device))
+	if errors.Is(err, ErrNotFound) {
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(b, &r)
+}
+
+// noteLostCounters widens a device's lost range to from..to.
+func noteLostCounters(tx Tx, device string, from, to uint64) error {
+	r, err := lostCounters(tx, device)
+	if err != nil {
+		return err
+	}
+	if r.From == 0 || from < r.From {
+		r.From = from
+	}
+	r.To = max(r.To, to)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.PutSetting(lostCountersKey(device), b)
 }

@@ -330,7 +330,9 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 		r := rejected(ch, dsync.CodeCounterReused,
 			fmt.Sprintf("counter %d was already used by this device (highest seen %d)", ch.Counter, hw))
 		r.Details, _ = json.Marshal(dsync.CounterReused{High: hw})
-		return r, nil
+		// The device was restored from an older copy: what it sent under
+		// these counters it may no longer hold, so pulls send it back.
+		return r, noteLostCounters(tx, ch.Device, ch.Counter, hw)
 	}
 	if ch.Counter-hw > MaxCounterJump {
 		return rejected(ch, dsync.CodeInvalidChange,
