@@ -109,6 +109,7 @@ type Device struct {
 
 	rules       atomic.Pointer[dsync.Rules] // cached from the server; nil before the first
 	accessUntil atomic.Int64                // unix ms the access token expires, if known
+	server      serverState                 // what the server's last answer said of its generation and backups
 }
 
 // Open opens (creating if needed) the device file at path.
