@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	flagRuns   = flag.Int("chaos.runs", 16, "runs of the chaos slice")
+	flagRuns   = flag.Int("chaos.runs", 12, "runs of the chaos slice")
 	flagSeed   = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
 	flagOnly   = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
 	flagFaults = flag.String("chaos.faults", "", "replay with these steps' faults (e.g. 13=kill_server+delay,20=none)")
