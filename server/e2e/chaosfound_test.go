@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -52,7 +54,7 @@ func TestE2E_RestoredDeviceGetsItsOwnRecordsBack(t *testing.T) {
 			must(t, d.Login(ctx, "li", "li-password"))
 			mustSync(t, d)
 			must(t, d.Close())
-			copyFile(t, path, path+".backup")
+			copyDeviceFile(t, path, path+".backup")
 
 			d = open()
 			id, err := d.Create(model.TypeRegistration, "430102001001", registration(1))
@@ -60,7 +62,7 @@ func TestE2E_RestoredDeviceGetsItsOwnRecordsBack(t *testing.T) {
 			mustSync(t, d)
 			must(t, d.Close())
 
-			copyFile(t, path+".backup", path)
+			copyDeviceFile(t, path+".backup", path)
 			d = open()
 			defer d.Close()
 			if editAfter {
@@ -74,4 +76,50 @@ func TestE2E_RestoredDeviceGetsItsOwnRecordsBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Found the same way (seed 316): restored, the device edits a record whose
+// last state on the server is its own edit made after the copy. That state
+// was taken as one the device held, so the new edit was marked folded and
+// the device never got the fields of the edit it lost.
+func TestE2E_RestoredDeviceEditsOverItsLostEdit(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	path := filepath.Join(s.dir, "phone.db")
+	open := func() *sdk.Device {
+		d, err := sdk.Open(path, sdk.Options{ServerURL: s.deviceURL(), BackoffBase: 1})
+		must(t, err)
+		return d
+	}
+	d := open()
+	must(t, d.Login(ctx, "li", "li-password"))
+	id, err := d.Create(model.TypeRegistration, "430102001001", registration(1))
+	must(t, err)
+	must(t, d.Close())
+	copyDeviceFile(t, path, path+".backup")
+
+	d = open()
+	must(t, d.Update(id, map[string]json.RawMessage{"phone": str("13900000001")}))
+	mustSync(t, d)
+	must(t, d.Close())
+
+	copyDeviceFile(t, path+".backup", path)
+	d = open()
+	defer d.Close()
+	must(t, d.Update(id, map[string]json.RawMessage{"voter_group": str("第9选民小组")}))
+	mustSync(t, d)
+	mustSync(t, d)
+	rec, err := d.Get(id)
+	must(t, err)
+	if got, want := stateOf(rec), stateOf(s.record(t, id)); !got.equal(want) {
+		t.Fatalf("the restored device diverged from the server:\n device %+v\n server %+v", got, want)
+	}
+}
+
+// copyDeviceFile copies a closed device file, as a phone backup would.
+func copyDeviceFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	must(t, err)
+	must(t, os.WriteFile(to, b, 0o600))
 }

@@ -358,6 +358,9 @@ func (req *PushRequest) held(tx Tx, prev uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if lost, err := lostCounters(tx, req.Device); err != nil || lost.holds(ch.Counter) {
+		return false, err // made before a restore of the device's file: it may not hold it
+	}
 	res, err := tx.Result(ch.ID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
