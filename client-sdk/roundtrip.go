@@ -55,11 +55,13 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 		header: d.generationHeader()}
 	var start uint64
 	req.pathFunc = func() (string, error) {
-		var counter uint64
 		var err error
-		start, counter, err = d.position()
-		return fmt.Sprintf("/v1/sync?cursor=%d&counter=%d&max_bytes=%d&results=short&rules=%s&notices=%d", start, counter,
-			d.opts.PageBytes, url.QueryEscape(etag), noticesAfter), err
+		if start, err = d.cursor(); err != nil {
+			return "", err
+		}
+		held, err := d.held()
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d&held=%d", start, d.opts.PageBytes,
+			url.QueryEscape(etag), noticesAfter, held), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)

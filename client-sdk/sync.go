@@ -79,6 +79,9 @@ func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
 		err = d.pull(ctx, rep)
 	}
 	if err == nil {
+		err = d.pulledAll()
+	}
+	if err == nil {
 		err = d.refreshConflicts(ctx, rep)
 	}
 	switch {
@@ -391,7 +394,41 @@ func (d *Device) renumber(high uint64) error {
 				return err
 			}
 		}
+		// The server took counters up to high that this file never saw: it
+		// was restored from an older copy, and lacks what it pushed after
+		// that copy. The next pull pass brings its own changes back too.
+		if err := tx.Bucket(bucketMeta).Put(keyPullAll, []byte{1}); err != nil {
+			return err
+		}
 		return putU64Tx(tx, keyCounter, n)
+	})
+}
+
+// held is what a pull tells the server of this device's own changes (its
+// ?held=): the highest counter it used, whose changes it holds and need not
+// be sent back; 0 while a pull pass must bring them all back (after the
+// server found the file restored from an older copy, see renumber).
+func (d *Device) held() (uint64, error) {
+	var n uint64
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyPullAll) == nil {
+			n = getU64Tx(tx, keyCounter)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// pulledAll ends the pass that brought this device's own changes back: a
+// pull has reached the feed's end.
+func (d *Device) pulledAll() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyPullAll) == nil {
+			return nil
+		}
+		return tx.Bucket(bucketMeta).Delete(keyPullAll)
 	})
 }
 
@@ -469,11 +506,14 @@ func (d *Device) pullPage(ctx context.Context, rep *SyncReport) (more bool, err 
 	// Each try asks from the cursor stored last: a try cut after some
 	// records leaves the next one only the rest to fetch.
 	req.pathFunc = func() (string, error) {
-		var counter uint64
 		var err error
-		start, counter, err = d.position()
-		return fmt.Sprintf("/v1/pull?cursor=%d&counter=%d&limit=%d&max_bytes=%d&format=%s", start, counter, d.opts.PageSize,
-			d.opts.PageBytes, dsync.FormatCompact), err
+		start, err = d.cursor()
+		if err != nil {
+			return "", err
+		}
+		held, err := d.held()
+		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s&held=%d", start, d.opts.PageSize,
+			d.opts.PageBytes, dsync.FormatCompact, held), err
 	}
 	req.stream = func(body io.Reader) error {
 		page, err := d.streamPage(body, start, &stored, rep)
@@ -617,20 +657,9 @@ func expectDelim(dec *stdjson.Decoder, want stdjson.Delim) error {
 }
 
 func (d *Device) cursor() (uint64, error) {
-	c, _, err := d.position()
+	var c uint64
+	err := d.db.View(func(tx *bbolt.Tx) error { c = getU64Tx(tx, keyCursor); return nil })
 	return c, err
-}
-
-// position is the pull cursor and the last change counter used. A pull
-// sends both: the server leaves out the device's own changes it folded in
-// (see dsync.Result.Folded) only up to that counter, so a device restored
-// from an older copy of its file, which lost those, gets them back.
-func (d *Device) position() (cursor, counter uint64, err error) {
-	err = d.db.View(func(tx *bbolt.Tx) error {
-		cursor, counter = getU64Tx(tx, keyCursor), getU64Tx(tx, keyCounter)
-		return nil
-	})
-	return cursor, counter, err
 }
 
 // storePage writes pulled records, their clock readings and the new cursor

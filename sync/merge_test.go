@@ -211,7 +211,7 @@ func TestResult_AppliedFields(t *testing.T) {
 	if got := (&Result{Status: StatusConflict, Applied: []string{"b"}}).AppliedFields(update); len(got) != 1 || got[0] != "b" {
 		t.Fatalf("an update wrote what Applied lists, got %v", got)
 	}
-	if got := (&Result{Status: StatusDuplicate, Seq: 3}).AppliedFields(create); len(got) != 2 {
+	if got := (&Result{Status: StatusDuplicate, Seq: 7}).AppliedFields(create); len(got) != 2 {
 		t.Fatalf("the duplicate of an applied create repeats that it wrote every field, got %v", got)
 	}
 	if got := (&Result{Status: StatusDuplicate, Code: CodeValidation}).AppliedFields(create); len(got) != 0 {

@@ -103,7 +103,8 @@ func (s *Server) sync(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	maxBytes, err2 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
 	noticesAfter, err3 := strconv.ParseUint(c.DefaultQuery("notices", "0"), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
+	held, err4 := strconv.ParseUint(c.DefaultQuery("held", "0"), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
 		fail(c, ErrBadRequest)
 		return
 	}
@@ -120,13 +121,9 @@ func (s *Server) sync(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	counter, ok := counterParam(c)
-	if !ok {
-		return
-	}
 	u := user(c)
 	page, err := store.PullFor(c, s.store, store.PullQuery{Districts: u.Scope(), Cursor: cursor,
-		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID, Counter: counter})
+		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID, Held: held})
 	if err != nil {
 		fail(c, err)
 		return
@@ -170,8 +167,9 @@ func (s *Server) pull(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	limit, err2 := strconv.Atoi(c.DefaultQuery("limit", "1000"))
 	maxBytes, err3 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
+	held, err4 := strconv.ParseUint(c.DefaultQuery("held", "0"), 10, 64)
 	format := c.Query("format")
-	if err1 != nil || err2 != nil || err3 != nil || limit < 1 || limit > dsync.MaxPullPage ||
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || limit < 1 || limit > dsync.MaxPullPage ||
 		maxBytes < 1 || maxBytes > maxPullBytes || (format != "" && format != dsync.FormatCompact) {
 		fail(c, ErrBadRequest)
 		return
@@ -185,13 +183,9 @@ func (s *Server) pull(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	counter, ok := counterParam(c)
-	if !ok {
-		return
-	}
-	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes, Counter: counter}
+	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes}
 	if d := device(c); d != nil {
-		q.Device = d.ID
+		q.Device, q.Held = d.ID, held
 	}
 	page, err := store.PullFor(c, s.store, q)
 	if err != nil {
@@ -207,21 +201,6 @@ func (s *Server) pull(c *gin.Context) {
 
 // maxPullBytes bounds ?max_bytes=: a page is built in memory.
 const maxPullBytes = 8 << 20
-
-// counterParam reads ?counter=, the last change counter the pulling device
-// used (nil if not given); a value that is no counter is a 400.
-func counterParam(c *gin.Context) (*uint64, bool) {
-	v := c.Query("counter")
-	if v == "" {
-		return nil, true
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		fail(c, ErrBadRequest)
-		return nil, false
-	}
-	return &n, true
-}
 
 // clampCursor brings a cursor above the feed's highest sequence down to it.
 func (s *Server) clampCursor(c *gin.Context, cursor uint64) (uint64, error) {

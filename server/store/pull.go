@@ -95,14 +95,14 @@ type PullQuery struct {
 	MaxBytes  int // bytes of record JSON (<= 0: MaxPullBytes)
 	// Device, if set, is the device pulling: a record whose latest state is
 	// that device's own change, applied to a state the device held
-	// (dsync.Result.Folded), is left out: the device folded the change in
-	// when the server answered it, so it holds that state already.
+	// (dsync.Result.Folded), is left out if the device still holds the
+	// change (its counter is at most Held): the device folded the change in
+	// when the server answered it, so it holds that state already. A device
+	// file restored from an older copy holds less than it pushed: it says
+	// so with a lower Held (0: it holds nothing of its own for sure), and
+	// gets its own changes back (found by server/chaos).
 	Device string
-	// Counter, if set, is the last change counter the device used. Its own
-	// changes above it, and those in a range it reused after a restore
-	// (see checkCounter), it lost with an older copy of its file: they are
-	// sent, not left out.
-	Counter *uint64
+	Held   uint64
 }
 
 // PullFor reads one page of the feed as q says. The cursor moves past
@@ -125,8 +125,8 @@ func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 			return err
 		}
 		page.More = more
-		// Take entries while they fit the budget; an entry left out costs
-		// nothing but moves the cursor past it.
+		// Take entries while they fit the budget; an entry left out (the
+		// device's own) costs nothing but moves the cursor past it.
 		size, n := 0, 0
 		skip := make([]bool, len(entries))
 		for i, e := range entries {
@@ -162,31 +162,24 @@ func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 	return page, err
 }
 
-// ownFilter reports the feed entries that are q.Device's own changes
-// applied to a state it held (see PullQuery.Device). A device that never pushed has
+// ownFilter reports the feed entries that are q.Device's own changes, up
+// to q.Held, applied to a state it held (see PullQuery.Device). A device that never pushed has
 // none, and nothing is looked up.
 func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 	none := func(FeedEntry) (bool, error) { return false, nil }
-	if q.Device == "" {
+	if q.Device == "" || q.Held == 0 {
 		return none, nil
 	}
 	if n, err := tx.DeviceCounter(q.Device); err != nil || n == 0 {
 		return none, err
-	}
-	lost, err := lostCounters(tx, q.Device)
-	if err != nil {
-		return nil, err
 	}
 	return func(e FeedEntry) (bool, error) {
 		ch, err := tx.ChangeBySeq(e.Seq)
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
-		if err != nil || ch.Device != q.Device {
+		if err != nil || ch.Device != q.Device || ch.Counter > q.Held {
 			return false, err
-		}
-		if (q.Counter != nil && ch.Counter > *q.Counter) || lost.holds(ch.Counter) {
-			return false, nil // made before a restore of the device's file: it may not hold it
 		}
 		res, err := tx.Result(ch.ID)
 		if errors.Is(err, ErrNotFound) {
@@ -194,46 +187,4 @@ func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 		}
 		return err == nil && res.Seq == e.Seq && res.Folded, err
 	}, nil
-}
-
-// counterRange is a range of a device's change counters, From to To.
-type counterRange struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
-}
-
-func (r counterRange) holds(n uint64) bool { return r.From != 0 && r.From <= n && n <= r.To }
-
-// lostCountersKey is the setting holding a device's counters that a restore
-// of its file reused: the changes the server has under them were made by
-// the device before the restore, and it may no longer hold them.
-func lostCountersKey(device string) string { return "lost_counters/" + device }
-
-func lostCounters(tx Tx, device string) (counterRange, error) {
-	var r counterRange
-	b, err := tx.Setting(lostCountersKey(device))
-	if errors.Is(err, ErrNotFound) {
-		return r, nil
-	}
-	if err != nil {
-		return r, err
-	}
-	return r, json.Unmarshal(b, &r)
-}
-
-// noteLostCounters widens a device's lost range to from..to.
-func noteLostCounters(tx Tx, device string, from, to uint64) error {
-	r, err := lostCounters(tx, device)
-	if err != nil {
-		return err
-	}
-	if r.From == 0 || from < r.From {
-		r.From = from
-	}
-	r.To = max(r.To, to)
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return tx.PutSetting(lostCountersKey(device), b)
 }

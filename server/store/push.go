@@ -330,9 +330,7 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 		r := rejected(ch, dsync.CodeCounterReused,
 			fmt.Sprintf("counter %d was already used by this device (highest seen %d)", ch.Counter, hw))
 		r.Details, _ = json.Marshal(dsync.CounterReused{High: hw})
-		// The device was restored from an older copy: what it sent under
-		// these counters it may no longer hold, so pulls send it back.
-		return r, noteLostCounters(tx, ch.Device, ch.Counter, hw)
+		return r, nil
 	}
 	if ch.Counter-hw > MaxCounterJump {
 		return rejected(ch, dsync.CodeInvalidChange,
@@ -357,9 +355,6 @@ func (req *PushRequest) held(tx Tx, prev uint64) (bool, error) {
 	}
 	if err != nil {
 		return false, err
-	}
-	if lost, err := lostCounters(tx, req.Device); err != nil || lost.holds(ch.Counter) {
-		return false, err // made before a restore of the device's file: it may not hold it
 	}
 	res, err := tx.Result(ch.ID)
 	if errors.Is(err, ErrNotFound) {
