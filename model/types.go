@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"time"
 	"unicode/utf8"
 )
 
@@ -46,12 +45,6 @@ type MigrantContact struct {
 	Note           string `json:"note"`
 }
 
-// Election is one election round.
-type Election struct {
-	Name string    `json:"name"`
-	Day  time.Time `json:"day"` // election day; age is checked against it
-}
-
 // District is an electoral district (选区).
 type District struct {
 	Code        string   `json:"code"`
@@ -60,6 +53,10 @@ type District struct {
 	Town        string   `json:"town,omitempty"`
 	County      string   `json:"county,omitempty"`
 	VoterGroups []string `json:"voter_groups,omitempty"`
+	// Population is the number of residents of voting age the office
+	// stated when it imported the district (0: not stated); statistics
+	// give the registration rate against it.
+	Population int `json:"population,omitempty"`
 }
 
 // Fields returns r as sync-layer fields. Empty strings are left out.

@@ -19,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore/bolttest"
@@ -45,12 +46,20 @@ var authzBodies = map[string]func(fx *authzFixture) any{
 	},
 	"POST /v1/auth/refresh": func(*authzFixture) any { return map[string]string{"refresh_token": "authz-x"} },
 	"POST /v1/auth/logout":  func(*authzFixture) any { return map[string]string{"refresh_token": "authz-x"} },
-	"POST /v1/push": func(*authzFixture) any {
-		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100)}}
+	"POST /v1/push": func(fx *authzFixture) any {
+		// A new change ID each time: one taken by an earlier caller would
+		// be answered change_id_taken before its district is looked at.
+		fx.pushes++
+		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
+	},
+	"POST /v1/sync": func(fx *authzFixture) any {
+		fx.pushes++
+		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
 	},
 	"POST /v1/conflicts/status":      func(fx *authzFixture) any { return map[string]any{"ids": []string{fx.conflict}} },
 	"POST /v1/conflicts/:id/resolve": func(*authzFixture) any { return map[string]string{"choice": "kept"} },
 	"POST /v1/duplicates/:id/decide": func(*authzFixture) any { return map[string]string{"decision": "rejected"} },
+	"POST /v1/notices/:id/answer":    func(*authzFixture) any { return map[string]string{"answer": "different_person"} },
 	"POST /v1/conflicts/:id/reopen":  func(*authzFixture) any { return map[string]string{"reason": "authz"} },
 	"POST /v1/duplicates/:id/reopen": func(*authzFixture) any { return map[string]string{"reason": "authz"} },
 	"PATCH /v1/users/:name":          func(*authzFixture) any { return map[string]string{"full_name": "周"} },
@@ -74,7 +83,9 @@ type authzFixture struct {
 	callers  []caller
 	conflict string // a conflict in authzDistrict
 	dupCase  string // a duplicate case with both members in wang's districts
+	notice   string // a notice to authzDistrict's registrars on that case
 	markers  []string
+	pushes   uint64 // pushes made, so each sends a change ID of its own
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -97,6 +108,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		t.Fatal(err) // so the roll's export has a district to export
 	}
 	fx.dupCase = authzDupCase(t, s)
+	fx.notice = authzNotice(t, s, fx.dupCase)
 
 	// A disabled admin and an admin on a revoked device, their tokens
 	// issued before.
@@ -152,7 +164,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		{name: "admin", token: s.login(t, "admin", "admin-pass", "").AccessToken, role: store.RoleAdmin, inScope: true},
 	}
 	// What a caller out of scope must never read in an answer.
-	fx.markers = []string{authzDistrict, "430102001002", fx.conflict, fx.dupCase}
+	fx.markers = []string{authzDistrict, "430102001002", fx.conflict, fx.dupCase, fx.notice}
 	return fx
 }
 
@@ -178,6 +190,30 @@ func authzDupCase(t *testing.T, s *testServer) string {
 	}
 	t.Fatalf("no case for the planted pair %v in %+v", pairs[0], list)
 	return ""
+}
+
+// authzNotice stores a notice on the case's member in authzDistrict, as an
+// incremental run would have written had that registration come late.
+func authzNotice(t *testing.T, s *testServer, dupCase string) string {
+	t.Helper()
+	var n dsync.Notice
+	err := s.st.Update(context.Background(), func(tx store.Tx) error {
+		c, err := tx.DupCase(dupCase)
+		if err != nil {
+			return err
+		}
+		for _, m := range c.Members {
+			if m.District == authzDistrict {
+				n = dsync.Notice{ID: dedupjob.NoticeID(c.ID, m.Record), Record: m.Record, District: m.District,
+					Case: c.ID, Strength: c.Decision, Status: "open", Message: "可能已在黄花社区登记", Created: time.Now()}
+			}
+		}
+		return tx.PutNotice(&n)
+	})
+	if err != nil || n.ID == "" {
+		t.Fatalf("plant a notice: %v", err)
+	}
+	return n.ID
 }
 
 // waitDedup waits until no duplicate check runs.
@@ -206,6 +242,8 @@ func (fx *authzFixture) paramValue(prev, param string) string {
 		return fx.conflict
 	case "duplicates/:id":
 		return fx.dupCase
+	case "notices/:id":
+		return fx.notice
 	case "devices/:id":
 		return "phone-target"
 	case "users/:name":
@@ -358,6 +396,10 @@ func (fx *authzFixture) check(p api.Policy, w want, got answer) string {
 			if got.status >= 300 {
 				return "want an answer without what is out of scope"
 			}
+		case api.PerItem:
+			if got.status != 200 || !bytes.Contains(got.body, []byte(`"code":"out_of_scope"`)) {
+				return "want 200 with the item refused out_of_scope"
+			}
 		default:
 			return fmt.Sprintf("no expectation for scope %v", p.Scope.By)
 		}
@@ -393,6 +435,9 @@ func TestAuthz_Matrix(t *testing.T) {
 			var first *answer
 			for _, c := range fx.callers {
 				t.Run(c.name, func(t *testing.T) {
+					if p.Scope.By == api.PerItem {
+						_, body = fx.target(t, p) // items of their own: see authzBodies
+					}
 					got := fx.send(t, p.Method, path, c.token, body)
 					if p.Access == api.Anyone {
 						// The token is ignored: every caller is answered alike.

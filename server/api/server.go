@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -47,6 +50,21 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Throttle limits failed sign-ins per account and source address.
 	Throttle accounts.ThrottleConfig
+	// DedupEvery is how often the duplicate check looks for registrations
+	// committed since it last matched, and matches them (dedupjob.Watch);
+	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
+	DedupEvery time.Duration
+	// Election is the election a running server validates with; an
+	// administrator's change through the API replaces what it holds (pass
+	// the one cfg.Validator reads, see election.Live). Nil: New loads the
+	// stored election into one of its own.
+	Election *election.Live
+	// Backups takes and keeps the store's backups (POST /v1/admin/backup);
+	// nil: the store has none of its own (PostgreSQL: pg_dump).
+	Backups *backup.Manager
+	// StoreSize reports the size of the store's data for the metrics; nil
+	// leaves the gauge out.
+	StoreSize func() int64
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -95,16 +113,23 @@ type Server struct {
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
 	lim      *limiter
+	election *election.Live
+	metrics  *metrics
+	// generation is the store's generation (backup.Generation), sent with
+	// every answer.
+	generation string
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
+	watching chan struct{} // closed when continuous matching has stopped; nil if it never ran
 
 	ln  net.Listener
 	srv *http.Server
 
 	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
+	tls     bool
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -125,12 +150,30 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	acfg := accounts.Config{SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace, Throttle: cfg.Throttle}
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
+	if s.generation, err = backup.Generation(ctx, st); err != nil {
+		return nil, fmt.Errorf("api: generation: %w", err)
+	}
 	s.lim = newLimiter(cfg.Limits)
+	if s.election = cfg.Election; s.election == nil {
+		e, err := loadElection(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		s.election = election.NewLive(e)
+	}
+	s.metrics = newMetrics(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	if err := checkDeclared(s.engine); err != nil {
 		s.cancel()
 		return nil, err
+	}
+	if cfg.DedupEvery > 0 {
+		s.watching = make(chan struct{})
+		go func() {
+			defer close(s.watching)
+			s.dedup.Watch(s.ctx, cfg.DedupEvery)
+		}()
 	}
 	return s, nil
 }
@@ -150,11 +193,14 @@ var routeTable = []route{
 	{Policy{"POST", "/auth/logout", Anyone, unscoped}, (*Server).logout},
 	{Policy{"POST", "/me/password", OwnPassword, unscoped}, (*Server).changePassword},
 	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
+	{Policy{"GET", "/openapi.json", Anyone, unscoped}, (*Server).openAPI},
 
 	// Sync: devices' changes and the feed of the caller's districts.
-	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/sync", EnrolledDevice, perItem("changes[].district; the records of the caller's districts")}, (*Server).sync},
 	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
 	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
+	{Policy{"GET", "/rules", SignedIn, inAnswer("districts: those in the caller's scope")}, (*Server).deviceRules},
 
 	// Review, exports and the verification list, in the caller's districts.
 	{Policy{"GET", "/conflicts", Reviewer, byQuery("district")}, (*Server).listConflicts},
@@ -167,6 +213,10 @@ var routeTable = []route{
 	{Policy{"POST", "/conflicts/:id/reopen", Reviewer, byObject(":id: the conflict's district")}, (*Server).reopenConflict},
 	{Policy{"POST", "/duplicates/:id/reopen", Reviewer, byObject(":id: every member's district")}, (*Server).reopenDuplicate},
 	{Policy{"GET", "/records/:id/history", Reviewer, byObject(":id: the record's district")}, (*Server).recordHistory},
+
+	// Notices to registrars: a registration of theirs may be registered elsewhere.
+	{Policy{"GET", "/notices", SignedIn, byQuery("district")}, (*Server).listNotices},
+	{Policy{"POST", "/notices/:id/answer", SignedIn, byObject(":id: the notice's district")}, (*Server).answerNotice},
 
 	// Administration: every district.
 	{Policy{"GET", "/users", AdminOnly, unscoped}, (*Server).listUsers},
@@ -183,6 +233,10 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
+	{Policy{"GET", "/admin/election", AdminOnly, unscoped}, (*Server).getElection},
+	{Policy{"PUT", "/admin/election", AdminOnly, unscoped}, (*Server).putElection},
+	{Policy{"POST", "/admin/backup", AdminOnly, unscoped}, (*Server).takeBackup},
+	{Policy{"GET", "/admin/backups", AdminOnly, unscoped}, (*Server).listBackups},
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -193,14 +247,15 @@ func (s *Server) routes() *gin.Engine {
 		e.SetTrustedProxies(nil)
 	}
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
-	e.Use(s.logRequests, s.admit, s.limitBody)
+	e.Use(s.logRequests, s.stamp, s.admit, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
 	s.register(e)
 	return e
 }
 
 // Handler is the server's http.Handler, for tests and embedding: the API
-// under /v1/, and what Mount gave for every other path.
+// under /v1/, and what Mount gave for every other path. The listener serves
+// it behind /healthz and /readyz (rootHandler).
 func (s *Server) Handler() http.Handler {
 	if s.browser == nil {
 		return s.engine
@@ -231,8 +286,23 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+	s.srv = &http.Server{Handler: s.rootHandler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
+	return nil
+}
+
+// ListenTLS binds addr to serve HTTPS with the PEM certificate (chain) and
+// key files, read now: a bad file stops the start, not the first client.
+func (s *Server) ListenTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("api: TLS certificate and key: %w", err)
+	}
+	if err := s.Listen(addr); err != nil {
+		return err
+	}
+	s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s.tls = true
 	return nil
 }
 
@@ -245,11 +315,19 @@ func (s *Server) Serve() error {
 }
 
 // URL is the base URL of the listener.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {
 	s.cancel()
+	if s.watching != nil {
+		<-s.watching // a run under way stops at its next check of the context
+	}
 	if s.srv == nil {
 		return nil
 	}

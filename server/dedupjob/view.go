@@ -3,6 +3,7 @@ package dedupjob
 import (
 	"encoding/json"
 	"errors"
+	dsync "github.com/dengji/dengji/sync"
 	"time"
 
 	"github.com/dengji/dengji/model"
@@ -23,6 +24,16 @@ type CaseView struct {
 	Found     time.Time       `json:"found"`
 	DecidedBy string          `json:"decided_by,omitempty"`
 	DecidedAt time.Time       `json:"decided_at,omitzero"`
+	// Notes are what registrars recorded of the voters' word on the notices
+	// of the case's registrations, whichever district they are in.
+	Notes []CaseNote `json:"notes,omitempty"`
+}
+
+// CaseNote is a registrar's answer to the notice on a member.
+type CaseNote struct {
+	Record   string `json:"record"`
+	District string `json:"district"`
+	dsync.NoticeAnswer
 }
 
 // MemberView carries the registration only when its district is the
@@ -53,6 +64,13 @@ func ShowCase(tx store.Tx, u *store.User, c *store.DupCase) (CaseView, error) {
 			}
 		}
 		dc.Members = append(dc.Members, dm)
+		n, err := tx.Notice(NoticeID(c.ID, m.Record))
+		switch {
+		case err == nil && n.Answer != nil:
+			dc.Notes = append(dc.Notes, CaseNote{Record: m.Record, District: n.District, NoticeAnswer: *n.Answer})
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return dc, err
+		}
 	}
 	return dc, nil
 }

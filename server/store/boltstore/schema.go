@@ -21,6 +21,9 @@ var (
 	bucketDupCases    = []byte("dup_cases")    // case ID → store.DupCase JSON
 	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
 	bucketAudit       = []byte("audit")        // u64(seq) → audit.Entry JSON (the hash-chained audit log)
+	bucketNotices     = []byte("notices")      // notice ID → dsync.Notice JSON; the bucket's sequence numbers them
+	bucketNoticeSeq   = []byte("notice_seq")   // u64(seq) → notice ID
+	bucketNoticeIdx   = []byte("notice_idx")   // district 0x00 u64(seq) → notice ID
 	bucketRecordLog   = []byte("record_log")   // record ID 0x00 u64(seq) → nil: a record's changes (its history)
 )
 
@@ -29,14 +32,14 @@ var (
 // halving the pages a push writes.
 var appendMostly = map[string]bool{
 	string(bucketRecords): true, string(bucketFeed): true, string(bucketChanges): true, string(bucketResults): true,
-	string(bucketAudit): true,
+	string(bucketAudit): true, string(bucketNoticeSeq): true,
 }
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
 	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx, bucketSessions,
-	bucketAudit, bucketRecordLog,
+	bucketAudit, bucketNotices, bucketNoticeSeq, bucketNoticeIdx, bucketRecordLog,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file
