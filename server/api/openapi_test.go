@@ -292,6 +292,9 @@ func TestOpenAPI_Examples(t *testing.T) {
 	refusals := map[string]string{
 		"POST /v1/auth/refresh":           "no such refresh token",
 		"POST /v1/duplicates/{id}/decide": "no such case",
+		"POST /v1/duplicates/{id}/reopen": "no such case",
+		"POST /v1/conflicts/{id}/reopen":  "no such conflict",
+		"GET /v1/records/{id}/history":    "no such record",
 	}
 	var failed []string
 	for key, succeeded := range ok {
