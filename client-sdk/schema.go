@@ -31,13 +31,20 @@ var (
 	bucketConflicts = []byte("conflicts")
 	// bucketRejected maps change ID to a Rejection (JSON).
 	bucketRejected = []byte("rejected")
+	// bucketNotices maps notice ID to a Notice (JSON): the server's notices
+	// on this device's districts' registrations (notices.go).
+	bucketNotices = []byte("notices")
+	// bucketAnswers maps notice ID to the registrar's answer
+	// (dsync.NoticeAnswer JSON) not yet accepted by the server.
+	bucketAnswers = []byte("notice_answers")
 	// bucketPushed maps counter (key64) to an acknowledged change kept until
 	// a backup of the server holds it (pushedEntry JSON, generation.go).
 	bucketPushed = []byte("pushed")
 )
 
 var allBuckets = [][]byte{
-	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected, bucketPushed,
+	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+	bucketNotices, bucketAnswers, bucketPushed,
 }
 
 // Keys of bucketMeta.
@@ -51,6 +58,7 @@ var (
 	keyRefresh    = []byte("refresh_token")     // string
 	keyServerURL  = []byte("server_url")        // string
 	keyRotate     = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
+	keyNotices    = []byte("notice_cursor")     // uint64, notices cursor
 	keyGeneration = []byte("server_generation") // string, the server's generation last seen (generation.go)
 )
 

@@ -20,11 +20,13 @@ type SyncReport struct {
 	Conflicts  int                  // conflicts the server reported
 	Rejections int                  // changes the server refused
 	Resolved   int                  // conflicts held here that a coordinator has decided
+	Notices    int                  // notices of suspected duplicates received, new or changed
 	Duration   time.Duration
 }
 
-// Sync pushes every pending change, pulls the server's state, and learns the
-// decisions on the conflicts this device holds. It
+// Sync pushes every pending change, pulls the server's state, learns the
+// decisions on the conflicts this device holds, and exchanges notices of
+// suspected duplicates (notices.go). It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
@@ -36,6 +38,9 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 			}
 			if err == nil {
 				err = d.refreshConflicts(ctx, rep)
+			}
+			if err == nil {
+				err = d.syncNotices(ctx, rep)
 			}
 			if err != nil {
 				return err

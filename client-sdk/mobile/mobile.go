@@ -184,13 +184,14 @@ type report struct {
 	Conflicts  int                  `json:"conflicts"`
 	Rejections int                  `json:"rejections"`
 	Resolved   int                  `json:"resolved"`
+	Notices    int                  `json:"notices"`
 	Millis     int64                `json:"duration_ms"`
 }
 
 // Sync pushes pending changes and pulls the server's state, blocking until
 // done, failed or canceled (CancelSync); call it off the UI thread. It
 // returns {"pushed":{"applied":n,…},"pulled","conflicts","rejections",
-// "resolved","duration_ms"}.
+// "resolved","notices","duration_ms"}.
 func (m *Device) Sync() ([]byte, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.mu.Lock()
@@ -207,7 +208,7 @@ func (m *Device) Sync() ([]byte, error) {
 		return nil, wrap(err)
 	}
 	return json.Marshal(report{Pushed: rep.Pushed, Pulled: rep.Pulled, Conflicts: rep.Conflicts,
-		Rejections: rep.Rejections, Resolved: rep.Resolved, Millis: rep.Duration.Milliseconds()})
+		Rejections: rep.Rejections, Resolved: rep.Resolved, Notices: rep.Notices, Millis: rep.Duration.Milliseconds()})
 }
 
 // CancelSync stops the Sync under way, if any; what it did stays done.

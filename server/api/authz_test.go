@@ -19,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore/bolttest"
@@ -51,6 +52,10 @@ var authzBodies = map[string]func(fx *authzFixture) any{
 	"POST /v1/conflicts/status":      func(fx *authzFixture) any { return map[string]any{"ids": []string{fx.conflict}} },
 	"POST /v1/conflicts/:id/resolve": func(*authzFixture) any { return map[string]string{"choice": "kept"} },
 	"POST /v1/duplicates/:id/decide": func(*authzFixture) any { return map[string]string{"decision": "rejected"} },
+	"POST /v1/notices/:id/answer":    func(*authzFixture) any { return map[string]string{"answer": "different_person"} },
+	"POST /v1/conflicts/:id/reopen":  func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"POST /v1/duplicates/:id/reopen": func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"PATCH /v1/users/:name":          func(*authzFixture) any { return map[string]string{"full_name": "周"} },
 }
 
 // caller is one kind of caller of the matrix.
@@ -71,6 +76,7 @@ type authzFixture struct {
 	callers  []caller
 	conflict string // a conflict in authzDistrict
 	dupCase  string // a duplicate case with both members in wang's districts
+	notice   string // a notice to authzDistrict's registrars on that case
 	markers  []string
 }
 
@@ -94,6 +100,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		t.Fatal(err) // so the roll's export has a district to export
 	}
 	fx.dupCase = authzDupCase(t, s)
+	fx.notice = authzNotice(t, s, fx.dupCase)
 
 	// A disabled admin and an admin on a revoked device, their tokens
 	// issued before.
@@ -149,7 +156,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 		{name: "admin", token: s.login(t, "admin", "admin-pass", "").AccessToken, role: store.RoleAdmin, inScope: true},
 	}
 	// What a caller out of scope must never read in an answer.
-	fx.markers = []string{authzDistrict, "430102001002", fx.conflict, fx.dupCase}
+	fx.markers = []string{authzDistrict, "430102001002", fx.conflict, fx.dupCase, fx.notice}
 	return fx
 }
 
@@ -175,6 +182,30 @@ func authzDupCase(t *testing.T, s *testServer) string {
 	}
 	t.Fatalf("no case for the planted pair %v in %+v", pairs[0], list)
 	return ""
+}
+
+// authzNotice stores a notice on the case's member in authzDistrict, as an
+// incremental run would have written had that registration come late.
+func authzNotice(t *testing.T, s *testServer, dupCase string) string {
+	t.Helper()
+	var n dsync.Notice
+	err := s.st.Update(context.Background(), func(tx store.Tx) error {
+		c, err := tx.DupCase(dupCase)
+		if err != nil {
+			return err
+		}
+		for _, m := range c.Members {
+			if m.District == authzDistrict {
+				n = dsync.Notice{ID: dedupjob.NoticeID(c.ID, m.Record), Record: m.Record, District: m.District,
+					Case: c.ID, Strength: c.Decision, Status: "open", Message: "可能已在黄花社区登记", Created: time.Now()}
+			}
+		}
+		return tx.PutNotice(&n)
+	})
+	if err != nil || n.ID == "" {
+		t.Fatalf("plant a notice: %v", err)
+	}
+	return n.ID
 }
 
 // waitDedup waits until no duplicate check runs.
@@ -203,10 +234,14 @@ func (fx *authzFixture) paramValue(prev, param string) string {
 		return fx.conflict
 	case "duplicates/:id":
 		return fx.dupCase
+	case "notices/:id":
+		return fx.notice
 	case "devices/:id":
 		return "phone-target"
 	case "users/:name":
 		return "zhou"
+	case "records/:id":
+		return "r-c" // the record of fx.conflict (makeConflict)
 	}
 	return "authz-x"
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
@@ -59,15 +60,28 @@ var (
 	ErrBadDecision       = apiErr(400, "bad_decision", "处理结果无效：请选择 confirmed 或 rejected", "decision must be confirmed or rejected")
 	ErrBadKeep           = apiErr(400, "bad_keep", "保留的登记不在该案例中", "the registration to keep is not in the case")
 	ErrAlreadyDecided    = apiErr(409, "already_decided", "该疑似重复已作出不同的处理", "this case was already decided otherwise")
+	ErrBadAnswer         = apiErr(400, "bad_answer", "答复无效：answer 须为 registered_there、different_person 或 other", "answer must be registered_there, different_person or other")
+	ErrBadNote           = apiErr(400, "bad_note", "备注无效：note 最多500字、不含控制字符，answer 为 other 时必填", "note must be at most 500 characters without control characters, and is required when answer is other")
 	ErrRemoveRefused     = apiErr(409, "remove_refused", "已记录处理结果，但除名被拒绝，请检查该登记", "the decision is recorded but removing the duplicate registration was refused")
 	ErrClockSkew         = apiErr(400, dsync.CodeClockSkew, "设备时钟超前于服务器，请校准时间后重新提交", "the device's clock is ahead of the server's: correct it and send again")
 	ErrRequestTimeout    = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
 	ErrBadDeviceID       = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword       = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
+	ErrBadReason         = apiErr(400, "bad_reason", "请填写重新打开的理由（至多200字，不含控制字符）", "a reason is required to reopen (at most 200 characters, no control characters)")
+	ErrNotDecided        = apiErr(409, "not_decided", "尚未处理，无需重新打开", "not decided yet: nothing to reopen")
+	ErrEditRefused       = apiErr(400, "edit_refused", "修改未通过校验，未保存", "the edit fails the record's rules and was not saved")
+	ErrChangePassword    = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 	ErrBackupUnavailable = apiErr(409, "backup_unavailable", "此存储没有内置备份（PostgreSQL 请用 pg_dump）", "this store has no backups of its own (PostgreSQL: use pg_dump)")
 	ErrGenerationChanged = apiErr(409, "generation_changed", "服务器已从备份恢复：请先重新排队本机已提交的修改再推送", "the server was restored from a backup: put back what it acknowledged before pushing again")
-	ErrChangePassword    = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
+
+// Describe is how the API answers err: its status, stable code and message
+// (Chinese / English). The console answers the errors of the functions it
+// shares with the API through it.
+func Describe(err error) (status int, code, message string) {
+	e := toAPIError(err)
+	return e.Status, e.Code, e.Message
+}
 
 // fail turns any error into the API's error response. It is the only place
 // that does.
@@ -104,6 +118,12 @@ func toAPIError(err error) *Error {
 		return ErrAlreadyResolved
 	case errors.Is(err, store.ErrBadChoice):
 		return ErrBadChoice
+	case errors.Is(err, store.ErrReason):
+		return ErrBadReason
+	case errors.Is(err, store.ErrNotDecided):
+		return ErrNotDecided
+	case errors.Is(err, store.ErrEditRefused):
+		return &Error{Status: 400, Code: ErrEditRefused.Code, Message: ErrEditRefused.Message + ": " + err.Error()}
 	case errors.Is(err, accounts.ErrExists):
 		return ErrUserExists
 	case errors.Is(err, accounts.ErrInvalid):
@@ -134,6 +154,10 @@ func toAPIError(err error) *Error {
 		return ErrBadKeep
 	case errors.Is(err, dedupjob.ErrDecided):
 		return ErrAlreadyDecided
+	case errors.Is(err, model.ErrNoticeAnswer):
+		return ErrBadAnswer
+	case errors.Is(err, model.ErrNoticeNote):
+		return ErrBadNote
 	case errors.Is(err, dedupjob.ErrRemoveRefused):
 		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
 			Message: ErrRemoveRefused.Message + ": " + err.Error()}

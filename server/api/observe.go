@@ -233,6 +233,6 @@ func (s *Server) rootHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.Healthz)
 	mux.HandleFunc("GET /readyz", s.Readyz)
-	mux.Handle("/", s.engine)
+	mux.Handle("/", s.Handler())
 	return mux
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +55,10 @@ type Config struct {
 	// StoreSize reports the size of the store's data for the metrics; nil
 	// leaves the gauge out.
 	StoreSize func() int64
+	// DedupEvery is how often the duplicate check looks for registrations
+	// committed since it last matched, and matches them (dedupjob.Watch);
+	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
+	DedupEvery time.Duration
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -109,12 +114,15 @@ type Server struct {
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
+	watching chan struct{} // closed when continuous matching has stopped; nil if it never ran
 
 	ln  net.Listener
 	srv *http.Server
 	tls bool
+
+	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -145,6 +153,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	if err := checkDeclared(s.engine); err != nil {
 		s.cancel()
 		return nil, err
+	}
+	if cfg.DedupEvery > 0 {
+		s.watching = make(chan struct{})
+		go func() {
+			defer close(s.watching)
+			s.dedup.Watch(s.ctx, cfg.DedupEvery)
+		}()
 	}
 	return s, nil
 }
@@ -179,6 +194,13 @@ var routeTable = []route{
 	{Policy{"GET", "/verification", Reviewer, byQuery("district")}, (*Server).listVerification},
 	{Policy{"GET", "/duplicates", Reviewer, byQuery("district")}, (*Server).listDuplicates},
 	{Policy{"POST", "/duplicates/:id/decide", Reviewer, byObject(":id: every member's district")}, (*Server).decideDuplicate},
+	{Policy{"POST", "/conflicts/:id/reopen", Reviewer, byObject(":id: the conflict's district")}, (*Server).reopenConflict},
+	{Policy{"POST", "/duplicates/:id/reopen", Reviewer, byObject(":id: every member's district")}, (*Server).reopenDuplicate},
+	{Policy{"GET", "/records/:id/history", Reviewer, byObject(":id: the record's district")}, (*Server).recordHistory},
+
+	// Notices to registrars: a registration of theirs may be registered elsewhere.
+	{Policy{"GET", "/notices", SignedIn, byQuery("district")}, (*Server).listNotices},
+	{Policy{"POST", "/notices/:id/answer", SignedIn, byObject(":id: the notice's district")}, (*Server).answerNotice},
 
 	// Administration: every district.
 	{Policy{"GET", "/users", AdminOnly, unscoped}, (*Server).listUsers},
@@ -187,6 +209,7 @@ var routeTable = []route{
 	{Policy{"POST", "/users/:name/enable", AdminOnly, unscoped}, (*Server).enableUser},
 	{Policy{"POST", "/users/:name/password", AdminOnly, unscoped}, (*Server).resetPassword},
 	{Policy{"POST", "/users/:name/unlock", AdminOnly, unscoped}, (*Server).unlockUser},
+	{Policy{"PATCH", "/users/:name", AdminOnly, unscoped}, (*Server).editUser},
 	{Policy{"GET", "/devices", AdminOnly, unscoped}, (*Server).listDevices},
 	{Policy{"POST", "/devices/:id/revoke", AdminOnly, unscoped}, (*Server).revokeDevice},
 	{Policy{"POST", "/admin/import/registrations", AdminOnly, unscoped}, (*Server).importRegistrations},
@@ -212,9 +235,31 @@ func (s *Server) routes() *gin.Engine {
 	return e
 }
 
-// Handler is the server's http.Handler, for tests and embedding.
-// The listener serves it behind /healthz and /readyz (rootHandler).
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler is the server's http.Handler, for tests and embedding: the API
+// under /v1/, and what Mount gave for every other path. The listener serves
+// it behind /healthz and /readyz (rootHandler).
+func (s *Server) Handler() http.Handler {
+	if s.browser == nil {
+		return s.engine
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == apiPrefix || strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+			s.engine.ServeHTTP(w, r)
+			return
+		}
+		s.browser.ServeHTTP(w, r)
+	})
+}
+
+// Mount serves h for every path outside /v1/ (the browser console, whose
+// routes keep their own guards: cookies, CSRF, CSP); call it before Listen.
+func (s *Server) Mount(h http.Handler) { s.browser = h }
+
+// Dedup is the server's duplicate check (one run at a time, whoever starts it).
+func (s *Server) Dedup() *dedupjob.Job { return s.dedup }
+
+// StartDedup starts a duplicate check that lives as long as the server.
+func (s *Server) StartDedup(incremental bool) error { return s.dedup.Start(s.ctx, incremental) }
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {
@@ -262,6 +307,9 @@ func (s *Server) URL() string {
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {
 	s.cancel()
+	if s.watching != nil {
+		<-s.watching // a run under way stops at its next check of the context
+	}
 	if s.srv == nil {
 		return nil
 	}

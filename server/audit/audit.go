@@ -49,10 +49,18 @@ const (
 	DeviceRevoked    Action = "device_revoked"    // target: the device
 	ConflictResolved Action = "conflict_resolved" // target: the conflict; details: record, field, choice
 	DuplicateDecided Action = "duplicate_decided" // target: the case; details: status, kept record, members
+	NoticeAnswered   Action = "notice_answered"   // target: the case; details: notice, record, answer (never the note)
 	Import           Action = "import"            // details: the file's kind and format, the report's counts
 	ExportUnmasked   Action = "export_unmasked"   // an export or list showing ID numbers, phones or addresses
 	ElectionChanged  Action = "election_changed"  // the election day the age check uses
-	Restored         Action = "restored"          // target: the backup file; details: its sequence, the generations
+	// ConflictReopened: a resolved conflict put back in the queue; details:
+	// record, field, the earlier choice and who made it, the reason.
+	ConflictReopened Action = "conflict_reopened"
+	// DuplicateReopened: a decided duplicate case put back in the queue;
+	// details: the earlier status and kept record, the reason.
+	DuplicateReopened Action = "duplicate_reopened"
+	NameChanged       Action = "name_changed" // an account's display name; details: before and after
+	Restored          Action = "restored"     // target: the backup file; details: its sequence, the generations
 )
 
 // Actors that are not a user.

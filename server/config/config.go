@@ -14,6 +14,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/dedupjob"
 )
 
 // Config is the server's configuration.
@@ -26,12 +27,15 @@ type Config struct {
 	Data string `toml:"data"`
 	// KeyFile holds the token signing keys ("" : DATA.keys beside the data
 	// directory).
-	KeyFile string  `toml:"key_file"`
-	TLS     TLS     `toml:"tls"`
-	Log     Log     `toml:"log"`
-	Metrics Metrics `toml:"metrics"`
-	Backup  Backup  `toml:"backup"`
-	Limits  Limits  `toml:"limits"`
+	KeyFile string `toml:"key_file"`
+	// DedupEvery is how often new registrations are matched for
+	// duplicates as they arrive (0: off; the operator runs the check).
+	DedupEvery Duration `toml:"dedup_every"`
+	TLS        TLS      `toml:"tls"`
+	Log        Log      `toml:"log"`
+	Metrics    Metrics  `toml:"metrics"`
+	Backup     Backup   `toml:"backup"`
+	Limits     Limits   `toml:"limits"`
 }
 
 // TLS: with a certificate and its key the API is served over HTTPS
@@ -91,10 +95,11 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 func DefaultConfig() Config {
 	l := api.DefaultLimits()
 	return Config{
-		Listen: "127.0.0.1:8080",
-		Data:   "dengji-data",
-		Log:    Log{Format: "text", Level: "info"},
-		Backup: Backup{Keep: 7},
+		Listen:     "127.0.0.1:8080",
+		Data:       "dengji-data",
+		Log:        Log{Format: "text", Level: "info"},
+		DedupEvery: Duration(dedupjob.DefaultWatchEvery),
+		Backup:     Backup{Keep: 7},
 		Limits: Limits{MaxInFlight: l.MaxInFlight, MaxBodyMiB: int(api.DefaultConfig().MaxBodyBytes >> 20),
 			LargeBodies: l.LargeBodies, HeaderTimeout: Duration(l.HeaderTimeout), MinBodyRate: l.MinBodyRate},
 	}
@@ -159,6 +164,8 @@ func (c Config) Validate() error {
 		return bad("log.format", "应为 text 或 json", "must be text or json")
 	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
 		return bad("log.level", "应为 debug、info、warn 或 error", "must be debug, info, warn or error")
+	case c.DedupEvery < 0:
+		return bad("dedup_every", "不能为负", "must not be negative")
 	case c.Backup.Every < 0 || (c.Backup.Every > 0 && time.Duration(c.Backup.Every) < time.Minute):
 		return bad("backup.every", "应为 0（只按需备份）或至少 1m", "must be 0 (on demand only) or at least 1m")
 	case c.Backup.Keep < 1:

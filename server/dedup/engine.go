@@ -88,20 +88,11 @@ type Index struct {
 // incremental matching. recs must not be modified while the index is used.
 func Run(recs []Record, opt Options) (*Result, *Index, error) {
 	start := time.Now()
-	pos, err := positions(recs)
+	ix, err := newIndex(recs, opt)
 	if err != nil {
 		return nil, nil, err
 	}
-	ix := &Index{opt: opt, recs: recs, pos: pos}
-	ix.ps = prepareAll(recs, opt)
-	ix.fr = countFreqs(ix.ps)
-	ix.st = make([]recStat, len(ix.ps))
-	for i := range ix.ps {
-		ix.st[i] = ix.fr.stat(&ix.ps[i])
-	}
-	ix.bi = buildBlocks(ix.ps, opt)
 	ix.w = estimate(ix.ps, ix.st, ix.bi, opt)
-	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
 	links, compared := ix.scoreAll()
 	ix.bi.recStart, ix.bi.recBlock = nil, nil // only the full run walks blocks per record
 	c := newClusterer(len(recs), opt.MaxCluster)
@@ -113,6 +104,25 @@ func Run(recs []Record, opt Options) (*Result, *Index, error) {
 	res.Stats.Comparisons = compared
 	res.Stats.Elapsed = time.Since(start)
 	return res, ix, nil
+}
+
+// newIndex prepares, counts and blocks recs: an index without weights or
+// clusters yet.
+func newIndex(recs []Record, opt Options) (*Index, error) {
+	pos, err := positions(recs)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{opt: opt, recs: recs, pos: pos}
+	ix.ps = prepareAll(recs, opt)
+	ix.fr = countFreqs(ix.ps)
+	ix.st = make([]recStat, len(ix.ps))
+	for i := range ix.ps {
+		ix.st[i] = ix.fr.stat(&ix.ps[i])
+	}
+	ix.bi = buildBlocks(ix.ps, opt)
+	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
+	return ix, nil
 }
 
 func positions(recs []Record) (map[string]int32, error) {
@@ -400,17 +410,9 @@ func (ix *Index) keepClusters(res *Result) {
 // adoptClusters records auto clusters as the index's.
 func (ix *Index) adoptClusters(clusters []Cluster) {
 	for _, cl := range clusters {
-		if cl.Decision != Auto {
-			continue
+		if cl.Decision == Auto {
+			ix.adoptCluster(cl.Records)
 		}
-		k := int32(len(ix.members))
-		var m []int32
-		for _, id := range cl.Records {
-			p := ix.pos[id]
-			ix.cluster[p] = k
-			m = append(m, p)
-		}
-		ix.members = append(ix.members, m)
 	}
 }
 

@@ -18,3 +18,6 @@ var (
 	// ErrBadFEBRL is returned when a FEBRL file cannot be parsed.
 	ErrBadFEBRL = errors.New("dedup: malformed febrl file")
 )
+
+// ErrNoWeights is returned by Rebuild without the weights of a full run.
+var ErrNoWeights = errors.New("dedup: no weights of a full run")

@@ -97,7 +97,10 @@ func record(tx store.Tx, c *store.DupCase, d *Decision) error {
 		c.Keep = keep
 	}
 	c.Status, c.DecidedBy, c.DecidedAt = d.Status, d.By, time.Now().UTC()
-	return tx.PutDupCase(c)
+	if err := tx.PutDupCase(c); err != nil {
+		return err
+	}
+	return followCase(tx, c, string(c.Status), c.DecidedAt)
 }
 
 // removeOthers marks every live member but the kept one removed, as one

@@ -1,7 +1,15 @@
 // Package dedupjob runs the central duplicate check (不重) over the store: a
 // full run over every live registration, incremental runs over what changed
-// since, reconciliation with the cases people already decided, the
-// coordinators' decisions, and the duplicates export.
+// since (by hand, or continuously as registrations arrive: Watch),
+// reconciliation with the cases people already decided, the notices that
+// tell a registrar a new registration may be someone registered elsewhere,
+// the coordinators' decisions, and the duplicates export.
+//
+// The index of the last full run grows with every incremental run and
+// survives a restart: the full run's weights and the feed sequence matched
+// so far are kept in the store, and a new process rebuilds the index from
+// the registrations matched before (dedup.Rebuild: no pair scored), so its
+// first incremental run matches only what came after.
 //
 // The engine (package dedup) proposes; people decide. A run changes only
 // open cases: a confirmed or rejected case is never undone, and no
@@ -14,7 +22,11 @@ package dedupjob
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +43,9 @@ import (
 
 // Settings keys the job keeps in the store.
 const (
-	SettingSeq  = "dedup.seq"  // decimal feed sequence number the last run saw
-	SettingLast = "dedup.last" // JSON Summary of the last run
+	SettingSeq     = "dedup.seq"     // decimal feed sequence number the index has matched
+	SettingLast    = "dedup.last"    // JSON Summary of the last run
+	SettingWeights = "dedup.weights" // JSON dedup.Weights of the last full run
 )
 
 // Phases reported to a Progress callback.
@@ -40,6 +53,7 @@ const (
 	PhaseLoad  = "load"  // reading registrations (total 0: not known yet)
 	PhaseMatch = "match" // the engine at work
 	PhaseSave  = "save"  // reconciling and writing cases
+	PhaseIndex = "index" // rebuilding the index after a restart
 )
 
 // Progress is told where a run is; total is 0 when not known.
@@ -50,18 +64,29 @@ type Options struct {
 	Engine   dedup.Options
 	Progress Progress // nil: none
 	PageSize int      // feed page of an incremental load
-	Now      func() time.Time
+	// MatchWorkers is how many goroutines an incremental run matches with
+	// (0: the engine's Workers). One leaves the other cores to the pushes
+	// that continuous matching runs beside.
+	MatchWorkers int
+	Now          func() time.Time
 }
 
-// DefaultOptions returns the engine's defaults and pages of 1,000 records.
+// DefaultOptions returns the engine's defaults, pages of 1,000 records and
+// incremental runs on one goroutine.
 func DefaultOptions() Options {
-	return Options{Engine: dedup.DefaultOptions(), PageSize: 1000, Now: time.Now}
+	return Options{Engine: dedup.DefaultOptions(), PageSize: 1000, MatchWorkers: 1, Now: time.Now}
 }
 
 // Summary is the outcome of one run.
+//
+// An incremental run counts the cases holding a record of its batch or one
+// the batch was matched with, not every stored case.
 type Summary struct {
-	Full      bool      `json:"full"`
-	Records   int       `json:"records"`   // registrations compared (full) or in the batch (incremental)
+	Full    bool `json:"full"`
+	Records int  `json:"records"` // registrations compared (full) or in the batch (incremental)
+	// Compared is the number of pairs the engine scored: a full run's
+	// grows with the square of the blocks, an incremental one's with the batch.
+	Compared  int       `json:"compared"`
 	Cases     int       `json:"cases"`     // cases stored after the run, any status
 	Auto      int       `json:"auto"`      // open cases the engine is sure of
 	Review    int       `json:"review"`    // open cases a person has to look at
@@ -82,24 +107,43 @@ type Status struct {
 	Done    int    `json:"done,omitempty"`
 	Total   int    `json:"total,omitempty"`
 	// Indexed is the number of registrations in the index kept for
-	// incremental runs; 0 means the next incremental run is a full one.
-	Indexed int      `json:"indexed"`
-	Last    *Summary `json:"last,omitempty"`
-	Error   string   `json:"error,omitempty"` // of the last run
+	// incremental runs; 0 means the next incremental run rebuilds it from
+	// the store (or runs in full when no full run's weights are kept).
+	Indexed int `json:"indexed"`
+	// Continuous says registrations are matched as they arrive (Watch).
+	Continuous bool `json:"continuous"`
+	// Cursor is the feed sequence the index has matched; Backlog the
+	// records committed after it, waiting to be matched (at most
+	// backlogCap counted: BacklogMore says more wait), and OldestSeconds
+	// how long the oldest of them has waited, as the watcher saw it
+	// commit (0 when nothing waits or no watcher runs).
+	Cursor        uint64   `json:"cursor"`
+	Backlog       int      `json:"backlog"`
+	BacklogMore   bool     `json:"backlog_more,omitempty"`
+	OldestSeconds float64  `json:"oldest_seconds"`
+	Last          *Summary `json:"last,omitempty"`
+	Error         string   `json:"error,omitempty"` // of the last run
 }
 
 // Job is the duplicate check of one store. It keeps the index of its last
-// full run in memory for incremental runs; one run goes at a time.
+// full run in memory for incremental runs; one run goes at a time. It must
+// be the only job writing cases to its store (one server per data
+// directory, which bbolt's file lock ensures): it knows the stored cases
+// by member from its own runs.
 type Job struct {
 	st      store.Store
 	opt     Options
 	running atomic.Bool
 
-	mu        sync.Mutex
-	ix        *dedup.Index
-	ixSeq     uint64            // feed sequence the index saw
-	districts map[string]string // record ID -> district of the indexed records
-	status    Status
+	mu       sync.Mutex
+	ix       *dedup.Index // used by the run under way only, outside mu
+	caseOf   caseIndex    // the stored cases by member, kept with ix by the runs
+	fullSize int          // records the index was built with (full run or rebuild)
+	ixSeq    uint64       // feed sequence the index has matched
+	indexed  int          // ix.Len() after the last run
+	status   Status
+	watching bool
+	seen     []sighting // feed sequences the watcher saw committed, oldest first
 }
 
 // New makes the job for st.
@@ -131,14 +175,16 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 }
 
 // RunIncremental matches the registrations changed since the index was
-// built against it. Without an index (a fresh process) it is a full run.
+// built against it, and adds them to it. A fresh process first rebuilds the
+// index from the store; it runs in full only when no full run ever kept
+// its weights.
 func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
 	release, err := j.claim(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
 	defer release()
-	j.begin(!j.hasIndex())
+	j.begin(!j.canIncrement(ctx))
 	return j.end(j.incremental(ctx))
 }
 
@@ -149,7 +195,7 @@ func (j *Job) Start(ctx context.Context, incremental bool) error {
 	if err != nil {
 		return err
 	}
-	full := !incremental || !j.hasIndex()
+	full := !incremental || !j.canIncrement(ctx)
 	j.begin(full)
 	go func() {
 		defer release()
@@ -186,14 +232,15 @@ func (j *Job) Status(ctx context.Context) (Status, error) {
 	j.mu.Lock()
 	s := j.status
 	s.Running = j.running.Load()
-	if j.ix != nil {
-		s.Indexed = j.ix.Len()
-	}
+	s.Indexed, s.Cursor, s.Continuous = j.indexed, j.ixSeq, j.watching
 	j.mu.Unlock()
-	if s.Last != nil {
-		return s, nil
-	}
 	err := j.st.View(ctx, func(tx store.Tx) error {
+		if err := j.backlog(tx, &s); err != nil {
+			return err
+		}
+		if s.Last != nil {
+			return nil
+		}
 		v, err := tx.Setting(SettingLast)
 		if err != nil {
 			return err
@@ -201,16 +248,10 @@ func (j *Job) Status(ctx context.Context) (Status, error) {
 		s.Last = new(Summary)
 		return json.Unmarshal(v, s.Last)
 	})
-	if err != nil && err != store.ErrNotFound {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return s, err
 	}
 	return s, nil
-}
-
-func (j *Job) hasIndex() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ix != nil
 }
 
 func (j *Job) begin(full bool) {
@@ -240,15 +281,33 @@ func (j *Job) progress(phase string, done, total int) {
 	}
 }
 
+// full runs over every live registration. The registrations committed
+// after the cursor a run before kept get notices like an incremental run's
+// batch (a re-tune must not swallow them); a first run gives none: its
+// roll is the office's batch.
 func (j *Job) full(ctx context.Context) (Summary, error) {
 	started := j.opt.Now()
-	recs, seq, err := j.loadAll(ctx)
+	var cursor uint64
+	var known bool
+	err := j.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		cursor, known, err = keptSeq(tx)
+		return err
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	if !known {
+		cursor = math.MaxUint64
+	}
+	recs, seq, fresh, err := j.loadAll(ctx, 0, cursor)
 	if err != nil {
 		return Summary{}, err
 	}
 	j.progress(PhaseMatch, 0, len(recs))
 	var proposals []dedup.Case
 	var ix *dedup.Index
+	sum := Summary{Full: true, Records: len(recs), Seq: seq, Started: started}
 	if len(recs) >= 2 {
 		var res *dedup.Result
 		res, ix, err = dedup.Run(recs, j.opt.Engine)
@@ -256,26 +315,54 @@ func (j *Job) full(ctx context.Context) (Summary, error) {
 			return Summary{}, fmt.Errorf("dedupjob: run: %w", err)
 		}
 		proposals = res.Proposals()
+		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(recs), len(recs))
-	districts := make(map[string]string, len(recs))
-	for i := range recs {
-		districts[recs[i].ID] = recs[i].District
+	lookup := func(string) string { return "" }
+	var weights []byte
+	if ix != nil {
+		lookup = ix.District
+		if weights, err = json.Marshal(ix.Weights()); err != nil {
+			return Summary{}, err
+		}
 	}
-	sum := Summary{Full: true, Records: len(recs), Seq: seq, Started: started}
-	lookup := func(id string) string { return districts[id] }
-	if err := j.save(ctx, &sum, proposals, nil, lookup); err != nil {
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, district: lookup, changed: fresh, also: func(tx store.Tx) error {
+		if weights == nil {
+			return nil
+		}
+		return tx.PutSetting(SettingWeights, weights)
+	}})
+	if err != nil {
 		return Summary{}, err
 	}
-	j.mu.Lock()
-	j.ix, j.ixSeq, j.districts = ix, seq, districts
-	j.mu.Unlock()
+	j.setIndex(ix, seq, len(recs))
 	return sum, nil
 }
 
-func (j *Job) incremental(ctx context.Context) (Summary, error) {
+// setIndex keeps the index, the sequence it has matched and, unless -1,
+// the records it was built with.
+func (j *Job) setIndex(ix *dedup.Index, seq uint64, built int) {
 	j.mu.Lock()
-	ix, from, districts := j.ix, j.ixSeq, j.districts
+	defer j.mu.Unlock()
+	if built >= 0 {
+		j.fullSize = built
+	}
+	j.ix, j.ixSeq, j.indexed = ix, seq, 0
+	if ix != nil {
+		j.indexed = ix.Len()
+		if j.opt.MatchWorkers > 0 {
+			ix.SetWorkers(j.opt.MatchWorkers)
+		}
+	}
+	j.forgetSeen(seq)
+}
+
+func (j *Job) incremental(ctx context.Context) (Summary, error) {
+	if err := j.restore(ctx); err != nil {
+		return Summary{}, err
+	}
+	j.mu.Lock()
+	ix, from := j.ix, j.ixSeq
 	j.mu.Unlock()
 	if ix == nil {
 		return j.full(ctx)
@@ -286,38 +373,61 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	j.progress(PhaseMatch, 0, len(batch))
+	ix.Remove(slices.Collect(maps.Keys(dead)))
+	sum := Summary{Records: len(batch), Seq: seq, Started: started}
 	var proposals []dedup.Case
 	if len(batch) > 0 {
-		res, err := ix.Match(batch)
+		res, err := ix.Add(batch)
 		if err != nil {
 			return Summary{}, fmt.Errorf("dedupjob: match: %w", err)
 		}
 		proposals = withoutRecords(res.Proposals(), dead)
+		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(batch), len(batch))
-	changed := make(map[string]string, len(batch))
+	// The records whose cases the run may touch: the batch's, the dead,
+	// and every one proposed.
+	touched := make(map[string]bool, len(batch)+len(dead))
+	changed := make(map[string]bool, len(batch))
 	for i := range batch {
-		changed[batch[i].ID] = batch[i].District
+		changed[batch[i].ID], touched[batch[i].ID] = true, true
 	}
-	lookup := func(id string) string {
-		if d, ok := changed[id]; ok {
-			return d
+	for id := range dead {
+		touched[id] = true
+	}
+	for _, c := range proposals {
+		for _, r := range c.Records {
+			touched[r] = true
 		}
-		return districts[id]
 	}
-	sum := Summary{Records: len(batch), Seq: seq, Started: started}
-	return sum, j.save(ctx, &sum, proposals, dead, lookup)
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, dead: dead, district: ix.District,
+		touched: touched, changed: changed})
+	if err != nil {
+		return Summary{}, err
+	}
+	j.setIndex(ix, seq, -1)
+	return sum, nil
 }
 
-// loadAll reads every live registration and the feed sequence it saw.
-func (j *Job) loadAll(ctx context.Context) (recs []dedup.Record, seq uint64, err error) {
+// loadAll reads every live registration and the feed sequence it saw;
+// with upTo above 0, only those last changed at or below it. fresh are
+// those changed above freshAbove.
+func (j *Job) loadAll(ctx context.Context, upTo, freshAbove uint64) (recs []dedup.Record, seq uint64,
+	fresh map[string]bool, err error) {
 	j.progress(PhaseLoad, 0, 0)
+	fresh = map[string]bool{}
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
 		}
 		return tx.ForEachRecord(model.TypeRegistration, func(r *dsync.Record) error {
+			if upTo > 0 && r.Seq > upTo {
+				return nil
+			}
 			if rec, ok := engineRecord(r); ok {
+				if r.Seq > freshAbove {
+					fresh[rec.ID] = true
+				}
 				recs = append(recs, rec)
 				if len(recs)%10000 == 0 {
 					j.progress(PhaseLoad, len(recs), 0)
@@ -327,17 +437,18 @@ func (j *Job) loadAll(ctx context.Context) (recs []dedup.Record, seq uint64, err
 		})
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("dedupjob: load registrations: %w", err)
+		return nil, 0, nil, fmt.Errorf("dedupjob: load registrations: %w", err)
 	}
 	j.progress(PhaseLoad, len(recs), len(recs))
-	return recs, seq, nil
+	return recs, seq, fresh, nil
 }
 
 // loadSince reads the registrations changed after seq from the feed: the
-// live ones as a batch, the deleted or removed ones as dead.
-func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record, dead map[string]bool, seq uint64, err error) {
+// live ones as a batch, the deleted or removed ones as dead (record ID to
+// district).
+func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record, dead map[string]string, seq uint64, err error) {
 	j.progress(PhaseLoad, 0, 0)
-	dead = map[string]bool{}
+	dead = map[string]string{}
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
@@ -356,7 +467,7 @@ func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record,
 				if rec, ok := engineRecord(r); ok {
 					batch = append(batch, rec)
 				} else {
-					dead[r.ID] = true
+					dead[strings.Clone(r.ID)] = strings.Clone(r.District)
 				}
 			}
 			j.progress(PhaseLoad, len(batch)+len(dead), 0)
@@ -394,7 +505,7 @@ const statusRemoved = "removed"
 
 // withoutRecords drops dead records from proposals (an index may still hold
 // them) and the proposals left with fewer than two members.
-func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
+func withoutRecords(cs []dedup.Case, dead map[string]string) []dedup.Case {
 	if len(dead) == 0 {
 		return cs
 	}
@@ -402,7 +513,7 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 	for _, c := range cs {
 		var recs []string
 		for _, r := range c.Records {
-			if !dead[r] {
+			if !isDead(dead, r) {
 				recs = append(recs, r)
 			}
 		}
@@ -411,7 +522,7 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 		}
 		var links []dedup.Link
 		for _, l := range c.Evidence {
-			if !dead[l.A] && !dead[l.B] {
+			if !isDead(dead, l.A) && !isDead(dead, l.B) {
 				links = append(links, l)
 			}
 		}
@@ -419,6 +530,11 @@ func withoutRecords(cs []dedup.Case, dead map[string]bool) []dedup.Case {
 		out = append(out, c)
 	}
 	return out
+}
+
+func isDead(dead map[string]string, id string) bool {
+	_, ok := dead[id]
+	return ok
 }
 
 func formatSeq(seq uint64) []byte { return strconv.AppendUint(nil, seq, 10) }

@@ -44,24 +44,31 @@ func (s *server) deviceURL() string {
 	return s.URL()
 }
 
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { t.Helper(); return startServerWith(t, nil) }
+
+// startServerWith starts a server whose configuration set may change.
+func startServerWith(t *testing.T, set func(*api.Config)) *server {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(dir, "server"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveStore(t, st, dir, nil)
+	return serveStore(t, st, dir, nil, set)
 }
 
 // serveStore starts a server on st (closed with it), its devices' files
-// in dir; keys sign its tokens (nil: keys of its own).
-func serveStore(t *testing.T, st store.Store, dir string, keys *auth.KeySet) *server {
+// in dir; keys sign its tokens (nil: keys of its own); set, if not nil,
+// changes its configuration.
+func serveStore(t *testing.T, st store.Store, dir string, keys *auth.KeySet, set func(*api.Config)) *server {
 	t.Helper()
 	cfg := api.DefaultConfig()
 	cfg.Validator = store.ModelValidator(model.Rules{ElectionDay: electionDay})
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Keys = keys
+	if set != nil {
+		set(&cfg)
+	}
 	srv, err := api.New(ctx, st, cfg)
 	if err != nil {
 		t.Fatal(err)

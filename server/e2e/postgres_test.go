@@ -25,8 +25,8 @@ func TestE2E_TwoServersOneDatabase(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	keys := auth.NewKeySet() // the servers' shared signing keys
 	dir := t.TempDir()
-	a := serveStore(t, openPG(t, dbURL), dir, keys)
-	b := serveStore(t, openPG(t, dbURL), dir, keys)
+	a := serveStore(t, openPG(t, dbURL), dir, keys, nil)
+	b := serveStore(t, openPG(t, dbURL), dir, keys, nil)
 	front, served := alternate(t, a.URL(), b.URL())
 	a.front = front
 	convergence(t, a)
@@ -66,7 +66,7 @@ func TestE2E_TwoServersOneDatabase(t *testing.T) {
 // TestE2E_RandomizedConvergencePostgres is the randomized convergence test
 // on one server over PostgreSQL.
 func TestE2E_RandomizedConvergencePostgres(t *testing.T) {
-	convergence(t, serveStore(t, openPG(t, pgtest.URL(t)), t.TempDir(), nil))
+	convergence(t, serveStore(t, openPG(t, pgtest.URL(t)), t.TempDir(), nil, nil))
 }
 
 // openPG opens a store with a pool of its own on the database at u; the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -614,4 +615,19 @@ func (g refGuard) validate(tx store.SyncTx, rec *dsync.Record) error {
 		return err
 	}
 	return tx.PutRef(key, rec.ID)
+}
+
+// RowErrorHeader is the header of a CSV of row errors and warnings (the
+// CLI's --errors file, the console's import report).
+var RowErrorHeader = []string{"类型/kind", "行/row", "列/column", "代码/code", "原因/reason"}
+
+// Kinds of a row problem in a CSV report.
+const (
+	KindError   = "错误/error"
+	KindWarning = "警告/warning"
+)
+
+// CSVRow is e as a line under RowErrorHeader.
+func (e RowError) CSVRow(kind string) []string {
+	return []string{kind, strconv.Itoa(e.Row), e.Column, e.Code, e.Reason}
 }

@@ -68,6 +68,7 @@ type Tx interface {
 	AuthTx
 	DupTx
 	AuditTx
+	NoticeTx
 }
 
 // SyncTx holds records, the change log and conflicts.
@@ -80,6 +81,10 @@ type SyncTx interface {
 	NextSeq() (uint64, error)
 	AppendChange(seq uint64, ch *dsync.Change) error
 	ChangeBySeq(seq uint64) (*dsync.Change, error)
+	// RecordChanges lists the sequence numbers of the changes to one record
+	// that were accepted (AppendChange), in order: its history. A SQL
+	// backend indexes its changes table by record.
+	RecordChanges(record string) ([]uint64, error)
 	// Result is what a change, by ID, was answered the first time.
 	Result(changeID string) (*dsync.Result, error)
 	PutResult(r *dsync.Result) error
@@ -204,6 +209,7 @@ type User struct {
 	Name         string    `json:"name"`
 	Role         Role      `json:"role"`
 	Districts    []string  `json:"districts,omitempty"` // scope (分片包干); admins have all
+	FullName     string    `json:"full_name,omitempty"` // the person's name as colleagues know it (shown in the console)
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`
@@ -396,4 +402,20 @@ type DupCaseQuery struct {
 // process opens (bbolt's file lock sees to it) needs none.
 type RunLocker interface {
 	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}
+
+// NoticeTx holds the notices to registrars (package dedupjob writes them):
+// a registration of their districts is in a suspected duplicate case. Each
+// put gives the notice the next number of a sequence of their own, so a
+// device reads what is new or changed above its cursor, like the feed. A
+// SQL backend keeps a notices table (id primary key, seq unique, district,
+// the notice as JSON) indexed by (district, seq).
+type NoticeTx interface {
+	Notice(id string) (*dsync.Notice, error)
+	// PutNotice stores n under n.ID, replacing a notice with its ID, with
+	// n.Seq set to the next number of the notices' sequence.
+	PutNotice(n *dsync.Notice) error
+	// Notices returns up to limit notices of the given districts (nil:
+	// all) whose Seq is above after, in Seq order, and whether more follow.
+	Notices(districts []string, after uint64, limit int) (ns []dsync.Notice, more bool, err error)
 }

@@ -30,7 +30,7 @@ func runDedup(ctx context.Context, args []string, out io.Writer) error {
 	var incremental bool
 	fs := newFlags("dedup", &dir)
 	fs.BoolVar(&incremental, "incremental", false,
-		"只比对上次查重后变更的登记（本进程无索引时执行全量）/ only registrations changed since the last run (full when this process has no index)")
+		"只比对上次查重后变更的登记（索引由数据目录重建；从未全量查重时执行全量）/ only registrations changed since the last run (the index is rebuilt from the data directory; full if no full run was ever made)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -40,10 +40,6 @@ func runDedup(ctx context.Context, args []string, out io.Writer) error {
 		job := dedupjob.New(st, opt)
 		run := job.Run
 		if incremental {
-			// A command is a fresh process: the index of the last run lives
-			// only in the server that made it.
-			fmt.Fprintln(dedupStderr, "命令行进程没有上次的索引，执行全量查重；增量查重请用服务器 API / "+
-				"no index in a fresh process: running a full check (incremental runs: POST /v1/admin/dedup?incremental=1)")
 			run = job.RunIncremental
 		}
 		sum, err := run(ctx)
@@ -73,6 +69,7 @@ var phaseNames = map[string]string{
 	dedupjob.PhaseLoad:  "读取登记 / loading registrations",
 	dedupjob.PhaseMatch: "比对 / matching",
 	dedupjob.PhaseSave:  "保存案例 / saving cases",
+	dedupjob.PhaseIndex: "重建索引 / rebuilding the index",
 }
 
 func printSummary(w io.Writer, s dedupjob.Summary) {
@@ -82,6 +79,7 @@ func printSummary(w io.Writer, s dedupjob.Summary) {
 	}
 	fmt.Fprintf(w, "查重完成（%s）/ duplicate check done\n", kind)
 	fmt.Fprintf(w, "  登记 / records:        %d\n", s.Records)
+	fmt.Fprintf(w, "  比对 / pairs scored:   %d\n", s.Compared)
 	fmt.Fprintf(w, "  案例 / cases:          %d（自动 / auto %d，待审 / review %d，新增 / new %d，撤销 / dropped %d）\n",
 		s.Cases, s.Auto, s.Review, s.New, s.Dropped)
 	fmt.Fprintf(w, "  已决定 / kept decisions: 确认 / confirmed %d，否定 / rejected %d\n", s.Confirmed, s.Rejected)

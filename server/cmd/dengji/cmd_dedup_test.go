@@ -48,6 +48,12 @@ func TestDedupCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "新增 / new 0") {
 		t.Errorf("a second run added cases:\n%s", out.String())
 	}
+	// A fresh process's incremental run rebuilds the index from the data
+	// directory: it is incremental, over nothing new, scoring no pair.
+	if s := out.String(); !strings.Contains(s, "增量 / incremental") || !strings.Contains(s, "records:        0\n") ||
+		!strings.Contains(s, "pairs scored:   0\n") {
+		t.Errorf("--incremental in a new process after a full run:\n%s", s)
+	}
 
 	csvFile := filepath.Join(t.TempDir(), "dups.csv")
 	out.Reset()

@@ -51,6 +51,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		acfg := cfg.APIConfig(api.DefaultConfig())
 		acfg.Validator = store.ModelValidator(rules)
 		acfg.Logger = log
+		acfg.DedupEvery = time.Duration(cfg.DedupEvery)
 		if !pgstore.IsURL(cfg.Data) {
 			acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
 		}
@@ -85,6 +86,8 @@ func serveConfig(args []string) (config.Config, string, error) {
 	fs.StringVar(&f.Log.Format, "log-format", cfg.Log.Format, "日志格式 text|json / log format")
 	fs.StringVar(&f.Metrics.Listen, "metrics-addr", "", "指标和健康检查的监听地址（无认证）/ listen address of /metrics, /healthz, /readyz (no authentication)")
 	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD（年龄按此日计算，保存在数据目录）/ election day (kept in the data dir)")
+	fs.DurationVar((*time.Duration)(&f.DedupEvery), "dedup-every", time.Duration(cfg.DedupEvery),
+		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
 	if err := parse(fs, args); err != nil {
 		return cfg, "", err
 	}
@@ -96,7 +99,7 @@ func serveConfig(args []string) (config.Config, string, error) {
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "data":
+		case "data", "store":
 			cfg.Data = f.Data
 		case "key-file":
 			cfg.KeyFile = f.KeyFile
@@ -110,6 +113,8 @@ func serveConfig(args []string) (config.Config, string, error) {
 			cfg.Log.Format = f.Log.Format
 		case "metrics-addr":
 			cfg.Metrics.Listen = f.Metrics.Listen
+		case "dedup-every":
+			cfg.DedupEvery = f.DedupEvery
 		}
 	})
 	if cfg.KeyFile == "" {
@@ -148,6 +153,9 @@ func serve(ctx context.Context, st store.Store, acfg api.Config, cfg config.Conf
 	if err != nil {
 		return err
 	}
+	if err := mountConsole(srv, st, acfg); err != nil {
+		return err
+	}
 	if cfg.TLS.Cert != "" {
 		err = srv.ListenTLS(cfg.Listen, cfg.TLS.Cert, cfg.TLS.Key)
 	} else {
@@ -166,7 +174,7 @@ func serve(ctx context.Context, st store.Store, acfg api.Config, cfg config.Conf
 		defer ms.Close()
 		fmt.Fprintf(out, "指标 / metrics on http://%s/metrics\n", ms.Addr)
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n", srv.URL())
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
 	go func() { errc <- srv.Serve() }()
 	select {
 	case err := <-errc:

@@ -72,8 +72,25 @@ func (s *Store) migrate() error {
 		case binary.BigEndian.Uint64(v) > schemaVersion:
 			return fmt.Errorf("boltstore: data written by a newer Dengji (schema %d > %d)",
 				binary.BigEndian.Uint64(v), schemaVersion)
+		case binary.BigEndian.Uint64(v) < 2:
+			if err := indexRecordLog(btx); err != nil {
+				return fmt.Errorf("boltstore: migrate to schema 2: %w", err)
+			}
+			return meta.Put([]byte("schema"), u64(schemaVersion))
 		}
 		return nil
+	})
+}
+
+// indexRecordLog fills record_log from the change log (schema 1 to 2).
+func indexRecordLog(btx *bolt.Tx) error {
+	idx := btx.Bucket(bucketRecordLog)
+	return btx.Bucket(bucketChanges).ForEach(func(k, v []byte) error {
+		var ch dsync.Change
+		if err := store.DecodeChange(v, &ch); err != nil {
+			return fmt.Errorf("change %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		return idx.Put(feedKey(ch.Record, binary.BigEndian.Uint64(k)), nil)
 	})
 }
 
@@ -203,7 +220,23 @@ func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence(
 func (t *tx) HighSeq() (uint64, error) { return t.b(bucketChanges).Sequence(), nil }
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
+	if err := t.b(bucketRecordLog).Put(feedKey(ch.Record, seq), nil); err != nil {
+		return err
+	}
 	return t.b(bucketChanges).Put(u64(seq), ch.AppendJSON(nil))
+}
+
+// RecordChanges lists the sequence numbers of a record's changes, in order.
+func (t *tx) RecordChanges(record string) ([]uint64, error) {
+	prefix := append([]byte(record), 0)
+	var out []uint64
+	c := t.b(bucketRecordLog).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 {
+			out = append(out, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {

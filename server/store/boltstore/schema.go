@@ -21,6 +21,10 @@ var (
 	bucketDupCases    = []byte("dup_cases")    // case ID → store.DupCase JSON
 	bucketDupCaseIdx  = []byte("dup_case_idx") // district 0x00 case ID → nil
 	bucketAudit       = []byte("audit")        // u64(seq) → audit.Entry JSON (the hash-chained audit log)
+	bucketNotices     = []byte("notices")      // notice ID → dsync.Notice JSON; the bucket's sequence numbers them
+	bucketNoticeSeq   = []byte("notice_seq")   // u64(seq) → notice ID
+	bucketNoticeIdx   = []byte("notice_idx")   // district 0x00 u64(seq) → notice ID
+	bucketRecordLog   = []byte("record_log")   // record ID 0x00 u64(seq) → nil: a record's changes (its history)
 )
 
 // appendMostly are the buckets whose keys mostly grow (sequence numbers,
@@ -28,17 +32,18 @@ var (
 // halving the pages a push writes.
 var appendMostly = map[string]bool{
 	string(bucketRecords): true, string(bucketFeed): true, string(bucketChanges): true, string(bucketResults): true,
-	string(bucketAudit): true,
+	string(bucketAudit): true, string(bucketNoticeSeq): true,
 }
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
 	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx, bucketSessions,
-	bucketAudit,
+	bucketAudit, bucketNotices, bucketNoticeSeq, bucketNoticeIdx, bucketRecordLog,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file
-// written by a newer layout and migrates an older one (there is none yet: a
-// bucket added since, like audit, is created at open).
-const schemaVersion = 1
+// written by a newer layout and migrates an older one: a bucket added since,
+// like audit, is created at open; version 2 indexes every change by its
+// record (record_log), filled from the change log at the first open.
+const schemaVersion = 2

@@ -12,13 +12,18 @@ import (
 // 1,000 changes costs a few round trips instead of eight thousand.
 type buffer struct {
 	records  map[string]recordRow
-	changes  map[int64][]byte
+	changes  map[int64]changeRow
 	results  map[string][]byte
 	counters map[string]int64
 
 	// known are values read ahead by Preload, nil for a key known absent.
 	knownRecords map[string][]byte
 	knownResults map[string][]byte
+}
+
+type changeRow struct {
+	record string
+	data   []byte
 }
 
 type recordRow struct {
@@ -29,7 +34,7 @@ type recordRow struct {
 }
 
 func newBuffer() *buffer {
-	return &buffer{records: map[string]recordRow{}, changes: map[int64][]byte{}, results: map[string][]byte{},
+	return &buffer{records: map[string]recordRow{}, changes: map[int64]changeRow{}, results: map[string][]byte{},
 		counters: map[string]int64{}, knownRecords: map[string][]byte{}, knownResults: map[string][]byte{}}
 }
 
@@ -57,8 +62,12 @@ func (t *tx) flush() error {
 				deleted = excluded.deleted, data = excluded.data`, ids, types, districts, seqs, deleted, datas)
 	}
 	if len(b.changes) > 0 {
-		seqs, datas := pairs(b.changes)
-		batch.Queue(`INSERT INTO changes (seq, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, seqs, datas)
+		seqs, records, datas := make([]int64, 0, len(b.changes)), make([]string, 0, len(b.changes)), make([][]byte, 0, len(b.changes))
+		for seq, c := range b.changes {
+			seqs, records, datas = append(seqs, seq), append(records, c.record), append(datas, c.data)
+		}
+		batch.Queue(`INSERT INTO changes (seq, record, data) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`,
+			seqs, records, datas)
 	}
 	if len(b.results) > 0 {
 		ids, datas := pairs(b.results)

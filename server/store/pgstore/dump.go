@@ -82,10 +82,16 @@ func loadStatement(e store.DumpEntry) (string, []any, error) {
 		}
 		return `INSERT INTO records (id, type, district, seq, deleted, data) VALUES ($1, $2, $3, $4, $5, $6)`,
 			[]any{k, r.Type, r.District, int64(r.Seq), r.Deleted(), v}, nil
-	case "changes", "audit":
+	case "changes":
 		n, err := strconv.ParseInt(k, 10, 64)
-		table := map[string]string{"changes": "changes", "audit": "audit_log"}[e.Kind]
-		return `INSERT INTO ` + table + ` (seq, data) VALUES ($1, $2)`, []any{n, v}, err
+		var ch dsync.Change
+		if err == nil {
+			err = store.DecodeChange(v, &ch)
+		}
+		return `INSERT INTO changes (seq, record, data) VALUES ($1, $2, $3)`, []any{n, ch.Record, v}, err
+	case "audit":
+		n, err := strconv.ParseInt(k, 10, 64)
+		return `INSERT INTO audit_log (seq, data) VALUES ($1, $2)`, []any{n, v}, err
 	case "counters":
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		return `INSERT INTO counters (device, counter) VALUES ($1, $2)`, []any{k, n}, err

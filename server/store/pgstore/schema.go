@@ -90,6 +90,20 @@ var migrations = []string{
 				ORDER BY r.seq LIMIT n) x) y
 		WHERE before < budget ORDER BY seq
 	$$;`,
+	// 2: notices to registrars (store.NoticeTx), numbered by a sequence of
+	// their own and read by district above a cursor.
+	`INSERT INTO meta VALUES ('notice_seq', 0);
+	CREATE TABLE notices (
+		id text COLLATE "C" PRIMARY KEY,
+		seq bigint NOT NULL UNIQUE,
+		district text COLLATE "C" NOT NULL,
+		data bytea NOT NULL);
+	CREATE INDEX notices_district ON notices (district, seq);`,
+	// 3: the changes' record, indexed: a record's history (RecordChanges).
+	`ALTER TABLE changes ADD COLUMN record text COLLATE "C";
+	UPDATE changes SET record = convert_from(data, 'UTF8')::json->>'record';
+	ALTER TABLE changes ALTER COLUMN record SET NOT NULL;
+	CREATE INDEX changes_record ON changes (record, seq);`,
 }
 
 // SchemaVersion is the schema this binary reads and writes.

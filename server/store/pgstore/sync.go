@@ -105,22 +105,41 @@ func (t *tx) PutRecord(rec *dsync.Record, _ uint64) error {
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
 	if t.buf != nil {
-		t.buf.changes[int64(seq)] = ch.AppendJSON(nil)
+		t.buf.changes[int64(seq)] = changeRow{ch.Record, ch.AppendJSON(nil)}
 		return nil
 	}
-	return t.exec("INSERT INTO changes (seq, data) VALUES ($1, $2)", int64(seq), ch.AppendJSON(nil))
+	return t.exec("INSERT INTO changes (seq, record, data) VALUES ($1, $2, $3)", int64(seq), ch.Record, ch.AppendJSON(nil))
+}
+
+// RecordChanges reads the changes' record index (changes_record).
+func (t *tx) RecordChanges(record string) ([]uint64, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	rows, err := t.q.Query(t.ctx, "SELECT seq FROM changes WHERE record = $1 ORDER BY seq", record)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (uint64, error) {
+		var seq int64
+		err := r.Scan(&seq)
+		return uint64(seq), err
+	})
 }
 
 func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 	if seq > math.MaxInt64 {
 		return nil, store.ErrNotFound
 	}
-	data, found := []byte(nil), false
+	var data []byte
+	row, found := changeRow{}, false
 	if t.buf != nil {
-		data, found = t.buf.changes[int64(seq)]
+		row, found = t.buf.changes[int64(seq)]
 	}
 	var err error
-	if !found {
+	if found {
+		data = row.data
+	} else {
 		data, err = t.getBytes("SELECT data FROM changes WHERE seq = $1", int64(seq))
 	}
 	if err != nil {

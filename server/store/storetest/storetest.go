@@ -47,6 +47,9 @@ func Run(t *testing.T, open Opener) {
 		"ListsInOrder":                 testListsInOrder,
 		"ValuesByteExact":              testValuesByteExact,
 		"Deletes":                      testDeletes,
+		"Notices":                      testNotices,
+		"RecordHistory":                testRecordHistory,
+		"ReopenConflict":               testReopenConflict,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
