@@ -33,11 +33,11 @@ func (s *Server) stamp(c *gin.Context) {
 	h.Set(HeaderGeneration, s.generation)
 	h.Set(HeaderBackupSeq, strconv.FormatUint(s.backupWatermark(), 10))
 	p := c.FullPath()
-	if gen := c.GetHeader(HeaderGeneration); p == apiPrefix+"/push" && gen != "" && gen != s.generation {
+	if gen := c.GetHeader(HeaderGeneration); (p == apiPrefix+"/push" || p == apiPrefix+"/sync") && gen != "" && gen != s.generation {
 		fail(c, ErrGenerationChanged)
 		return
 	}
-	if p == apiPrefix+"/push" || p == apiPrefix+"/pull" {
+	if p == apiPrefix+"/push" || p == apiPrefix+"/pull" || p == apiPrefix+"/sync" {
 		c.Writer = &seqWriter{ResponseWriter: c.Writer, s: s, c: c}
 	}
 	c.Next()

@@ -15,6 +15,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -70,9 +71,10 @@ var (
 	ErrBadReason         = apiErr(400, "bad_reason", "请填写重新打开的理由（至多200字，不含控制字符）", "a reason is required to reopen (at most 200 characters, no control characters)")
 	ErrNotDecided        = apiErr(409, "not_decided", "尚未处理，无需重新打开", "not decided yet: nothing to reopen")
 	ErrEditRefused       = apiErr(400, "edit_refused", "修改未通过校验，未保存", "the edit fails the record's rules and was not saved")
-	ErrChangePassword    = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
+	ErrBadElection       = apiErr(400, "bad_election", "选举设置无效", "the election's settings are invalid")
 	ErrBackupUnavailable = apiErr(409, "backup_unavailable", "此存储没有内置备份（PostgreSQL 请用 pg_dump）", "this store has no backups of its own (PostgreSQL: use pg_dump)")
 	ErrGenerationChanged = apiErr(409, "generation_changed", "服务器已从备份恢复：请先重新排队本机已提交的修改再推送", "the server was restored from a backup: put back what it acknowledged before pushing again")
+	ErrChangePassword    = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
 
 // Describe is how the API answers err: its status, stable code and message
@@ -109,6 +111,7 @@ func fail(c *gin.Context, err error) {
 
 func toAPIError(err error) *Error {
 	var e *Error
+	var badElection *election.InvalidError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -146,6 +149,8 @@ func toAPIError(err error) *Error {
 		return passwordError(err)
 	case errors.Is(err, accounts.ErrPasswordChangeRequired):
 		return changeRequiredError(err)
+	case errors.As(err, &badElection):
+		return electionError(badElection)
 	case errors.Is(err, dedupjob.ErrRunning):
 		return ErrDedupRunning
 	case errors.Is(err, dedupjob.ErrBadDecision):

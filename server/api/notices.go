@@ -25,8 +25,19 @@ func (s *Server) listNotices(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	page, err := s.noticePage(c, districts, after, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, page)
+}
+
+// noticePage is the notices of districts (nil: all) above after, at most
+// limit: what GET /v1/notices answers, and the notices section of a sync.
+func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, limit int) (dsync.NoticePage, error) {
 	page := dsync.NoticePage{Notices: []dsync.Notice{}, Cursor: after}
-	err = s.store.View(c, func(tx store.Tx) error {
+	err := s.store.View(c, func(tx store.Tx) error {
 		ns, more, err := tx.Notices(districts, after, limit)
 		if len(ns) > 0 {
 			page.Notices, page.Cursor = ns, ns[len(ns)-1].Seq
@@ -34,11 +45,7 @@ func (s *Server) listNotices(c *gin.Context) {
 		page.More = more
 		return err
 	})
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	respond(c, 200, page)
+	return page, err
 }
 
 type answerRequest struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -49,16 +50,21 @@ type Config struct {
 	RefreshGrace time.Duration
 	// Throttle limits failed sign-ins per account and source address.
 	Throttle accounts.ThrottleConfig
+	// DedupEvery is how often the duplicate check looks for registrations
+	// committed since it last matched, and matches them (dedupjob.Watch);
+	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
+	DedupEvery time.Duration
+	// Election is the election a running server validates with; an
+	// administrator's change through the API replaces what it holds (pass
+	// the one cfg.Validator reads, see election.Live). Nil: New loads the
+	// stored election into one of its own.
+	Election *election.Live
 	// Backups takes and keeps the store's backups (POST /v1/admin/backup);
 	// nil: the store has none of its own (PostgreSQL: pg_dump).
 	Backups *backup.Manager
 	// StoreSize reports the size of the store's data for the metrics; nil
 	// leaves the gauge out.
 	StoreSize func() int64
-	// DedupEvery is how often the duplicate check looks for registrations
-	// committed since it last matched, and matches them (dedupjob.Watch);
-	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
-	DedupEvery time.Duration
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -107,6 +113,7 @@ type Server struct {
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
 	lim      *limiter
+	election *election.Live
 	metrics  *metrics
 	// generation is the store's generation (backup.Generation), sent with
 	// every answer.
@@ -120,9 +127,9 @@ type Server struct {
 
 	ln  net.Listener
 	srv *http.Server
-	tls bool
 
 	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
+	tls     bool
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -147,6 +154,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: generation: %w", err)
 	}
 	s.lim = newLimiter(cfg.Limits)
+	if s.election = cfg.Election; s.election == nil {
+		e, err := loadElection(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		s.election = election.NewLive(e)
+	}
 	s.metrics = newMetrics(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
@@ -182,9 +196,11 @@ var routeTable = []route{
 	{Policy{"GET", "/openapi.json", Anyone, unscoped}, (*Server).openAPI},
 
 	// Sync: devices' changes and the feed of the caller's districts.
-	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/sync", EnrolledDevice, perItem("changes[].district; the records of the caller's districts")}, (*Server).sync},
 	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
 	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
+	{Policy{"GET", "/rules", SignedIn, inAnswer("districts: those in the caller's scope")}, (*Server).deviceRules},
 
 	// Review, exports and the verification list, in the caller's districts.
 	{Policy{"GET", "/conflicts", Reviewer, byQuery("district")}, (*Server).listConflicts},
@@ -217,6 +233,8 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
+	{Policy{"GET", "/admin/election", AdminOnly, unscoped}, (*Server).getElection},
+	{Policy{"PUT", "/admin/election", AdminOnly, unscoped}, (*Server).putElection},
 	{Policy{"POST", "/admin/backup", AdminOnly, unscoped}, (*Server).takeBackup},
 	{Policy{"GET", "/admin/backups", AdminOnly, unscoped}, (*Server).listBackups},
 }

@@ -27,15 +27,18 @@ type Config struct {
 	Data string `toml:"data"`
 	// KeyFile holds the token signing keys ("" : DATA.keys beside the data
 	// directory).
-	KeyFile string `toml:"key_file"`
-	// DedupEvery is how often new registrations are matched for
-	// duplicates as they arrive (0: off; the operator runs the check).
-	DedupEvery Duration `toml:"dedup_every"`
-	TLS        TLS      `toml:"tls"`
-	Log        Log      `toml:"log"`
-	Metrics    Metrics  `toml:"metrics"`
-	Backup     Backup   `toml:"backup"`
-	Limits     Limits   `toml:"limits"`
+	KeyFile string  `toml:"key_file"`
+	TLS     TLS     `toml:"tls"`
+	Log     Log     `toml:"log"`
+	Metrics Metrics `toml:"metrics"`
+	Backup  Backup  `toml:"backup"`
+	Dedup   Dedup   `toml:"dedup"`
+	Limits  Limits  `toml:"limits"`
+}
+
+// Dedup is the continuous duplicate matching of new registrations.
+type Dedup struct {
+	Every Duration `toml:"every"` // how often new registrations are matched; 0: off
 }
 
 // TLS: with a certificate and its key the API is served over HTTPS
@@ -95,11 +98,11 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 func DefaultConfig() Config {
 	l := api.DefaultLimits()
 	return Config{
-		Listen:     "127.0.0.1:8080",
-		Data:       "dengji-data",
-		Log:        Log{Format: "text", Level: "info"},
-		DedupEvery: Duration(dedupjob.DefaultWatchEvery),
-		Backup:     Backup{Keep: 7},
+		Listen: "127.0.0.1:8080",
+		Data:   "dengji-data",
+		Log:    Log{Format: "text", Level: "info"},
+		Backup: Backup{Keep: 7},
+		Dedup:  Dedup{Every: Duration(dedupjob.DefaultWatchEvery)},
 		Limits: Limits{MaxInFlight: l.MaxInFlight, MaxBodyMiB: int(api.DefaultConfig().MaxBodyBytes >> 20),
 			LargeBodies: l.LargeBodies, HeaderTimeout: Duration(l.HeaderTimeout), MinBodyRate: l.MinBodyRate},
 	}
@@ -164,10 +167,10 @@ func (c Config) Validate() error {
 		return bad("log.format", "应为 text 或 json", "must be text or json")
 	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
 		return bad("log.level", "应为 debug、info、warn 或 error", "must be debug, info, warn or error")
-	case c.DedupEvery < 0:
-		return bad("dedup_every", "不能为负", "must not be negative")
 	case c.Backup.Every < 0 || (c.Backup.Every > 0 && time.Duration(c.Backup.Every) < time.Minute):
 		return bad("backup.every", "应为 0（只按需备份）或至少 1m", "must be 0 (on demand only) or at least 1m")
+	case c.Dedup.Every < 0:
+		return bad("dedup.every", "不能为负（0 关闭持续查重）", "must not be negative (0 turns continuous matching off)")
 	case c.Backup.Keep < 1:
 		return bad("backup.keep", "至少保留 1 份", "must keep at least 1")
 	}
@@ -184,6 +187,7 @@ func (c Config) APIConfig(base api.Config) api.Config {
 	base.Limits.LargeBodies = c.Limits.LargeBodies
 	base.Limits.HeaderTimeout = time.Duration(c.Limits.HeaderTimeout)
 	base.Limits.MinBodyRate = c.Limits.MinBodyRate
+	base.DedupEvery = time.Duration(c.Dedup.Every)
 	return base
 }
 

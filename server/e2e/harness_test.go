@@ -19,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/bench"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
 	dsync "github.com/dengji/dengji/sync"
@@ -62,8 +63,15 @@ func startServerWith(t *testing.T, set func(*api.Config)) *server {
 // changes its configuration.
 func serveStore(t *testing.T, st store.Store, dir string, keys *auth.KeySet, set func(*api.Config)) *server {
 	t.Helper()
+	// The election is data, as a county server keeps it: devices learn its
+	// day at their first sync.
+	e := model.Election{Name: "e2e", Day: electionDay.Format(time.DateOnly)}
+	if err := st.Update(ctx, func(tx store.Tx) error { _, err := election.Set(ctx, tx, e); return err }); err != nil {
+		t.Fatal(err)
+	}
 	cfg := api.DefaultConfig()
-	cfg.Validator = store.ModelValidator(model.Rules{ElectionDay: electionDay})
+	cfg.Election = election.NewLive(e)
+	cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Keys = keys
 	if set != nil {

@@ -16,10 +16,10 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
-	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/config"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
 	"github.com/dengji/dengji/server/store/pgstore"
@@ -29,8 +29,6 @@ func init() {
 	commands["serve"] = command{"运行服务器 / run the server", runServe}
 }
 
-const settingElectionDay = "election_day"
-
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	cfg, day, err := serveConfig(args)
 	if err != nil {
@@ -39,7 +37,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	log := newLogger(cfg.Log)
 	slog.SetDefault(log)
 	return withStore(cfg.Data, func(st store.Store) error {
-		rules, err := electionRules(ctx, st, day)
+		e, err := loadElection(ctx, st, day)
 		if err != nil {
 			return err
 		}
@@ -49,9 +47,9 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "已创建管理员账号 admin（首次登录须修改密码），一次性密码 / created account admin (to change its password at first sign-in) with one-time password: %s\n", pw)
 		}
 		acfg := cfg.APIConfig(api.DefaultConfig())
-		acfg.Validator = store.ModelValidator(rules)
+		acfg.Election = election.NewLive(e)
+		acfg.Validator = store.LiveModelValidator(acfg.Election.Rules)
 		acfg.Logger = log
-		acfg.DedupEvery = time.Duration(cfg.DedupEvery)
 		if !pgstore.IsURL(cfg.Data) {
 			acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
 		}
@@ -85,9 +83,8 @@ func serveConfig(args []string) (config.Config, string, error) {
 	fs.StringVar(&f.TLS.Key, "tls-key", "", "TLS 私钥文件（PEM）/ TLS key file (PEM)")
 	fs.StringVar(&f.Log.Format, "log-format", cfg.Log.Format, "日志格式 text|json / log format")
 	fs.StringVar(&f.Metrics.Listen, "metrics-addr", "", "指标和健康检查的监听地址（无认证）/ listen address of /metrics, /healthz, /readyz (no authentication)")
-	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD（年龄按此日计算，保存在数据目录）/ election day (kept in the data dir)")
-	fs.DurationVar((*time.Duration)(&f.DedupEvery), "dedup-every", time.Duration(cfg.DedupEvery),
-		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
+	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD：尚未设置选举时保存（之后用 dengji election set 修改）/ election day, kept if no election is set yet (then: dengji election set)")
+	fs.TextVar(&f.Dedup.Every, "dedup-every", cfg.Dedup.Every, "新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
 	if err := parse(fs, args); err != nil {
 		return cfg, "", err
 	}
@@ -114,7 +111,7 @@ func serveConfig(args []string) (config.Config, string, error) {
 		case "metrics-addr":
 			cfg.Metrics.Listen = f.Metrics.Listen
 		case "dedup-every":
-			cfg.DedupEvery = f.DedupEvery
+			cfg.Dedup.Every = f.Dedup.Every
 		}
 	})
 	if cfg.KeyFile == "" {
@@ -174,7 +171,7 @@ func serve(ctx context.Context, st store.Store, acfg api.Config, cfg config.Conf
 		defer ms.Close()
 		fmt.Fprintf(out, "指标 / metrics on http://%s/metrics\n", ms.Addr)
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n管理控制台 / console: %s/console/\n", srv.URL(), srv.URL())
 	go func() { errc <- srv.Serve() }()
 	select {
 	case err := <-errc:
@@ -206,48 +203,28 @@ func serveMetrics(srv *api.Server, addr string, errc chan<- error) (*http.Server
 	return hs, nil
 }
 
-// electionRules reads the election day from the flag (and keeps it) or from
-// the data directory.
-func electionRules(ctx context.Context, st store.Store, flagDay string) (model.Rules, error) {
-	var rules model.Rules
-	err := st.Update(ctx, func(tx store.Tx) error {
-		if flagDay != "" {
-			if err := setElectionDay(ctx, tx, flagDay); err != nil {
-				return err
-			}
-		}
-		v, err := tx.Setting(settingElectionDay)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+// loadElection reads the stored election. The --election-day flag only
+// seeds one when none is stored (then named after its day): once set, the
+// election changes through dengji election set or the admin API, audited.
+func loadElection(ctx context.Context, st store.Store, flagDay string) (model.Election, error) {
+	var e model.Election
+	err := st.Update(ctx, func(tx store.Tx) (err error) {
+		if e, err = election.Get(tx); err != nil || e.Day != "" || flagDay == "" {
 			return err
 		}
-		rules.ElectionDay, err = time.Parse("2006-01-02", string(v))
-		if err != nil {
-			return fmt.Errorf("%w: 选举日格式应为 YYYY-MM-DD / election day must be YYYY-MM-DD: %q", errUsage, v)
-		}
-		return nil
+		e = model.Election{Name: flagDay + " 选举 / election of " + flagDay, Day: flagDay}
+		_, err = election.Set(ctx, tx, e)
+		return err
 	})
-	if err == nil && rules.ElectionDay.IsZero() {
-		slog.Warn("no election day set: the age check is off; set it with --election-day")
+	switch {
+	case errors.Is(err, election.ErrInvalid):
+		return e, fmt.Errorf("%w: 选举日格式应为 YYYY-MM-DD / election day must be YYYY-MM-DD: %q", errUsage, flagDay)
+	case err == nil && e.Day == "":
+		slog.Warn("no election day set: the age check is off; set it with dengji election set --day")
+	case err == nil && flagDay != "" && flagDay != e.Day:
+		slog.Warn("--election-day ignored: an election is stored; change it with dengji election set", "stored", e.Day)
 	}
-	return rules, err
-}
-
-// setElectionDay keeps day, and records a change in the audit log.
-func setElectionDay(ctx context.Context, tx store.Tx, day string) error {
-	old, err := tx.Setting(settingElectionDay)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if string(old) == day {
-		return nil
-	}
-	if err := audit.Append(ctx, tx, audit.ElectionChanged, "", audit.D{"election_day": day, "was": string(old)}); err != nil {
-		return err
-	}
-	return tx.PutSetting(settingElectionDay, []byte(day))
+	return e, err
 }
 
 // keyFlag adds --key-file.
