@@ -48,9 +48,6 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 				}
 				continue
 			}
-			if err == nil {
-				err = d.syncNotices(ctx, rep)
-			}
 			if err != nil {
 				return err
 			}
