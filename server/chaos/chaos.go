@@ -153,6 +153,7 @@ func (f *Failure) Error() string {
 // harness from running.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	cfg = cfg.withDefaults()
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := time.Now()
@@ -197,6 +198,9 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	total.Wall = time.Since(start)
 	if fail != nil {
 		return total, cfg.failure(context.WithoutCancel(ctx), fail.plan, fail.steps, fail.problems)
+	}
+	if first == nil && parent.Err() != nil { // interrupted: the runs cut short prove nothing
+		return total, fmt.Errorf("chaos: interrupted after %d runs: %w", total.Runs, parent.Err())
 	}
 	return total, first
 }

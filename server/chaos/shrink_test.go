@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 )
@@ -53,5 +55,15 @@ func TestFaults_FormatParse(t *testing.T) {
 		if _, err := ParseFaults(bad); err == nil {
 			t.Errorf("ParseFaults(%q) accepted", bad)
 		}
+	}
+}
+
+// An interrupted batch is no pass.
+func TestRun_Interrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Run(ctx, Config{Runs: 3, Seed: 1, Backend: func(dir string) Backend { return &InProcess{Dir: dir} }, Dir: t.TempDir()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("an interrupted batch returned %v", err)
 	}
 }
