@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -98,7 +99,26 @@ func (d *Device) fetchTokens(ctx context.Context, path string, body any) error {
 	if tok.AccessToken == "" || tok.RefreshToken == "" {
 		return fmt.Errorf("%w: %s gave no tokens", ErrProtocol, path)
 	}
-	return d.setTokens(tok.AccessToken, tok.RefreshToken)
+	if err := d.setTokens(tok.AccessToken, tok.RefreshToken); err != nil {
+		return err
+	}
+	if tok.ExpiresIn > 0 { // by this device's clock, whatever the server's says
+		d.accessUntil.Store(time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second).UnixMilli())
+	}
+	return nil
+}
+
+// refreshAhead is how long before the access token expires it is
+// refreshed: a request sent with a token about to expire costs a refused
+// round trip and a second try.
+const refreshAhead = time.Minute
+
+// accessExpiring reports whether the access token this process received
+// expires within refreshAhead (false when its lifetime is not known, after
+// a restart: the server's token_expired answer covers that).
+func (d *Device) accessExpiring() bool {
+	until := d.accessUntil.Load()
+	return until != 0 && time.Until(time.UnixMilli(until)) < refreshAhead
 }
 
 // Logout ends the session on the server, so the refresh token is dead

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -28,16 +30,41 @@ type request struct {
 	gzip   bool   // compress the body
 	auth   bool   // send the access token; refresh it once if expired
 	bearer string // send this token instead (a password-change token)
+
+	ifNoneMatch string  // a conditional GET: the ETag held
+	etag        *string // if set, receives the answer's ETag
+	notModified *bool   // if set, a 304 answer sets it instead of failing
+
+	// once: one try; the caller handles transient failures itself.
+	once bool
+	// pathFunc, if set, gives the path (with query) of each try instead of
+	// path.
+	pathFunc func() (string, error)
+	// stream, if set, reads a 2xx body instead of decoding it into out.
+	// What it stored before an error counts as progress (see progress).
+	stream func(io.Reader) error
+	// progress, if set, counts what the request achieved (records
+	// stored): a failed try that moved it does not count towards
+	// MaxAttempts, so a link that drops often but moves still gets there.
+	progress *atomic.Int64
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
-// access token once if the server says it expired.
+// access token before it expires, or once if the server says it expired.
 func (d *Device) call(ctx context.Context, req request, out any) error {
 	body, err := encodeBody(req.body, req.raw, req.gzip && !req.zipped)
 	if err != nil {
 		return err
 	}
-	try := func() error { return d.retry(ctx, func() error { return d.once(ctx, req, body, out) }) }
+	if req.auth && d.accessExpiring() {
+		if err := d.refresh(ctx); err != nil && !hasCode(err, CodeTokenExpired) {
+			return err
+		}
+	}
+	try := func() error { return d.retry(ctx, req.progress, func() error { return d.once(ctx, req, body, out) }) }
+	if req.once {
+		try = func() error { return d.once(ctx, req, body, out) }
+	}
 	err = try()
 	if !req.auth || !hasCode(err, CodeTokenExpired) {
 		return err
@@ -63,7 +90,9 @@ func encodeBody(v any, raw []byte, compress bool) ([]byte, error) {
 		return b, nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	// The best compression: over EDGE the uplink (100 kbit/s) is the
+	// bottleneck, and a batch of 1,000 changes costs the device some 30 ms.
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if _, err := zw.Write(b); err != nil {
 		return nil, err
 	}
@@ -73,11 +102,19 @@ func encodeBody(v any, raw []byte, compress bool) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// retry runs fn until it succeeds, fails for good, or MaxAttempts is reached,
-// waiting with exponential backoff and full jitter between tries.
-func (d *Device) retry(ctx context.Context, fn func() error) error {
+// retry runs fn until it succeeds, fails for good, or fails MaxAttempts
+// times in a row without progress, waiting with exponential backoff and
+// full jitter between tries.
+func (d *Device) retry(ctx context.Context, progress *atomic.Int64, fn func() error) error {
+	var last int64
+	if progress != nil {
+		last = progress.Load()
+	}
 	for attempt := 1; ; attempt++ {
 		err := fn()
+		if progress != nil && progress.Load() != last {
+			last, attempt = progress.Load(), 1 // it moved: start counting again
+		}
 		if err == nil || !retryable(ctx, err) || attempt >= d.opts.MaxAttempts {
 			return err
 		}
@@ -100,11 +137,29 @@ func retryable(ctx context.Context, err error) bool {
 }
 
 // transientError is a failure of the network or of a response body in
-// transit: worth another try.
-type transientError struct{ err error }
+// transit: worth another try. kind names it: ErrNetwork, ErrTimeout or
+// ErrCut.
+type transientError struct {
+	kind error
+	err  error
+}
 
-func (e *transientError) Error() string { return e.err.Error() }
-func (e *transientError) Unwrap() error { return e.err }
+func (e *transientError) Error() string   { return e.kind.Error() + ": " + e.err.Error() }
+func (e *transientError) Unwrap() []error { return []error{e.kind, e.err} }
+
+// inTransit names a failure of a request under way: a stall (no byte
+// moved for StallTimeout), a cut (the connection reset or the body ended
+// early), or another network error.
+func inTransit(err error, stalled bool) error {
+	switch {
+	case stalled:
+		return &transientError{ErrTimeout, err}
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.EOF):
+		return &transientError{ErrCut, err}
+	}
+	return &transientError{ErrNetwork, err}
+}
 
 // backoff is the wait before try attempt+1: a random duration up to
 // BackoffBase·2^(attempt-1), capped at BackoffMax, but not shorter than a
@@ -133,47 +188,98 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// once makes one HTTP request and decodes a 2xx body into out.
+// once makes one HTTP request and decodes a 2xx body into out (or reads it
+// with req.stream). A request is given up when no byte has moved either
+// way for StallTimeout, however long it has run: over EDGE a large page
+// takes minutes, and that is fine while it flows.
 func (d *Device) once(ctx context.Context, req request, body []byte, out any) error {
-	hr, err := d.newHTTPRequest(ctx, req, body)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	watchdog := time.AfterFunc(d.opts.StallTimeout, func() { stalled.Store(true); cancel() })
+	defer watchdog.Stop()
+	moved := func() { watchdog.Reset(d.opts.StallTimeout) }
+	hr, err := d.newHTTPRequest(ctx, req, body, moved)
 	if err != nil {
 		return err
 	}
 	resp, err := d.opts.HTTPClient.Do(hr)
 	if err != nil {
-		return &transientError{err}
+		return inTransit(err, stalled.Load())
 	}
 	defer resp.Body.Close()
+	rd := &progressReader{r: resp.Body, moved: moved}
+	if resp.StatusCode == http.StatusNotModified && req.notModified != nil {
+		*req.notModified = true
+		return nil
+	}
 	if resp.StatusCode/100 != 2 {
 		return readServerError(resp)
+	}
+	if req.etag != nil {
+		*req.etag = resp.Header.Get("ETag")
+	}
+	if req.stream != nil {
+		if err := req.stream(rd); err != nil {
+			var se *ServerError
+			if errors.As(err, &se) || errors.Is(err, ErrProtocol) {
+				return err
+			}
+			return inTransit(fmt.Errorf("read %s: %w", req.path, err), stalled.Load())
+		}
+		return nil
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return &transientError{fmt.Errorf("decode %s response: %w", req.path, err)}
+	if err := json.NewDecoder(rd).Decode(out); err != nil {
+		return inTransit(fmt.Errorf("decode %s response: %w", req.path, err), stalled.Load())
 	}
 	return nil
 }
 
-func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte) (*http.Request, error) {
+// progressReader calls moved whenever bytes arrive.
+type progressReader struct {
+	r     io.Reader
+	moved func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.moved()
+	}
+	return n, err
+}
+
+func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte, moved func()) (*http.Request, error) {
 	base, access, err := d.endpoint(req.auth)
 	if err != nil {
 		return nil, err
 	}
 	var rd io.Reader
 	if body != nil {
-		rd = bytes.NewReader(body)
+		rd = &progressReader{r: bytes.NewReader(body), moved: moved}
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, base+req.path, rd)
+	path := req.path
+	if req.pathFunc != nil {
+		if path, err = req.pathFunc(); err != nil {
+			return nil, err
+		}
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.method, base+path, rd)
 	if err != nil {
 		return nil, err
 	}
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
+		hr.ContentLength = int64(len(body))
 	}
 	if (req.gzip || req.zipped) && body != nil {
 		hr.Header.Set("Content-Encoding", "gzip")
+	}
+	if req.ifNoneMatch != "" {
+		hr.Header.Set("If-None-Match", req.ifNoneMatch)
 	}
 	if req.auth {
 		hr.Header.Set("Authorization", "Bearer "+access)

@@ -9,8 +9,9 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// statusBatch is how many conflict IDs one status request names.
-const statusBatch = 500
+// statusBatch is how many conflict IDs one status request names (the
+// server's bound).
+const statusBatch = 1000
 
 // refreshConflicts asks the server about the conflicts still open on this
 // device and keeps the coordinators' decisions, so the app can show the
@@ -26,7 +27,10 @@ func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport) error {
 		var resp struct {
 			Conflicts []dsync.Conflict `json:"conflicts"`
 		}
-		req := request{method: http.MethodPost, path: "/v1/conflicts/status", body: map[string][]string{"ids": ids}, auth: true}
+		// Compressed, and answered with the decided ones only: most stay
+		// open from one sync to the next.
+		req := request{method: http.MethodPost, path: "/v1/conflicts/status", gzip: true,
+			body: map[string]any{"ids": ids, "decided_only": true}, auth: true}
 		if err := d.call(ctx, req, &resp); err != nil {
 			return fmt.Errorf("conflict status: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -20,22 +21,32 @@ type Options struct {
 	ServerURL string
 	// DeviceName is sent at login so an administrator can tell devices apart.
 	DeviceName string
-	// HTTPClient makes the requests; a client with a 2-minute timeout if nil.
+	// HTTPClient makes the requests; http.DefaultTransport's if nil. Give
+	// it no Timeout: a request fails when nothing moves for StallTimeout,
+	// not after a fixed time (a large page takes minutes over EDGE).
 	HTTPClient *http.Client
+	// StallTimeout gives up a request when no byte has moved either way for
+	// this long (default 30s).
+	StallTimeout time.Duration
 	// Validate checks a record's full field set before a create or update is
 	// stored; a non-nil error refuses the edit (as a *ValidationError). Nil
-	// uses the shared model's validation (model.Validate) with Rules.
+	// uses the shared model's validation (model.Validate) with the rules of
+	// the election the server sent (Rules before a Sync brought one).
 	Validate func(typ, district string, fields map[string]json.RawMessage) error
-	// Rules are the election's parameters for the default validation.
+	// Rules are the election's parameters for the default validation until
+	// the server's election arrives with a Sync.
 	Rules model.Rules
 	// Now is the wall clock for HLC timestamps; time.Now if nil.
 	Now func() time.Time
 	// BatchSize is the number of changes per push (default 1000, at most
 	// dsync.MaxPushBatch).
 	BatchSize int
-	// PageSize is the number of records per pull page (default 2000, at most
-	// dsync.MaxPullPage).
-	PageSize int
+	// PageSize is the number of records per pull page (default and at most
+	// dsync.MaxPullPage); PageBytes bounds a page's records' JSON on the
+	// server (default 4 MiB). Pages stream in and are stored as they arrive,
+	// so a large page loses nothing to a cut, and compresses better.
+	PageSize  int
+	PageBytes int
 	// Secrets, if set, keeps the tokens in the platform's protected storage
 	// instead of the device file; tokens an earlier Open left in the file
 	// move there.
@@ -43,7 +54,8 @@ type Options struct {
 	// DisableGzip sends push bodies uncompressed.
 	DisableGzip bool
 	// MaxAttempts bounds the tries of one request on network errors, 5xx
-	// and 429 (default 5).
+	// and 429 in a row without progress (default 5); a pull that stores
+	// records before each failure goes on for as long as it moves.
 	MaxAttempts int
 	// BackoffBase is the wait before the first retry, doubled each time with
 	// jitter (default 500ms); BackoffMax caps it (default 30s).
@@ -53,16 +65,17 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+		o.HTTPClient = &http.Client{}
 	}
-	if o.Validate == nil {
-		o.Validate = modelValidator(o.Rules)
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	o.BatchSize = clamp(o.BatchSize, 1000, dsync.MaxPushBatch)
-	o.PageSize = clamp(o.PageSize, 2000, dsync.MaxPullPage)
+	o.PageSize = clamp(o.PageSize, dsync.MaxPullPage, dsync.MaxPullPage)
+	o.PageBytes = clamp(o.PageBytes, 4<<20, 8<<20)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5
 	}
@@ -93,6 +106,9 @@ type Device struct {
 	clock *dsync.Clock
 
 	syncing sync.Mutex // held by the running Sync
+
+	rules       atomic.Pointer[dsync.Rules] // cached from the server; nil before the first
+	accessUntil atomic.Int64                // unix ms the access token expires, if known
 }
 
 // Open opens (creating if needed) the device file at path.
@@ -129,6 +145,9 @@ func (d *Device) initTx(tx *bbolt.Tx) error {
 		if err := moveTokensTx(tx, d.opts.Secrets); err != nil {
 			return err
 		}
+	}
+	if err := d.loadRulesTx(tx); err != nil {
+		return err
 	}
 	d.clock = dsync.NewClock(dsync.HLC(getU64Tx(tx, keyHLC)))
 	d.clock.Now = d.opts.Now

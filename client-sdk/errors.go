@@ -33,6 +33,19 @@ var ErrSyncInProgress = errors.New("sdk: sync already in progress")
 // ErrSchemaTooNew means the device file was written by a newer SDK.
 var ErrSchemaTooNew = errors.New("sdk: device file schema is newer than this SDK")
 
+// ErrNetwork means the server could not be reached or the connection
+// failed before an answer (no network, refused, DNS). Sync retries it with
+// backoff; test with errors.Is.
+var ErrNetwork = errors.New("sdk: network error")
+
+// ErrTimeout means a request was given up because nothing moved for
+// Options.StallTimeout.
+var ErrTimeout = errors.New("sdk: no data moved for the stall timeout")
+
+// ErrCut means the connection was cut under way (reset, or an answer that
+// ended early). What had arrived is kept; the next try goes on from it.
+var ErrCut = errors.New("sdk: connection cut")
+
 // ErrProtocol means the server answered something the protocol does not
 // allow (e.g. a push response whose results do not match the changes sent).
 var ErrProtocol = errors.New("sdk: protocol violation")

@@ -60,6 +60,7 @@ func newFakeServer(t testing.TB) *fakeServer {
 	mux.HandleFunc("POST /v1/push", s.authed(s.push))
 	mux.HandleFunc("GET /v1/pull", s.authed(s.pull))
 	mux.HandleFunc("POST /v1/conflicts/status", s.authed(s.conflictStatus))
+	mux.HandleFunc("GET /v1/rules", s.authed(s.deviceRules))
 	s.Server = httptest.NewServer(s.faults(mux))
 	t.Cleanup(s.Close)
 	return s
@@ -285,7 +286,18 @@ func (s *fakeServer) pull(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Records = append(resp.Records, *rec)
 	}
-	json.NewEncoder(w).Encode(resp)
+	if r.URL.Query().Get("format") != dsync.FormatCompact {
+		json.NewEncoder(w).Encode(resp)
+		return
+	}
+	b := []byte(`{"records":[`)
+	for i := range resp.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = resp.Records[i].AppendCompactJSON(b)
+	}
+	fmt.Fprintf(w, "%s],\"cursor\":%d,\"more\":%v}", b, resp.Cursor, resp.More)
 }
 
 // put stores a record as if another device had created it.
@@ -320,12 +332,34 @@ func jsonFields(m map[string]string) map[string]json.RawMessage {
 	return out
 }
 
+// deviceRules answers every district in scope and no election, with a
+// constant ETag, so a device asks with If-None-Match and gets 304 after the
+// first time.
+func (s *fakeServer) deviceRules(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("ETag", `"fake"`)
+	if r.Header.Get("If-None-Match") == `"fake"` {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	json.NewEncoder(w).Encode(dsync.Rules{AllDistricts: true, Scope: []string{}, Districts: []dsync.RulesDistrict{}})
+}
+
 // conflictStatus answers the decided conflicts among those asked about.
 func (s *fakeServer) conflictStatus(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		IDs []string `json:"ids"`
+		IDs         []string `json:"ids"`
+		DecidedOnly bool     `json:"decided_only"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	body := io.Reader(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		body = zr
+	}
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), 400)
 		return
 	}

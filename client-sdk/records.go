@@ -34,13 +34,7 @@ func (d *Device) Create(typ, district string, fields map[string]json.RawMessage)
 	// written), and the server merges a create by its op.
 	ch := &dsync.Change{Record: id, Type: typ, District: district, Op: dsync.OpCreate,
 		Set: model.Normalize(typ, fields)}
-	err = d.write(ch, func(view *dsync.Record) error {
-		if view != nil {
-			return fmt.Errorf("sdk: record %s already exists", id)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := d.write(ch, noView(id)); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -49,8 +43,19 @@ func (d *Device) Create(typ, district string, fields map[string]json.RawMessage)
 // Update sets fields of a live record. The base of each field is the version
 // the device sees now.
 func (d *Device) Update(id string, fields map[string]json.RawMessage) error {
+	return d.write(updateEdit(id, fields))
+}
+
+// Delete marks a live record deleted. The change carries the version of every
+// field the device sees, so the server can tell an edit the author never saw.
+func (d *Device) Delete(id string) error {
+	return d.write(deleteEdit(id))
+}
+
+// updateEdit is the change of an update and what fills it in from the view.
+func updateEdit(id string, fields map[string]json.RawMessage) (*dsync.Change, func(*dsync.Record) error) {
 	ch := &dsync.Change{Record: id, Op: dsync.OpUpdate, Set: maps.Clone(fields)}
-	return d.write(ch, func(view *dsync.Record) error {
+	return ch, func(view *dsync.Record) error {
 		if err := editable(view, id); err != nil {
 			return err
 		}
@@ -62,17 +67,16 @@ func (d *Device) Update(id string, fields map[string]json.RawMessage) error {
 		}
 		ch.Base[dsync.FieldDeleted] = view.Version(dsync.FieldDeleted)
 		return nil
-	})
+	}
 }
 
-// Delete marks a live record deleted. The change carries the version of every
-// field the device sees, so the server can tell an edit the author never saw.
-func (d *Device) Delete(id string) error {
+// deleteEdit is the change of a delete and what fills it in from the view.
+func deleteEdit(id string) (*dsync.Change, func(*dsync.Record) error) {
 	ch := &dsync.Change{
 		Record: id, Op: dsync.OpDelete,
 		Set: map[string]json.RawMessage{dsync.FieldDeleted: json.RawMessage("true")},
 	}
-	return d.write(ch, func(view *dsync.Record) error {
+	return ch, func(view *dsync.Record) error {
 		if err := editable(view, id); err != nil {
 			return err
 		}
@@ -82,7 +86,7 @@ func (d *Device) Delete(id string) error {
 			ch.Base[k] = f.Version
 		}
 		return nil
-	})
+	}
 }
 
 func editable(view *dsync.Record, id string) error {
@@ -97,12 +101,13 @@ func editable(view *dsync.Record, id string) error {
 
 // write stores one local change: prepare fills in the change from the current
 // view, then the change gets its identity, the resulting record is validated,
-// and the outbox entry and the new view are written in one transaction.
-func (d *Device) write(ch *dsync.Change, prepare func(view *dsync.Record) error) error {
+// and the outbox entry, the new view and whatever also writes are written in
+// one transaction.
+func (d *Device) write(ch *dsync.Change, prepare func(view *dsync.Record) error, also ...func(*bbolt.Tx) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.db.Update(func(tx *bbolt.Tx) error {
-		view, err := getRecordTx(tx, bucketView, ch.Record)
+		view, err := viewRecordTx(tx, ch.Record)
 		if err != nil {
 			return err
 		}
@@ -118,6 +123,11 @@ func (d *Device) write(ch *dsync.Change, prepare func(view *dsync.Record) error)
 		}
 		if err := appendChangeTx(tx, ch); err != nil {
 			return err
+		}
+		for _, fn := range also {
+			if err := fn(tx); err != nil {
+				return err
+			}
 		}
 		return putRecordTx(tx, bucketView, next)
 	})
@@ -146,7 +156,14 @@ func (d *Device) validate(ch *dsync.Change, next *dsync.Record) error {
 	if ch.Op == dsync.OpDelete {
 		return nil
 	}
-	if err := d.opts.Validate(next.Type, next.District, next.Values()); err != nil {
+	if err := d.checkScope(ch); err != nil {
+		return err
+	}
+	validate := d.opts.Validate
+	if validate == nil {
+		validate = modelValidator(d.modelRules())
+	}
+	if err := validate(next.Type, next.District, next.Values()); err != nil {
 		return asValidationError(err)
 	}
 	return nil
@@ -166,7 +183,7 @@ func (d *Device) Get(id string) (*dsync.Record, error) {
 	var r *dsync.Record
 	err := d.db.View(func(tx *bbolt.Tx) error {
 		var err error
-		r, err = getRecordTx(tx, bucketView, id)
+		r, err = viewRecordTx(tx, id)
 		return err
 	})
 	if err == nil && r == nil {
@@ -180,13 +197,12 @@ func (d *Device) Get(id string) (*dsync.Record, error) {
 func (d *Device) List(f ListFilter) ([]*dsync.Record, error) {
 	var out []*dsync.Record
 	err := d.db.View(func(tx *bbolt.Tx) error {
-		all, err := listJSONTx[*dsync.Record](tx, bucketView)
-		for _, r := range all {
+		return forEachViewTx(tx, "", func(r *dsync.Record) (bool, error) {
 			if f.match(r) {
 				out = append(out, r)
 			}
-		}
-		return err
+			return true, nil
+		})
 	})
 	return out, err
 }

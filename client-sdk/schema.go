@@ -1,25 +1,31 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
+	json "github.com/dengji/dengji/internal/jsonx"
+	dsync "github.com/dengji/dengji/sync"
 	"go.etcd.io/bbolt"
 )
 
 // schemaVersion is the layout of the device file this code writes. Bump it and
 // add a step to migrations when a bucket or an encoding changes.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // Buckets of the device file. Every bucket is declared here and nowhere else.
 var (
 	// bucketMeta holds the device's identity, counters, cursor and tokens
 	// (the key* names below).
 	bucketMeta = []byte("meta")
-	// bucketBase maps record ID to the last server state (dsync.Record JSON).
+	// bucketBase maps record ID to the last server state (dsync.Record in
+	// the compact encoding, dsync.FormatCompact).
 	bucketBase = []byte("base")
-	// bucketView maps record ID to what the app sees: base plus the pending
-	// changes of the record, in counter order (dsync.Record JSON).
+	// bucketView maps the ID of a record with pending changes to what the
+	// app sees: base plus those changes, in counter order (compact). A
+	// record without pending changes has no view: the app sees its base, so
+	// a record is kept once.
 	bucketView = []byte("view")
 	// bucketOutbox maps counter (key64) to a pending dsync.Change (JSON).
 	bucketOutbox = []byte("outbox")
@@ -56,10 +62,46 @@ var (
 	keyServerURL = []byte("server_url")     // string
 	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
 	keyNotices   = []byte("notice_cursor")  // uint64, notices cursor
+	keyRules     = []byte("rules")          // dsync.Rules JSON, as the server last sent them
+	keyRulesETag = []byte("rules_etag")     // string, the ETag of keyRules
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.
-var migrations = map[uint64]func(*bbolt.Tx) error{}
+var migrations = map[uint64]func(*bbolt.Tx) error{
+	1: compactRecordsTx,
+}
+
+// compactRecordsTx (1 → 2) writes every record in the compact encoding and
+// drops the views of records without pending changes, which repeated the
+// base.
+func compactRecordsTx(tx *bbolt.Tx) error {
+	for _, bucket := range [][]byte{bucketBase, bucketView} {
+		b := tx.Bucket(bucket)
+		var recs []*dsync.Record
+		err := b.ForEach(func(k, v []byte) error {
+			var r dsync.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %s record %s: %w", bucket, k, err)
+			}
+			recs = append(recs, &r)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if bytes.Equal(bucket, bucketView) && !hasPendingTx(tx, r.ID) {
+				err = b.Delete([]byte(r.ID))
+			} else {
+				err = putRecordTx(tx, bucket, r)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // initSchemaTx creates missing buckets and brings the file to schemaVersion.
 func initSchemaTx(tx *bbolt.Tx) error {

@@ -22,15 +22,92 @@ func getRecordTx(tx *bbolt.Tx, bucket []byte, id string) (*dsync.Record, error) 
 	if v == nil {
 		return nil, nil
 	}
-	var r dsync.Record
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("decode %s record %s: %w", bucket, id, err)
-	}
-	return &r, nil
+	return decodeRecord(bucket, []byte(id), v)
 }
 
+func decodeRecord(bucket, id, v []byte) (*dsync.Record, error) {
+	r, err := dsync.DecodeCompact(v)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s record %s: %w", bucket, id, err)
+	}
+	return r, nil
+}
+
+// viewRecordTx reads a record as the app sees it: its view if it has
+// changes pending, else its base; nil if absent.
+func viewRecordTx(tx *bbolt.Tx, id string) (*dsync.Record, error) {
+	if r, err := getRecordTx(tx, bucketView, id); r != nil || err != nil {
+		return r, err
+	}
+	return getRecordTx(tx, bucketBase, id)
+}
+
+// putRecordTx stores a record in the compact encoding (dsync.FormatCompact):
+// each version once, not once per field.
 func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
-	return tx.Bucket(bucket).Put([]byte(r.ID), r.AppendJSON(nil))
+	b := tx.Bucket(bucket)
+	// Record IDs are UUIDv7, in time order: most puts append, and pages
+	// split at bbolt's default half full would leave the file half empty.
+	b.FillPercent = recordFill
+	return b.Put([]byte(r.ID), r.AppendCompactJSON(nil))
+}
+
+// recordFill is how full the record buckets' pages are filled before they
+// split.
+const recordFill = 0.9
+
+// forEachViewTx calls fn with every record as the app sees it, in ID
+// order, from the first ID above after ("" from the start), until fn
+// returns false or an error: the base bucket and the view's records with
+// pending changes, merged.
+func forEachViewTx(tx *bbolt.Tx, after string, fn func(*dsync.Record) (bool, error)) error {
+	bc, vc := tx.Bucket(bucketBase).Cursor(), tx.Bucket(bucketView).Cursor()
+	seek := func(c *bbolt.Cursor) ([]byte, []byte) {
+		if after == "" {
+			return c.First()
+		}
+		k, v := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			return c.Next()
+		}
+		return k, v
+	}
+	bk, bv := seek(bc)
+	vk, vv := seek(vc)
+	for bk != nil || vk != nil {
+		var k, v, bucket []byte
+		switch cmp := compareKeys(bk, vk); {
+		case cmp < 0:
+			k, v, bucket = bk, bv, bucketBase
+			bk, bv = bc.Next()
+		case cmp > 0:
+			k, v, bucket = vk, vv, bucketView
+			vk, vv = vc.Next()
+		default: // both: the view has pending changes on top
+			k, v, bucket = vk, vv, bucketView
+			bk, bv = bc.Next()
+			vk, vv = vc.Next()
+		}
+		r, err := decodeRecord(bucket, k, v)
+		if err != nil {
+			return err
+		}
+		if more, err := fn(r); !more || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareKeys orders keys, nil (a cursor at its end) after every other.
+func compareKeys(a, b []byte) int {
+	switch {
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return bytes.Compare(a, b)
 }
 
 func putJSONTx(tx *bbolt.Tx, bucket, key []byte, v any) error {
@@ -116,19 +193,16 @@ func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byt
 }
 
 // rebuildViewTx recomputes a record's view: its base with its pending
-// changes applied in counter order. A record with neither leaves the view.
+// changes applied in counter order. A record without pending changes has
+// no view: the app sees its base.
 func rebuildViewTx(tx *bbolt.Tx, id string) error {
 	pending, err := pendingChangesTx(tx, id)
 	if err != nil {
 		return err
 	}
 	if len(pending) == 0 {
-		// Nothing on top: the view is the base, byte for byte.
-		raw := tx.Bucket(bucketBase).Get([]byte(id))
-		if raw == nil {
-			return tx.Bucket(bucketView).Delete([]byte(id))
-		}
-		return tx.Bucket(bucketView).Put([]byte(id), raw)
+		// Nothing on top: the app sees the base, kept once.
+		return tx.Bucket(bucketView).Delete([]byte(id))
 	}
 	base, err := getRecordTx(tx, bucketBase, id)
 	if err != nil {
@@ -202,7 +276,7 @@ func ackTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) (settled bool, err
 
 // settleCreateTx is the common case of an applied create with nothing else
 // pending: the server now holds exactly what the view shows, so the view's
-// bytes become the base as they are.
+// bytes become the base as they are, and the view goes.
 func settleCreateTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) bool {
 	id := []byte(ch.Record)
 	if ch.Op != dsync.OpCreate || res.Status != dsync.StatusApplied ||
@@ -210,7 +284,7 @@ func settleCreateTx(tx *bbolt.Tx, ch *dsync.Change, res *dsync.Result) bool {
 		return false
 	}
 	view := tx.Bucket(bucketView).Get(id)
-	return view != nil && tx.Bucket(bucketBase).Put(id, view) == nil
+	return view != nil && tx.Bucket(bucketBase).Put(id, view) == nil && tx.Bucket(bucketView).Delete(id) == nil
 }
 
 // rejected reports whether a result refused the change. A duplicate carries

@@ -2,9 +2,12 @@ package sdk
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -24,15 +27,28 @@ type SyncReport struct {
 	Duration   time.Duration
 }
 
-// Sync pushes every pending change, pulls the server's state, learns the
-// decisions on the conflicts this device holds, and exchanges notices of
-// suspected duplicates (notices.go). It
+// Sync learns the rules the device checks offline (scope, districts,
+// election), pushes every pending change, pulls the server's state, learns
+// the decisions on the conflicts this device holds, and exchanges notices
+// of suspected duplicates (notices.go). An outbox that fits one batch goes
+// up in the same round trip as the rules and the first page come down
+// (POST /v1/sync); a larger one goes in steps. It
 // returns ErrSyncInProgress if another Sync is running. What was done before
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		err := d.push(ctx, rep)
-		if err == nil {
+		handled, more, err := d.syncOnce(ctx, rep)
+		switch {
+		case err != nil:
+		case !handled:
+			err = d.refreshRules(ctx)
+			if err == nil {
+				err = d.push(ctx, rep)
+			}
+			if err == nil {
+				err = d.pull(ctx, rep)
+			}
+		case more:
 			err = d.pull(ctx, rep)
 		}
 		if err == nil {
@@ -52,10 +68,12 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // the other, in counter order. A batch the server finds too large (413) is
 // halved and sent again. If the server finds counters already used (this
 // device was restored from a backup), the outbox is numbered again above
-// the server's mark and sent again.
+// the server's mark and sent again. A batch cut or stalled in transit is
+// sent again halved, and the size doubles back after each one that gets
+// through: batches adapt to what the link carries between its failures.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	renumbered, corrected := 0, 0
+	renumbered, corrected, failed := 0, 0, 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -76,6 +94,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		if tooLarge(err) && len(b.changes) > 1 {
 			<-next
 			limit = len(b.changes) / 2
+			next = d.prepare(b.after, limit)
+			continue
+		}
+		if retryable(ctx, err) && failed+1 < d.opts.MaxAttempts {
+			// Cut, stalled or refused for now: the link cannot carry a
+			// batch this size between its failures. Send half as much
+			// after a wait; a batch that gets through is progress, and
+			// the size grows again.
+			failed++
+			<-next
+			limit = max(1, len(b.changes)/2)
+			if err := sleep(ctx, d.backoff(failed, err)); err != nil {
+				return errors.Join(err, wait())
+			}
 			next = d.prepare(b.after, limit)
 			continue
 		}
@@ -115,6 +147,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			next = d.prepare(0, limit)
 			continue
 		}
+		failed, limit = 0, min(d.opts.BatchSize, limit*2)
 		acking = make(chan error, 1)
 		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
 	}
@@ -151,10 +184,18 @@ func (d *Device) prepare(after uint64, limit int) <-chan *batch {
 
 func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error) {
 	var resp dsync.PushResponse
-	req := request{method: http.MethodPost, path: "/v1/push", raw: b.body, zipped: !d.opts.DisableGzip, auth: true}
+	// The pull cursor tells the server which states this device holds, so
+	// its changes to them are not sent back to it.
+	cursor, err := d.cursor()
+	if err != nil {
+		return nil, err
+	}
+	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short", cursor), raw: b.body,
+		zipped: !d.opts.DisableGzip, auth: true, once: true}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	fillChangeIDs(b.changes, resp.Results)
 	if err := checkResults(b.changes, resp.Results); err != nil {
 		return nil, err
 	}
@@ -164,6 +205,17 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 func tooLarge(err error) bool {
 	var se *ServerError
 	return errors.As(err, &se) && se.StatusCode == http.StatusRequestEntityTooLarge
+}
+
+// fillChangeIDs names the changes of short results (?results=short), which
+// answer them in order without their IDs; an ID given stays, for
+// checkResults to compare.
+func fillChangeIDs(batch []dsync.Change, results []dsync.Result) {
+	for i := range results {
+		if results[i].Change == "" && i < len(batch) {
+			results[i].Change = batch[i].ID
+		}
+	}
 }
 
 // checkResults makes sure the server answered every change, in order, with
@@ -341,58 +393,176 @@ func (rep *SyncReport) count(r *dsync.Result) {
 	}
 }
 
-// pull stores the server's records page by page from the stored cursor.
+// pull stores the server's records from the stored cursor, page after page
+// until the server says no more. Records are read as they stream in and
+// stored in chunks, each with the cursor of its last record, so a cut page
+// keeps what had arrived and the next try (or Sync) asks from there.
 func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
-	cursor, err := d.cursor()
-	if err != nil {
-		return err
-	}
-	// Pipelined: the next page is fetched while the last one is stored. Each
-	// page stores its own cursor, so an interruption resumes after the last
-	// page stored.
-	var storing chan error
-	wait := func() error {
-		if storing == nil {
-			return nil
-		}
-		err := <-storing
-		storing = nil
-		return err
-	}
 	for {
-		page, err := d.fetchPage(ctx, cursor)
-		if err != nil {
-			return errors.Join(err, wait())
+		more, err := d.pullPage(ctx, rep)
+		if err != nil || !more {
+			return err
 		}
-		if err := wait(); err != nil {
-			return fmt.Errorf("store pulled page: %w", err)
-		}
-		storing = make(chan error, 1)
-		go func() {
-			n, err := d.storePage(page)
-			rep.Pulled += n
-			storing <- err
-		}()
-		if !page.More {
-			if err := wait(); err != nil {
-				return fmt.Errorf("store pulled page: %w", err)
-			}
-			return nil
-		}
-		cursor = page.Cursor
 	}
 }
 
-func (d *Device) fetchPage(ctx context.Context, cursor uint64) (*dsync.PullResponse, error) {
-	var page dsync.PullResponse
-	path := fmt.Sprintf("/v1/pull?cursor=%d&limit=%d", cursor, d.opts.PageSize)
-	if err := d.call(ctx, request{method: http.MethodGet, path: path, auth: true}, &page); err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
+// pullChunk is how many records are stored in one transaction while a page
+// streams in.
+const pullChunk = 500
+
+// pullPage fetches and stores one page, retrying from the last record
+// stored while records keep arriving; it reports whether more follow.
+func (d *Device) pullPage(ctx context.Context, rep *SyncReport) (more bool, err error) {
+	var stored atomic.Int64
+	var start uint64
+	req := request{method: http.MethodGet, auth: true, progress: &stored}
+	// Each try asks from the cursor stored last: a try cut after some
+	// records leaves the next one only the rest to fetch.
+	req.pathFunc = func() (string, error) {
+		var err error
+		start, err = d.cursor()
+		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s", start, d.opts.PageSize,
+			d.opts.PageBytes, dsync.FormatCompact), err
 	}
-	if page.More && page.Cursor <= cursor {
-		return nil, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, cursor)
+	req.stream = func(body io.Reader) error {
+		page, err := d.streamPage(body, start, &stored, rep)
+		more = page.More
+		return err
 	}
-	return &page, nil
+	if err := d.call(ctx, req, nil); err != nil {
+		return false, fmt.Errorf("pull: %w", err)
+	}
+	return more, nil
+}
+
+// pageEnd is what follows a page's records.
+type pageEnd struct {
+	Cursor uint64
+	More   bool
+}
+
+// streamPage reads a compact page, storing its records chunk by chunk as
+// they arrive; the page's cursor is stored with its last chunk.
+func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, rep *SyncReport) (pageEnd, error) {
+	var end pageEnd
+	dec := stdjson.NewDecoder(body)
+	records := d.recordStream(dec, stored, rep)
+	err := readObject(dec, func(key string) error {
+		switch key {
+		case "records":
+			return records.read()
+		case "cursor":
+			return dec.Decode(&end.Cursor)
+		case "more":
+			return dec.Decode(&end.More)
+		}
+		var skip stdjson.RawMessage
+		return dec.Decode(&skip)
+	})
+	if err != nil {
+		return end, errors.Join(err, records.keep())
+	}
+	if end.More && end.Cursor <= from {
+		return end, fmt.Errorf("%w: pull cursor did not advance from %d", ErrProtocol, from)
+	}
+	return end, records.flush(end.Cursor)
+}
+
+// recordStream stores the compact records of a page's array as they are
+// decoded, pullChunk at a time, each chunk with its last record's cursor.
+type recordStream struct {
+	d      *Device
+	dec    *stdjson.Decoder
+	stored *atomic.Int64
+	rep    *SyncReport
+	chunk  []dsync.Record
+}
+
+func (d *Device) recordStream(dec *stdjson.Decoder, stored *atomic.Int64, rep *SyncReport) *recordStream {
+	return &recordStream{d: d, dec: dec, stored: stored, rep: rep, chunk: make([]dsync.Record, 0, pullChunk)}
+}
+
+// read reads the array of records.
+func (rs *recordStream) read() error {
+	return readArray(rs.dec, func() error {
+		var raw stdjson.RawMessage
+		if err := rs.dec.Decode(&raw); err != nil {
+			return err
+		}
+		r, err := dsync.DecodeCompact(raw)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		rs.chunk = append(rs.chunk, *r)
+		if len(rs.chunk) == pullChunk {
+			return rs.flush(r.Seq)
+		}
+		return nil
+	})
+}
+
+// flush stores the records held and the cursor.
+func (rs *recordStream) flush(cursor uint64) error {
+	n, err := rs.d.storePage(rs.chunk, cursor)
+	rs.rep.Pulled += n
+	rs.stored.Add(int64(len(rs.chunk)))
+	rs.chunk = rs.chunk[:0]
+	return err
+}
+
+// keep stores what arrived of a page cut short: its records are whole, and
+// the last one's sequence is a cursor the next try can start from.
+func (rs *recordStream) keep() error {
+	if len(rs.chunk) == 0 {
+		return nil
+	}
+	return rs.flush(rs.chunk[len(rs.chunk)-1].Seq)
+}
+
+// readObject reads a JSON object from dec, calling field for each key with
+// the decoder before its value.
+func readObject(dec *stdjson.Decoder, field func(key string) error) error {
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return fmt.Errorf("%w: object key %v", ErrProtocol, t)
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// readArray reads a JSON array from dec, calling elem before each element.
+func readArray(dec *stdjson.Decoder, elem func() error) error {
+	if err := expectDelim(dec, '['); err != nil {
+		return err
+	}
+	for dec.More() {
+		if err := elem(); err != nil {
+			return err
+		}
+	}
+	return expectDelim(dec, ']')
+}
+
+func expectDelim(dec *stdjson.Decoder, want stdjson.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return fmt.Errorf("%w: want %v, got %v", ErrProtocol, want, t)
+	}
+	return nil
 }
 
 func (d *Device) cursor() (uint64, error) {
@@ -401,16 +571,16 @@ func (d *Device) cursor() (uint64, error) {
 	return c, err
 }
 
-// storePage writes one pulled page, its clock readings and the new cursor in
-// one transaction.
-func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
+// storePage writes pulled records, their clock readings and the new cursor
+// in one transaction.
+func (d *Device) storePage(records []dsync.Record, cursor uint64) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := 0
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		n = 0
-		for i := range page.Records {
-			r := &page.Records[i]
+		for i := range records {
+			r := &records[i]
 			stored, err := putPulledTx(tx, r)
 			if err != nil {
 				return err
@@ -428,7 +598,7 @@ func (d *Device) storePage(page *dsync.PullResponse) (int, error) {
 		if err := putU64Tx(tx, keyHLC, uint64(d.clock.Last())); err != nil {
 			return err
 		}
-		return putU64Tx(tx, keyCursor, page.Cursor)
+		return putU64Tx(tx, keyCursor, cursor)
 	})
 	return n, err
 }

@@ -229,7 +229,8 @@ func TestSync_PullResume(t *testing.T) {
 	rep := mustSync(t, d)
 	// The failed request never reached the pull handler, so srv.pulls has
 	// the three that did; the second Sync starts at the stored cursor 2.
-	want := []string{"cursor=0&limit=2", "cursor=2&limit=2", "cursor=4&limit=2"}
+	q := "&limit=2&max_bytes=4194304&format=c1"
+	want := []string{"cursor=0" + q, "cursor=2" + q, "cursor=4" + q}
 	if rep.Pulled != 3 || len(srv.pulls) != len(want) || srv.count("/v1/pull") != 4 {
 		t.Fatalf("pulled %d; pulls %v", rep.Pulled, srv.pulls)
 	}
@@ -425,9 +426,11 @@ func TestSync_TooLarge(t *testing.T) {
 	for range 5 {
 		must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "a"})))
 	}
-	srv.failNext("/v1/push", 413, 413) // 5 → 2 → 1, then 1-change batches pass
+	// 5 → 2 → 1 refused, then 1, 1, 2, 1 pass: each batch that gets
+	// through doubles the size of the one prepared after it.
+	srv.failNext("/v1/push", 413, 413)
 	rep := mustSync(t, d)
-	if rep.Pushed[dsync.StatusApplied] != 5 || srv.count("/v1/push") != 7 {
+	if rep.Pushed[dsync.StatusApplied] != 5 || srv.count("/v1/push") != 6 {
 		t.Fatalf("report %+v after %d pushes", rep, srv.count("/v1/push"))
 	}
 }
@@ -481,7 +484,9 @@ func TestSync_LostAnswer(t *testing.T) {
 	must[string](t)(d.Create("registration", "110101001001", jsonFields(map[string]string{"name": "bad"})))
 	srv.lose = 1
 	rep := mustSync(t, d)
-	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 2 {
+	// The lost answer is a failure in transit: the batch goes again halved,
+	// one change a request.
+	if rep.Pushed[dsync.StatusDuplicate] != 2 || rep.Rejections != 1 || srv.count("/v1/push") != 3 {
 		t.Fatalf("report = %+v", rep)
 	}
 	if rs := must[[]Rejection](t)(d.Rejected()); len(rs) != 1 {

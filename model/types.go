@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"time"
 	"unicode/utf8"
 )
 
@@ -44,12 +43,6 @@ type MigrantContact struct {
 	ProxyIDNumber  string `json:"proxy_id_number"`
 	Evidence       string `json:"evidence"` // Evidences
 	Note           string `json:"note"`
-}
-
-// Election is one election round.
-type Election struct {
-	Name string    `json:"name"`
-	Day  time.Time `json:"day"` // election day; age is checked against it
 }
 
 // District is an electoral district (选区).

@@ -8,3 +8,6 @@ var ErrInvalidChange = errors.New("sync: invalid change")
 // ErrPushTooLarge means a push body holds more changes, or more structure,
 // than any device sends; it is refused before it is decoded.
 var ErrPushTooLarge = errors.New("sync: push body too large")
+
+// errCompactWriter means a compact record names a writer it does not list.
+var errCompactWriter = errors.New("sync: compact record names a writer it does not have")

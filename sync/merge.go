@@ -28,6 +28,7 @@ const (
 	CodeValidation     = "validation"      // the resulting record fails the model's validation
 	CodeChangeIDTaken  = "change_id_taken" // another device sent a change with this ID; nothing of it is shown
 	CodeForbiddenOp    = "forbidden_op"    // the operation is a coordinator's (restore), not the sender's
+	CodeOutOfScope     = "out_of_scope"    // the change's district is outside the sender's scope; the rest of the batch goes on
 )
 
 // ConflictKind says which writes collided.

@@ -1,6 +1,11 @@
 package sync
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/dengji/dengji/model"
+)
 
 // Limits both ends keep to. A device sends at most MaxPushBatch changes in one
 // push and asks for at most MaxPullPage records a page.
@@ -19,6 +24,11 @@ type Result struct {
 	Change string `json:"change"`
 	Status Status `json:"status"`
 	Seq    uint64 `json:"seq,omitempty"` // sequence that carried it, if it changed state
+	// Folded says the device held the state the change was applied to
+	// (the push named a cursor at or past it, or it was the device's own
+	// folded change), so the device, folding the change in, holds the
+	// record as the server does: its pulls leave that state out.
+	Folded bool `json:"folded,omitempty"`
 	// Applied lists the fields written; it is left out for an applied
 	// create, which writes every field it sets (see AppliedFields).
 	Applied   []string   `json:"applied,omitempty"`
@@ -73,10 +83,49 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
-// AppliedFields is the fields r says ch wrote.
+// AppliedFields is the fields r says ch wrote. A duplicate answer repeats
+// the first, so a create first applied wrote them all too.
 func (r *Result) AppliedFields(ch *Change) []string {
-	if r.Status == StatusApplied && ch.Op == OpCreate && len(r.Applied) == 0 {
+	first := r.Status == StatusApplied || (r.Status == StatusDuplicate && r.Code == "" && r.Seq > 0)
+	if first && ch.Op == OpCreate && len(r.Applied) == 0 {
 		return sortedKeys(ch.Set)
 	}
 	return r.Applied
+}
+
+// Rules is the body of GET /v1/rules: what a device checks offline, so that
+// most refusals never happen. The server answers it with an ETag; a device
+// asks again with If-None-Match and gets 304 while nothing changed.
+type Rules struct {
+	// Scope is the caller's scope (分片包干): district code prefixes, each
+	// covering every district whose code begins with it.
+	Scope []string `json:"scope"`
+	// AllDistricts is true for a caller whose scope is every district (an
+	// administrator); Scope is then empty.
+	AllDistricts bool `json:"all_districts,omitempty"`
+	// Districts are the districts the server knows in the scope, for the
+	// app to offer; a district new to the server may still be in scope.
+	Districts []RulesDistrict `json:"districts"`
+	// Election is the election round; its day turns on the age check.
+	Election model.Election `json:"election"`
+}
+
+// RulesDistrict is one district of Rules.
+type RulesDistrict struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Kind string `json:"kind,omitempty"`
+}
+
+// InScope reports whether a district lies in the rules' scope.
+func (r *Rules) InScope(district string) bool {
+	if r.AllDistricts {
+		return true
+	}
+	for _, p := range r.Scope {
+		if p != "" && strings.HasPrefix(district, p) {
+			return true
+		}
+	}
+	return false
 }

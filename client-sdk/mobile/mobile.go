@@ -46,7 +46,8 @@ type SecretStore interface {
 
 // Open opens (creating if needed) the device file at path. serverURL may be
 // empty once a first Open stored it. electionDay (YYYY-MM-DD) turns on the
-// voting-age check; empty leaves it off. secrets keeps the tokens out of the
+// voting-age check until the server's election arrives with a Sync; empty
+// leaves it off until then. secrets keeps the tokens out of the
 // device file; null keeps them in it.
 func Open(path, serverURL, electionDay string, secrets SecretStore) (*Device, error) {
 	opts := sdk.Options{ServerURL: serverURL, Secrets: secrets} // a nil SecretStore stays nil
@@ -151,6 +152,43 @@ func (m *Device) List(recordType, district string, includeDeleted bool) ([]byte,
 	return json.Marshal(out)
 }
 
+// page is a page of records as the app reads it.
+type page struct {
+	Records []record `json:"records"`
+	Next    string   `json:"next,omitempty"` // pass as after for the next page; absent at the end
+}
+
+func pageOf(rs []*dsync.Record, next string) ([]byte, error) {
+	p := page{Records: make([]record, len(rs)), Next: next}
+	for i, r := range rs {
+		p.Records[i] = view(r)
+	}
+	return json.Marshal(p)
+}
+
+// ListPage returns a page of up to limit records of a type and district
+// (empty strings match all) after the record ID after ("" from the
+// start), as {"records":[…],"next":"…"}; a list of any length costs the
+// memory of one page.
+func (m *Device) ListPage(recordType, district, after string, limit int) ([]byte, error) {
+	rs, next, err := m.d.ListPage(sdk.ListFilter{Type: recordType, District: district}, after, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return pageOf(rs, next)
+}
+
+// Search finds live records offline by name (characters, or pinyin
+// initials such as "lbh"), the last four or more characters of the ID
+// number, or a part of an address; paged like ListPage.
+func (m *Device) Search(query, after string, limit int) ([]byte, error) {
+	rs, next, err := m.d.Search(query, after, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return pageOf(rs, next)
+}
+
 // Pending is the number of changes not yet acknowledged by the server.
 func (m *Device) Pending() (int, error) {
 	n, err := m.d.Pending()
@@ -175,6 +213,38 @@ func (m *Device) Rejected() ([]byte, error) {
 		return nil, wrap(err)
 	}
 	return json.Marshal(rs)
+}
+
+// Discard forgets a refused change (its "change"."id" in Rejected) the
+// registrar has seen and wants nothing more of.
+func (m *Device) Discard(changeID string) error { return wrap(m.d.Discard(changeID)) }
+
+// Correct makes a new edit from a refused change: fields (a JSON object,
+// or empty to send the values again as they were) laid over what it set,
+// and for a create the district instead of its own ("" keeps it). It
+// returns the record's ID; the refusal leaves the list.
+func (m *Device) Correct(changeID, district string, fields []byte) (string, error) {
+	var f map[string]json.RawMessage
+	if len(fields) > 0 {
+		var err error
+		if f, err = decodeFields(fields); err != nil {
+			return "", err
+		}
+	}
+	id, err := m.d.Correct(changeID, district, f)
+	return id, wrap(err)
+}
+
+// Rules returns what the server last told the device to check offline, as
+// {"scope":[…],"all_districts","districts":[{"code","name","kind"}],
+// "election":{"name","day","registration_deadline","list_deadline"}}, or
+// null before the first Sync.
+func (m *Device) Rules() ([]byte, error) {
+	r, ok := m.d.Rules()
+	if !ok {
+		return []byte("null"), nil
+	}
+	return json.Marshal(r)
 }
 
 // report is a SyncReport as the app reads it.

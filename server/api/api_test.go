@@ -119,6 +119,38 @@ func create(dev, id, district string, n uint64) dsync.Change {
 		District: district, Op: dsync.OpCreate, Set: map[string]json.RawMessage{"name": json.RawMessage(`"李碧辉"`)}}
 }
 
+// A change outside the caller's districts is refused alone: the rest of
+// the batch is applied, the refusal is remembered like any other answer,
+// and the device goes on pulling.
+func TestAPI_PushOutOfScopeRefusedAlone(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	batch := dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "430102001001", 1),
+		create("phone-1", "r2", "430104001001", 2), create("phone-1", "r3", "430102001001", 3)}}
+	for round, want := range []dsync.Status{dsync.StatusApplied, dsync.StatusDuplicate} {
+		var pr dsync.PushResponse
+		if code := s.call(t, "POST", "/v1/push", li.AccessToken, batch, &pr); code != 200 || len(pr.Results) != 3 {
+			t.Fatalf("round %d: %d %+v", round, code, pr)
+		}
+		if pr.Results[0].Status != want || pr.Results[2].Status != want {
+			t.Errorf("round %d: the changes in scope: %+v", round, pr.Results)
+		}
+		if r := pr.Results[1]; r.Code != dsync.CodeOutOfScope || r.Reason == "" {
+			t.Errorf("round %d: the change out of scope: %+v", round, r)
+		}
+	}
+	var page dsync.PullResponse
+	if code := s.call(t, "GET", "/v1/pull", li.AccessToken, nil, &page); code != 200 || len(page.Records) != 2 {
+		t.Fatalf("pull after the refusal: %d, %d records", code, len(page.Records))
+	}
+	// Short results: the same answers in order, without the change IDs.
+	var pr dsync.PushResponse
+	if code := s.call(t, "POST", "/v1/push?results=short", li.AccessToken, batch, &pr); code != 200 || len(pr.Results) != 3 ||
+		pr.Results[0].Change != "" || pr.Results[0].Status != dsync.StatusDuplicate || pr.Results[1].Code != dsync.CodeOutOfScope {
+		t.Fatalf("short results: %d %+v", code, pr)
+	}
+}
+
 func TestAPI_Errors(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")
@@ -135,8 +167,6 @@ func TestAPI_Errors(t *testing.T) {
 		{"UnknownField", "POST", "/v1/auth/login", "", map[string]string{"user": "li"}, 400, "bad_request"},
 		{"NoToken", "GET", "/v1/pull", "", nil, 401, "unauthorized"},
 		{"BadToken", "GET", "/v1/pull", "not-a-jwt", nil, 401, "unauthorized"},
-		{"PushOutOfScope", "POST", "/v1/push", li.AccessToken,
-			dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r1", "430102001001", 1), create("phone-1", "r2", "430104001001", 2)}}, 403, "out_of_scope"},
 		{"PushUnknownField", "POST", "/v1/push", li.AccessToken,
 			json.RawMessage(`{"changes":[{"id":"phone-1-9","bogus":1}]}`), 400, "bad_request"},
 		{"PushNotAList", "POST", "/v1/push", li.AccessToken, json.RawMessage(`{"changes":{"id":"x"}}`), 400, "bad_request"},
@@ -274,9 +304,9 @@ func TestAPI_TownScope(t *testing.T) {
 		create("phone-z", "r-new-village", "430102001009", 1)}}, &pr); code != 200 || pr.Results[0].Status != dsync.StatusApplied {
 		t.Fatalf("a village of the town new to the server: %d %+v", code, pr)
 	}
-	if status, code := errCode(t, s, "POST", "/v1/push", zhou.AccessToken, dsync.PushRequest{Changes: []dsync.Change{
-		create("phone-z", "r-x", "430102002001", 2)}}); status != 403 || code != "out_of_scope" {
-		t.Fatalf("another town: %d %s", status, code)
+	if code := s.call(t, "POST", "/v1/push", zhou.AccessToken, dsync.PushRequest{Changes: []dsync.Change{
+		create("phone-z", "r-x", "430102002001", 2)}}, &pr); code != 200 || pr.Results[0].Code != "out_of_scope" {
+		t.Fatalf("another town: %d %+v", code, pr)
 	}
 	var page dsync.PullResponse
 	if code := s.call(t, "GET", "/v1/pull", zhou.AccessToken, nil, &page); code != 200 {
@@ -421,4 +451,74 @@ func TestAPI_LoginThrottledAfterFailures(t *testing.T) {
 		t.Fatalf("after five failures: %d %s", status, code)
 	}
 	s.login(t, "wang", "wang-password", "")
+}
+
+// A device's pull leaves out its own changes applied to a state it held,
+// and only those; the compact encoding decodes to the same records.
+func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
+	s := startServer(t)
+	li := s.login(t, "li", "li-password", "phone-1")
+	wang := s.login(t, "wang", "wang-password", "phone-w")
+	pull := func(tk string, cursor uint64) dsync.PullResponse {
+		t.Helper()
+		var page dsync.PullResponse
+		if code := s.call(t, "GET", fmt.Sprintf("/v1/pull?cursor=%d", cursor), tk, nil, &page); code != 200 {
+			t.Fatalf("pull: %d", code)
+		}
+		return page
+	}
+	push := func(tk string, cursor uint64, ch dsync.Change) {
+		t.Helper()
+		var pr dsync.PushResponse
+		if code := s.call(t, "POST", fmt.Sprintf("/v1/push?cursor=%d", cursor), tk,
+			dsync.PushRequest{Changes: []dsync.Change{ch}}, &pr); code != 200 || pr.Results[0].Status != dsync.StatusApplied {
+			t.Fatalf("push: %d %+v", code, pr)
+		}
+	}
+	up := func(dev string, n uint64, base string) dsync.Change {
+		ch := create(dev, "r1", "430102001001", n)
+		ch.Op, ch.Set = dsync.OpUpdate, map[string]json.RawMessage{"voter_group": json.RawMessage(fmt.Sprintf(`"第%d选民小组"`, n))}
+		ch.Base = map[string]string{"voter_group": base, dsync.FieldDeleted: ""}
+		return ch
+	}
+	push(li.AccessToken, 0, create("phone-1", "r1", "430102001001", 1)) // seq 1
+	if p := pull(li.AccessToken, 0); len(p.Records) != 0 || p.Cursor != 1 {
+		t.Fatalf("li's own create came back: %+v", p)
+	}
+	push(wang.AccessToken, 0, up("phone-w", 1, "")) // seq 2
+	// li, at cursor 1, edits the record as seq 1 left it: seq 3 is applied
+	// to seq 2's state, which li did not hold; it must be sent.
+	push(li.AccessToken, 1, up("phone-1", 2, "phone-w-1"))
+	if p := pull(li.AccessToken, 1); len(p.Records) != 1 || p.Cursor != 3 {
+		t.Fatalf("li's edit on a state it did not hold: %+v", p)
+	}
+	push(li.AccessToken, 3, up("phone-1", 3, "phone-1-2")) // seq 4, on seq 3, which li holds
+	push(li.AccessToken, 3, up("phone-1", 4, "phone-1-3")) // seq 5, on li's own folded seq 4
+	if p := pull(li.AccessToken, 3); len(p.Records) != 0 || p.Cursor != 5 {
+		t.Fatalf("li's edits on what it held came back: %+v", p)
+	}
+	// A push without a cursor: nothing is known of what the device holds.
+	pushAs(t, s, li.AccessToken, up("phone-1", 5, "phone-1-4"))
+	if p := pull(li.AccessToken, 5); len(p.Records) != 1 {
+		t.Fatalf("an edit pushed without a cursor: %+v", p)
+	}
+	// Compact: the same record as the plain encoding.
+	var plain dsync.PullResponse
+	s.call(t, "GET", "/v1/pull", wang.AccessToken, nil, &plain)
+	var compact struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	s.call(t, "GET", "/v1/pull?format=c1", wang.AccessToken, nil, &compact)
+	if len(plain.Records) != 1 || len(compact.Records) != 1 {
+		t.Fatalf("wang's pulls: %d and %d records", len(plain.Records), len(compact.Records))
+	}
+	got, err := dsync.DecodeCompact(compact.Records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(plain.Records[0])
+	if !bytes.Equal(a, b) {
+		t.Fatalf("compact decodes to\n%s\nplain is\n%s", a, b)
+	}
 }

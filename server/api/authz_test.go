@@ -46,13 +46,23 @@ var authzBodies = map[string]func(fx *authzFixture) any{
 	},
 	"POST /v1/auth/refresh": func(*authzFixture) any { return map[string]string{"refresh_token": "authz-x"} },
 	"POST /v1/auth/logout":  func(*authzFixture) any { return map[string]string{"refresh_token": "authz-x"} },
-	"POST /v1/push": func(*authzFixture) any {
-		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100)}}
+	"POST /v1/push": func(fx *authzFixture) any {
+		// A new change ID each time: one taken by an earlier caller would
+		// be answered change_id_taken before its district is looked at.
+		fx.pushes++
+		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
+	},
+	"POST /v1/sync": func(fx *authzFixture) any {
+		fx.pushes++
+		return dsync.PushRequest{Changes: []dsync.Change{create("phone-1", "r-authz", authzDistrict, 100+fx.pushes)}}
 	},
 	"POST /v1/conflicts/status":      func(fx *authzFixture) any { return map[string]any{"ids": []string{fx.conflict}} },
 	"POST /v1/conflicts/:id/resolve": func(*authzFixture) any { return map[string]string{"choice": "kept"} },
 	"POST /v1/duplicates/:id/decide": func(*authzFixture) any { return map[string]string{"decision": "rejected"} },
 	"POST /v1/notices/:id/answer":    func(*authzFixture) any { return map[string]string{"answer": "different_person"} },
+	"POST /v1/conflicts/:id/reopen":  func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"POST /v1/duplicates/:id/reopen": func(*authzFixture) any { return map[string]string{"reason": "authz"} },
+	"PATCH /v1/users/:name":          func(*authzFixture) any { return map[string]string{"full_name": "周"} },
 }
 
 // caller is one kind of caller of the matrix.
@@ -75,6 +85,7 @@ type authzFixture struct {
 	dupCase  string // a duplicate case with both members in wang's districts
 	notice   string // a notice to authzDistrict's registrars on that case
 	markers  []string
+	pushes   uint64 // pushes made, so each sends a change ID of its own
 }
 
 func newAuthzFixture(t *testing.T) *authzFixture {
@@ -237,6 +248,8 @@ func (fx *authzFixture) paramValue(prev, param string) string {
 		return "phone-target"
 	case "users/:name":
 		return "zhou"
+	case "records/:id":
+		return "r-c" // the record of fx.conflict (makeConflict)
 	}
 	return "authz-x"
 }
@@ -383,6 +396,10 @@ func (fx *authzFixture) check(p api.Policy, w want, got answer) string {
 			if got.status >= 300 {
 				return "want an answer without what is out of scope"
 			}
+		case api.PerItem:
+			if got.status != 200 || !bytes.Contains(got.body, []byte(`"code":"out_of_scope"`)) {
+				return "want 200 with the item refused out_of_scope"
+			}
 		default:
 			return fmt.Sprintf("no expectation for scope %v", p.Scope.By)
 		}
@@ -418,6 +435,9 @@ func TestAuthz_Matrix(t *testing.T) {
 			var first *answer
 			for _, c := range fx.callers {
 				t.Run(c.name, func(t *testing.T) {
+					if p.Scope.By == api.PerItem {
+						_, body = fx.target(t, p) // items of their own: see authzBodies
+					}
 					got := fx.send(t, p.Method, path, c.token, body)
 					if p.Access == api.Anyone {
 						// The token is ignored: every caller is answered alike.

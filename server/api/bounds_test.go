@@ -131,6 +131,9 @@ func TestBounds_PullParameters(t *testing.T) {
 	s := startServer(t)
 	li := s.login(t, "li", "li-password", "phone-1")
 	pushAs(t, s, li.AccessToken, create("phone-1", "r1", "430102001001", 1), create("phone-1", "r2", "430102001001", 2))
+	// Read by another than the device that pushed, which would not be sent
+	// its own changes back.
+	li = s.login(t, "wang", "wang-password", "")
 	for _, tc := range []struct {
 		query string
 		want  int

@@ -1,18 +1,12 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
-	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/store"
-	dsync "github.com/dengji/dengji/sync"
 )
 
 // startDedup starts a full run, or ?incremental=1 an incremental one, in
@@ -40,37 +34,8 @@ func (s *Server) dedupStatus(c *gin.Context, code int) {
 	respond(c, code, st)
 }
 
-// duplicateCase is a case as the console shows it.
-type duplicateCase struct {
-	ID        string            `json:"id"`
-	Decision  string            `json:"decision"` // auto or review
-	Status    store.DupStatus   `json:"status"`
-	Score     float64           `json:"score"`
-	Keep      string            `json:"keep,omitempty"`
-	Members   []duplicateMember `json:"members"`
-	Evidence  json.RawMessage   `json:"evidence,omitempty"`
-	Found     time.Time         `json:"found"`
-	DecidedBy string            `json:"decided_by,omitempty"`
-	DecidedAt time.Time         `json:"decided_at,omitzero"`
-	// Notes are what registrars recorded of the voters' word on the notices
-	// of the case's registrations, whichever district they are in.
-	Notes []caseNote `json:"notes,omitempty"`
-}
-
-// caseNote is a registrar's answer to the notice on a member.
-type caseNote struct {
-	Record   string `json:"record"`
-	District string `json:"district"`
-	dsync.NoticeAnswer
-}
-
-// duplicateMember carries the registration only when its district is the
-// caller's: a coordinator sees that a member elsewhere exists, not who.
-type duplicateMember struct {
-	Record       string              `json:"record"`
-	District     string              `json:"district"`
-	Registration *model.Registration `json:"registration,omitempty"`
-}
+// duplicateCase is a case as the caller may see it.
+type duplicateCase = dedupjob.CaseView
 
 type duplicatesResponse struct {
 	Cases []duplicateCase `json:"cases"`
@@ -115,36 +80,9 @@ func (s *Server) listDuplicates(c *gin.Context) {
 	respond(c, 200, duplicatesResponse{Cases: out})
 }
 
-// showCase is a case as u may see it: a member outside u's districts by its
-// record ID and district only, and the links to it without their evidence.
+// showCase is a case as u may see it (dedupjob.ShowCase).
 func showCase(tx store.Tx, u *store.User, c *store.DupCase) (duplicateCase, error) {
-	dc := duplicateCase{ID: c.ID, Decision: c.Decision, Status: c.Status, Score: c.Score, Keep: c.Keep,
-		Evidence: visibleEvidence(u, c), Found: c.Found, DecidedBy: c.DecidedBy, DecidedAt: c.DecidedAt}
-	for _, m := range c.Members {
-		dm := duplicateMember{Record: m.Record, District: m.District}
-		if u.InScope(m.District) {
-			rec, err := tx.Record(m.Record)
-			switch {
-			case err == nil:
-				reg, err := model.RegistrationFromFields(rec.Values())
-				if err != nil {
-					return dc, err
-				}
-				dm.Registration = &reg
-			case !errors.Is(err, store.ErrNotFound):
-				return dc, err
-			}
-		}
-		dc.Members = append(dc.Members, dm)
-		n, err := tx.Notice(dedupjob.NoticeID(c.ID, m.Record))
-		switch {
-		case err == nil && n.Answer != nil:
-			dc.Notes = append(dc.Notes, caseNote{Record: m.Record, District: n.District, NoticeAnswer: *n.Answer})
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return dc, err
-		}
-	}
-	return dc, nil
+	return dedupjob.ShowCase(tx, u, c)
 }
 
 type decideRequest struct {
@@ -172,16 +110,7 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 	res, err := dedupjob.Decide(actor(c), s.store, dedupjob.Decision{Case: c.Param("id"),
 		Status: store.DupStatus(req.Decision), Keep: req.Keep, By: u.Name, Remove: req.Remove,
 		Validate: s.cfg.Validator,
-		Allow: func(dc *store.DupCase) error {
-			ds := dc.Districts()
-			if !slices.ContainsFunc(ds, u.InScope) {
-				return ErrNotFound // not a case the caller can see at all
-			}
-			if !allFunc(ds, u.InScope) {
-				return ErrOutOfScope
-			}
-			return nil
-		}})
+		Allow:    dedupjob.AllowReviewer(u, ErrOutOfScope)})
 	if err != nil {
 		fail(c, err)
 		return
@@ -197,53 +126,4 @@ func (s *Server) decideDuplicate(c *gin.Context) {
 	}
 	out.Removed = res.Removed
 	respond(c, 200, out)
-}
-
-// evidenceLink is a scored link of a case's evidence (dedup.Link), its
-// evidence kept as stored.
-type evidenceLink struct {
-	A        string          `json:"a"`
-	B        string          `json:"b"`
-	Decision json.RawMessage `json:"decision,omitempty"`
-	Evidence json.RawMessage `json:"evidence,omitempty"`
-}
-
-// visibleEvidence is the case's evidence with the field comparisons left
-// out of every link to a member outside u's districts: how a name, ID
-// number, phone or address compared says something of that person. The
-// link itself (which records, the engine's decision) stays. Evidence that
-// does not read as links is left out whole unless every member is in scope.
-func visibleEvidence(u *store.User, c *store.DupCase) json.RawMessage {
-	hidden := map[string]bool{}
-	for _, m := range c.Members {
-		if !u.InScope(m.District) {
-			hidden[m.Record] = true
-		}
-	}
-	if len(hidden) == 0 || len(c.Evidence) == 0 {
-		return c.Evidence
-	}
-	var links []evidenceLink
-	if err := json.Unmarshal(c.Evidence, &links); err != nil {
-		return nil
-	}
-	for i := range links {
-		if hidden[links[i].A] || hidden[links[i].B] {
-			links[i].Evidence = nil
-		}
-	}
-	out, err := json.Marshal(links)
-	if err != nil {
-		return nil
-	}
-	return out
-}
-
-func allFunc[T any](s []T, f func(T) bool) bool {
-	for _, v := range s {
-		if !f(v) {
-			return false
-		}
-	}
-	return true
 }

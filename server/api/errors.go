@@ -15,6 +15,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -67,8 +68,20 @@ var (
 	ErrRequestTimeout  = apiErr(408, "request_timeout", "上传过慢，连接已超时，请稍后重试", "the request body arrived too slowly: try again")
 	ErrBadDeviceID     = apiErr(400, "bad_device_id", "设备编号无效：须为 3-64 个字母、数字或 ._-，且不能以 server 开头", "device_id must be 3-64 letters, digits or ._- and must not begin with server")
 	ErrBadPassword     = apiErr(400, "bad_password", "密码不符合要求", "the password does not meet the policy")
+	ErrBadReason       = apiErr(400, "bad_reason", "请填写重新打开的理由（至多200字，不含控制字符）", "a reason is required to reopen (at most 200 characters, no control characters)")
+	ErrNotDecided      = apiErr(409, "not_decided", "尚未处理，无需重新打开", "not decided yet: nothing to reopen")
+	ErrEditRefused     = apiErr(400, "edit_refused", "修改未通过校验，未保存", "the edit fails the record's rules and was not saved")
+	ErrBadElection     = apiErr(400, "bad_election", "选举设置无效", "the election's settings are invalid")
 	ErrChangePassword  = apiErr(403, "password_change_required", "请先修改一次性密码：用所附令牌调用 POST /v1/me/password", "change the one-time password first: call POST /v1/me/password with the token in details")
 )
+
+// Describe is how the API answers err: its status, stable code and message
+// (Chinese / English). The console answers the errors of the functions it
+// shares with the API through it.
+func Describe(err error) (status int, code, message string) {
+	e := toAPIError(err)
+	return e.Status, e.Code, e.Message
+}
 
 // fail turns any error into the API's error response. It is the only place
 // that does.
@@ -96,6 +109,7 @@ func fail(c *gin.Context, err error) {
 
 func toAPIError(err error) *Error {
 	var e *Error
+	var badElection *election.InvalidError
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -105,6 +119,12 @@ func toAPIError(err error) *Error {
 		return ErrAlreadyResolved
 	case errors.Is(err, store.ErrBadChoice):
 		return ErrBadChoice
+	case errors.Is(err, store.ErrReason):
+		return ErrBadReason
+	case errors.Is(err, store.ErrNotDecided):
+		return ErrNotDecided
+	case errors.Is(err, store.ErrEditRefused):
+		return &Error{Status: 400, Code: ErrEditRefused.Code, Message: ErrEditRefused.Message + ": " + err.Error()}
 	case errors.Is(err, accounts.ErrExists):
 		return ErrUserExists
 	case errors.Is(err, accounts.ErrInvalid):
@@ -127,6 +147,8 @@ func toAPIError(err error) *Error {
 		return passwordError(err)
 	case errors.Is(err, accounts.ErrPasswordChangeRequired):
 		return changeRequiredError(err)
+	case errors.As(err, &badElection):
+		return electionError(badElection)
 	case errors.Is(err, dedupjob.ErrRunning):
 		return ErrDedupRunning
 	case errors.Is(err, dedupjob.ErrBadDecision):

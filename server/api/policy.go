@@ -76,6 +76,10 @@ const (
 	// InAnswer: the answer holds only what lies in the caller's districts;
 	// nothing is refused, the rest is left out.
 	InAnswer
+	// PerItem: a body field names each item's district; an item outside the
+	// caller's scope is refused alone in the answer (out_of_scope) and the
+	// rest is done (a device's push: no batch fails for one change).
+	PerItem
 )
 
 func (b ScopeBy) String() string {
@@ -90,6 +94,8 @@ func (b ScopeBy) String() string {
 		return "by object"
 	case InAnswer:
 		return "in answer"
+	case PerItem:
+		return "per item"
 	}
 	return fmt.Sprintf("ScopeBy(%d)", int(b))
 }
@@ -113,6 +119,7 @@ func byQuery(param string) Scope  { return Scope{ByQuery, param} }
 func byBody(field string) Scope   { return Scope{ByBody, field} }
 func byObject(param string) Scope { return Scope{ByObject, param} }
 func inAnswer(field string) Scope { return Scope{InAnswer, field} }
+func perItem(field string) Scope  { return Scope{PerItem, field} }
 
 // Policy is a route's declared access: who may call it and how it is
 // confined to districts.

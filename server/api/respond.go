@@ -27,6 +27,11 @@ func respond(c *gin.Context, status int, v any) {
 
 // respondJSON writes an encoded JSON body, gzip'd when it pays.
 func respondJSON(c *gin.Context, status int, body []byte) {
+	respondJSONLevel(c, status, body, gzip.BestSpeed)
+}
+
+// respondJSONLevel is respondJSON with a gzip level of its own.
+func respondJSONLevel(c *gin.Context, status int, body []byte, level int) {
 	h := c.Writer.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Vary", "Accept-Encoding")
@@ -36,7 +41,7 @@ func respondJSON(c *gin.Context, status int, body []byte) {
 	}
 	h.Set("Content-Encoding", "gzip")
 	c.Status(status)
-	zw, _ := gzip.NewWriterLevel(c.Writer, gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(c.Writer, level)
 	zw.Write(body)
 	zw.Close()
 }

@@ -91,6 +91,9 @@ func (s *Server) resolveConflict(c *gin.Context) {
 // conflictStatusRequest names conflicts a device holds.
 type conflictStatusRequest struct {
 	IDs []string `json:"ids"`
+	// DecidedOnly leaves out the conflicts still open: a device asking
+	// about the thousands it holds is told only what changed.
+	DecidedOnly bool `json:"decided_only,omitempty"`
 }
 
 // maxStatusIDs bounds one status request.
@@ -120,7 +123,7 @@ func (s *Server) conflictStatus(c *gin.Context) {
 			if err != nil {
 				return err
 			}
-			if u.InScope(cf.District) {
+			if u.InScope(cf.District) && (!req.DecidedOnly || cf.Status != dsync.ConflictOpen) {
 				out = append(out, *cf)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,6 +19,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
@@ -50,6 +52,11 @@ type Config struct {
 	// committed since it last matched, and matches them (dedupjob.Watch);
 	// 0 leaves it to an operator's runs. `dengji serve` turns it on.
 	DedupEvery time.Duration
+	// Election is the election a running server validates with; an
+	// administrator's change through the API replaces what it holds (pass
+	// the one cfg.Validator reads, see election.Live). Nil: New loads the
+	// stored election into one of its own.
+	Election *election.Live
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -98,6 +105,7 @@ type Server struct {
 	dedup    *dedupjob.Job // the duplicate check; keeps the last full run's index
 	accounts *accounts.Service
 	lim      *limiter
+	election *election.Live
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -107,6 +115,8 @@ type Server struct {
 
 	ln  net.Listener
 	srv *http.Server
+
+	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -128,6 +138,13 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
 	s.lim = newLimiter(cfg.Limits)
+	if s.election = cfg.Election; s.election == nil {
+		e, err := loadElection(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		s.election = election.NewLive(e)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	if err := checkDeclared(s.engine); err != nil {
@@ -161,9 +178,11 @@ var routeTable = []route{
 	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
 
 	// Sync: devices' changes and the feed of the caller's districts.
-	{Policy{"POST", "/push", EnrolledDevice, byBody("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
+	{Policy{"POST", "/sync", EnrolledDevice, perItem("changes[].district; the records of the caller's districts")}, (*Server).sync},
 	{Policy{"GET", "/pull", SignedIn, byQuery("district")}, (*Server).pull},
 	{Policy{"POST", "/conflicts/status", SignedIn, inAnswer("ids[]: each conflict's district")}, (*Server).conflictStatus},
+	{Policy{"GET", "/rules", SignedIn, inAnswer("districts: those in the caller's scope")}, (*Server).deviceRules},
 
 	// Review, exports and the verification list, in the caller's districts.
 	{Policy{"GET", "/conflicts", Reviewer, byQuery("district")}, (*Server).listConflicts},
@@ -173,6 +192,9 @@ var routeTable = []route{
 	{Policy{"GET", "/verification", Reviewer, byQuery("district")}, (*Server).listVerification},
 	{Policy{"GET", "/duplicates", Reviewer, byQuery("district")}, (*Server).listDuplicates},
 	{Policy{"POST", "/duplicates/:id/decide", Reviewer, byObject(":id: every member's district")}, (*Server).decideDuplicate},
+	{Policy{"POST", "/conflicts/:id/reopen", Reviewer, byObject(":id: the conflict's district")}, (*Server).reopenConflict},
+	{Policy{"POST", "/duplicates/:id/reopen", Reviewer, byObject(":id: every member's district")}, (*Server).reopenDuplicate},
+	{Policy{"GET", "/records/:id/history", Reviewer, byObject(":id: the record's district")}, (*Server).recordHistory},
 
 	// Notices to registrars: a registration of theirs may be registered elsewhere.
 	{Policy{"GET", "/notices", SignedIn, byQuery("district")}, (*Server).listNotices},
@@ -185,6 +207,7 @@ var routeTable = []route{
 	{Policy{"POST", "/users/:name/enable", AdminOnly, unscoped}, (*Server).enableUser},
 	{Policy{"POST", "/users/:name/password", AdminOnly, unscoped}, (*Server).resetPassword},
 	{Policy{"POST", "/users/:name/unlock", AdminOnly, unscoped}, (*Server).unlockUser},
+	{Policy{"PATCH", "/users/:name", AdminOnly, unscoped}, (*Server).editUser},
 	{Policy{"GET", "/devices", AdminOnly, unscoped}, (*Server).listDevices},
 	{Policy{"POST", "/devices/:id/revoke", AdminOnly, unscoped}, (*Server).revokeDevice},
 	{Policy{"POST", "/admin/import/registrations", AdminOnly, unscoped}, (*Server).importRegistrations},
@@ -192,6 +215,8 @@ var routeTable = []route{
 	{Policy{"POST", "/admin/dedup", AdminOnly, unscoped}, (*Server).startDedup},
 	{Policy{"GET", "/admin/dedup", AdminOnly, unscoped}, (*Server).getDedup},
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
+	{Policy{"GET", "/admin/election", AdminOnly, unscoped}, (*Server).getElection},
+	{Policy{"PUT", "/admin/election", AdminOnly, unscoped}, (*Server).putElection},
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -208,8 +233,30 @@ func (s *Server) routes() *gin.Engine {
 	return e
 }
 
-// Handler is the server's http.Handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler is the server's http.Handler, for tests and embedding: the API
+// under /v1/, and what Mount gave for every other path.
+func (s *Server) Handler() http.Handler {
+	if s.browser == nil {
+		return s.engine
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == apiPrefix || strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+			s.engine.ServeHTTP(w, r)
+			return
+		}
+		s.browser.ServeHTTP(w, r)
+	})
+}
+
+// Mount serves h for every path outside /v1/ (the browser console, whose
+// routes keep their own guards: cookies, CSRF, CSP); call it before Listen.
+func (s *Server) Mount(h http.Handler) { s.browser = h }
+
+// Dedup is the server's duplicate check (one run at a time, whoever starts it).
+func (s *Server) Dedup() *dedupjob.Job { return s.dedup }
+
+// StartDedup starts a duplicate check that lives as long as the server.
+func (s *Server) StartDedup(incremental bool) error { return s.dedup.Start(s.ctx, incremental) }
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {
@@ -218,7 +265,7 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.engine, ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
 	return nil
 }

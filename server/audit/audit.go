@@ -53,6 +53,13 @@ const (
 	Import           Action = "import"            // details: the file's kind and format, the report's counts
 	ExportUnmasked   Action = "export_unmasked"   // an export or list showing ID numbers, phones or addresses
 	ElectionChanged  Action = "election_changed"  // the election day the age check uses
+	// ConflictReopened: a resolved conflict put back in the queue; details:
+	// record, field, the earlier choice and who made it, the reason.
+	ConflictReopened Action = "conflict_reopened"
+	// DuplicateReopened: a decided duplicate case put back in the queue;
+	// details: the earlier status and kept record, the reason.
+	DuplicateReopened Action = "duplicate_reopened"
+	NameChanged       Action = "name_changed" // an account's display name; details: before and after
 )
 
 // Actors that are not a user.

@@ -22,7 +22,6 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/store"
-	"github.com/dengji/dengji/server/store/boltstore"
 )
 
 // Config sizes a run.
@@ -32,6 +31,9 @@ type Config struct {
 	Devices   int    // devices pushing at once (the concurrent figure)
 	PerDevice int    // records each concurrent device pushes
 	Dir       string // work directory; a temporary one if empty
+	// Store is a postgres:// URL to run the server on PostgreSQL (in a
+	// scratch schema of that database, dropped after); empty: bbolt.
+	Store string
 	// CPUProfile, if set, profiles each timed phase alone into
 	// CPUProfile.push, CPUProfile.bootstrap and CPUProfile.concurrent.
 	CPUProfile string
@@ -70,7 +72,7 @@ func Sync(ctx context.Context, cfg Config) (*Figures, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	e, err := start(ctx, dir)
+	e, err := start(ctx, dir, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +94,8 @@ type env struct {
 	n   int // devices opened so far
 }
 
-func start(ctx context.Context, dir string) (*env, error) {
-	st, err := boltstore.Open(filepath.Join(dir, "server"))
+func start(ctx context.Context, dir, pgURL string) (*env, error) {
+	st, err := openStore(ctx, dir, pgURL)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type MemoryFigures struct {
 // with values filling the rest, and reports the process's peak resident
 // set (Linux: the peak is reset first through /proc/self/clear_refs).
 func WorstCasePushes(ctx context.Context, dir string, n int) (*MemoryFigures, error) {
-	e, err := start(ctx, dir)
+	e, err := start(ctx, dir, "")
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@
 package dedupjob
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,10 +165,11 @@ func Run(ctx context.Context, st store.Store, opt Options) (Summary, error) {
 // Run compares every live registration, reconciles the proposals with the
 // stored cases and keeps the index for incremental runs.
 func (j *Job) Run(ctx context.Context) (Summary, error) {
-	if !j.running.CompareAndSwap(false, true) {
-		return Summary{}, ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return Summary{}, err
 	}
-	defer j.running.Store(false)
+	defer release()
 	j.begin(true)
 	return j.end(j.full(ctx))
 }
@@ -177,10 +179,11 @@ func (j *Job) Run(ctx context.Context) (Summary, error) {
 // index from the store; it runs in full only when no full run ever kept
 // its weights.
 func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
-	if !j.running.CompareAndSwap(false, true) {
-		return Summary{}, ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return Summary{}, err
 	}
-	defer j.running.Store(false)
+	defer release()
 	j.begin(!j.canIncrement(ctx))
 	return j.end(j.incremental(ctx))
 }
@@ -188,13 +191,14 @@ func (j *Job) RunIncremental(ctx context.Context) (Summary, error) {
 // Start runs in the background (incremental or full) and returns at once;
 // ErrRunning if a run is under way. ctx bounds the run, not the call.
 func (j *Job) Start(ctx context.Context, incremental bool) error {
-	if !j.running.CompareAndSwap(false, true) {
-		return ErrRunning
+	release, err := j.claim(ctx)
+	if err != nil {
+		return err
 	}
 	full := !incremental || !j.canIncrement(ctx)
 	j.begin(full)
 	go func() {
-		defer j.running.Store(false)
+		defer release()
 		if full {
 			j.end(j.full(ctx))
 		} else {
@@ -202,6 +206,24 @@ func (j *Job) Start(ctx context.Context, incremental bool) error {
 		}
 	}()
 	return nil
+}
+
+// claim takes the one run: in this process, and, on a store several
+// servers share (store.RunLocker), across them; else ErrRunning.
+func (j *Job) claim(ctx context.Context) (release func(), err error) {
+	if !j.running.CompareAndSwap(false, true) {
+		return nil, ErrRunning
+	}
+	l, ok := j.st.(store.RunLocker)
+	if !ok {
+		return func() { j.running.Store(false) }, nil
+	}
+	unlock, ok, err := l.TryLock(ctx, "dedup")
+	if err != nil || !ok {
+		j.running.Store(false)
+		return nil, cmp.Or(err, ErrRunning)
+	}
+	return func() { unlock(); j.running.Store(false) }, nil
 }
 
 // Status reports the run under way, if any, and the last run's summary

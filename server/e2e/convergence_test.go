@@ -28,6 +28,12 @@ var (
 var districts = []string{"430102001001", "430102001002", "430102002001"}
 
 func TestE2E_RandomizedConvergence(t *testing.T) {
+	convergence(t, startServer(t))
+}
+
+// convergence runs the randomized convergence test against s: devices
+// edit offline and sync at random, then all must hold the server's state.
+func convergence(t *testing.T, s *server) {
 	seed := *convSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -38,7 +44,6 @@ func TestE2E_RandomizedConvergence(t *testing.T) {
 		}
 	})
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
-	s := startServer(t)
 	devs, scopes := convergenceDevices(t, s, rng)
 
 	made, acked := 0, 0
@@ -92,7 +97,7 @@ func convergenceDevices(t *testing.T, s *server, rng *rand.Rand) ([]*sdk.Device,
 		}
 		name := fmt.Sprintf("reg%02d", i)
 		s.addUser(t, name, store.RoleRegistrar, scope...)
-		devs[i] = s.device(t, name, s.URL(), sdk.Options{BatchSize: 7, PageSize: 5})
+		devs[i] = s.device(t, name, s.deviceURL(), sdk.Options{BatchSize: 7, PageSize: 5})
 		scopes[devs[i]] = scope
 	}
 	return devs, scopes

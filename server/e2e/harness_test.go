@@ -17,7 +17,9 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/bench"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
 	dsync "github.com/dengji/dengji/sync"
@@ -30,8 +32,17 @@ var electionDay = time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)
 
 type server struct {
 	*api.Server
-	st  store.Store
-	dir string
+	st    store.Store
+	dir   string
+	front string // where devices reach it, if not its own listener (a proxy)
+}
+
+// deviceURL is the URL devices are given: the server's, or the front's.
+func (s *server) deviceURL() string {
+	if s.front != "" {
+		return s.front
+	}
+	return s.URL()
 }
 
 func startServer(t *testing.T) *server { t.Helper(); return startServerWith(t, nil) }
@@ -44,9 +55,25 @@ func startServerWith(t *testing.T, set func(*api.Config)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveStore(t, st, dir, nil, set)
+}
+
+// serveStore starts a server on st (closed with it), its devices' files
+// in dir; keys sign its tokens (nil: keys of its own); set, if not nil,
+// changes its configuration.
+func serveStore(t *testing.T, st store.Store, dir string, keys *auth.KeySet, set func(*api.Config)) *server {
+	t.Helper()
+	// The election is data, as a county server keeps it: devices learn its
+	// day at their first sync.
+	e := model.Election{Name: "e2e", Day: electionDay.Format(time.DateOnly)}
+	if err := st.Update(ctx, func(tx store.Tx) error { _, err := election.Set(ctx, tx, e); return err }); err != nil {
+		t.Fatal(err)
+	}
 	cfg := api.DefaultConfig()
-	cfg.Validator = store.ModelValidator(model.Rules{ElectionDay: electionDay})
+	cfg.Election = election.NewLive(e)
+	cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Keys = keys
 	if set != nil {
 		set(&cfg)
 	}

@@ -60,6 +60,16 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			return 0, err
 		}
 	}
+	header, lines := rollTable(entries, opt)
+	sheet := "选民榜"
+	if opt.English {
+		sheet = "Voter roll"
+	}
+	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+}
+
+// rollTable is the header and lines of a roll's entries.
+func rollTable(entries []Entry, opt RollOptions) ([]string, func(func([]string) bool)) {
 	cols := rollColumns(opt.Posted)
 	header := make([]string, len(cols))
 	for i, c := range cols {
@@ -79,11 +89,7 @@ func ExportRoll(ctx context.Context, st store.Store, w io.Writer, opt RollOption
 			}
 		}
 	}
-	sheet := "选民榜"
-	if opt.English {
-		sheet = "Voter roll"
-	}
-	return len(entries), writeTable(w, opt.Format, sheet, header, lines)
+	return header, lines
 }
 
 // writeTable writes a header and lines as CSV ("" too) or as one XLSX
@@ -134,7 +140,7 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 			return err
 		}
 		var err error
-		out, err = districtEntries(tx, district, posted)
+		out, err = districtEntries(tx, district, posted, nil)
 		return err
 	})
 	return out, err
@@ -143,7 +149,10 @@ func Roll(ctx context.Context, st store.Store, district string, posted bool) ([]
 // districtEntries reads the living registrations of a district in posting
 // order; posted leaves out the four categories, and otherwise each entry
 // says whether it needs verification.
-func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error) {
+//
+// keep, if not nil, chooses the entries wanted before their sort keys are
+// spelled (the verification list wants few of them).
+func districtEntries(tx store.Tx, district string, posted bool, keep func(*Entry) bool) ([]Entry, error) {
 	var out []Entry
 	var cursor uint64
 	for {
@@ -153,7 +162,8 @@ func districtEntries(tx store.Tx, district string, posted bool) ([]Entry, error)
 		}
 		for i := range recs {
 			cursor = recs[i].Seq
-			if e, ok := rollEntry(&recs[i], posted); ok {
+			if e, ok := rollEntry(&recs[i], posted); ok && (keep == nil || keep(&e)) {
+				e.spell()
 				out = append(out, e)
 			}
 		}
@@ -173,13 +183,18 @@ func rollEntry(rec *dsync.Record, posted bool) (Entry, bool) {
 	if err != nil || reg.Status == "removed" || (posted && reg.Category != "") {
 		return Entry{}, false
 	}
-	e := Entry{ID: rec.ID, District: rec.District, Registration: reg,
-		pinyin: pinyinKey(reg.Name, pinyin.Normal), tones: pinyinKey(reg.Name, pinyin.Tone3)}
+	e := Entry{ID: rec.ID, District: rec.District, Registration: reg}
 	if !posted {
 		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{})
 		e.IDStatus, e.Reasons = rep.IDStatus, rep.Reasons()
 	}
 	return e, true
+}
+
+// spell sets the entry's sort keys: its name in pinyin, without and with
+// tones.
+func (e *Entry) spell() {
+	e.pinyin, e.tones = pinyinKey(e.Name, pinyin.Normal), pinyinKey(e.Name, pinyin.Tone3)
 }
 
 var keepRune = func(r rune, _ pinyin.Args) []string { return []string{string(r)} }
@@ -337,6 +352,15 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return err
 	}
+	if err := writeSheet(f, sheet, header, lines); err != nil {
+		return err
+	}
+	_, err := f.WriteTo(w)
+	return err
+}
+
+// writeSheet streams header and lines into a sheet of f.
+func writeSheet(f *excelize.File, sheet string, header []string, lines func(func([]string) bool)) error {
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
 		return err
@@ -354,11 +378,7 @@ func writeXLSX(w io.Writer, sheet string, header []string, lines func(func([]str
 		}
 		n++
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 func colWidth(h string) float64 {

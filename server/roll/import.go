@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,13 +15,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
 
-// SettingElectionDay is the settings key holding the election day
-// (YYYY-MM-DD) that the age check uses.
-const SettingElectionDay = "election_day"
+// SettingElectionDay is the settings key holding the election day alone
+// (YYYY-MM-DD); package election keeps the whole election, and this too.
+const SettingElectionDay = election.SettingDay
 
 // Import defaults.
 const (
@@ -254,21 +256,10 @@ func loadEnv(ctx context.Context, st store.Store) (*env, error) {
 	return e, nil
 }
 
-// rulesIn reads the validation rules kept in the store's settings.
+// rulesIn reads the validation rules of the election kept in the store.
 func rulesIn(tx store.Tx) (model.Rules, error) {
-	var rules model.Rules
-	v, err := tx.Setting(SettingElectionDay)
-	if errors.Is(err, store.ErrNotFound) {
-		return rules, nil
-	}
-	if err != nil {
-		return rules, err
-	}
-	rules.ElectionDay, err = time.Parse(time.DateOnly, string(v))
-	if err != nil {
-		return rules, fmt.Errorf("roll: setting %s: %w", SettingElectionDay, err)
-	}
-	return rules, nil
+	e, err := election.Get(tx)
+	return e.Rules(), err
 }
 
 func registrationHeader(src rows) (columns, error) {
@@ -613,4 +604,19 @@ func (g refGuard) validate(tx store.SyncTx, rec *dsync.Record) error {
 		return err
 	}
 	return tx.PutRef(key, rec.ID)
+}
+
+// RowErrorHeader is the header of a CSV of row errors and warnings (the
+// CLI's --errors file, the console's import report).
+var RowErrorHeader = []string{"类型/kind", "行/row", "列/column", "代码/code", "原因/reason"}
+
+// Kinds of a row problem in a CSV report.
+const (
+	KindError   = "错误/error"
+	KindWarning = "警告/warning"
+)
+
+// CSVRow is e as a line under RowErrorHeader.
+func (e RowError) CSVRow(kind string) []string {
+	return []string{kind, strconv.Itoa(e.Row), e.Column, e.Code, e.Reason}
 }

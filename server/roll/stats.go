@@ -58,12 +58,15 @@ func (c *Counts) Add(o *Counts) {
 	}
 }
 
-func (c *Counts) addRecord(rec *dsync.Record) {
+// addRecord counts rec, and reports whether it is a registration whose
+// identity is not verified (removed or not).
+func (c *Counts) addRecord(rec *dsync.Record) (unverified bool) {
 	switch rec.Type {
 	case model.TypeRegistration:
 		r, err := model.RegistrationFromFields(rec.Values())
 		if err == nil {
-			c.addRegistration(&r, model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification())
+			unverified = model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification()
+			c.addRegistration(&r, unverified)
 		}
 	case model.TypeMigrantContact:
 		m, err := model.MigrantContactFromFields(rec.Values())
@@ -73,6 +76,7 @@ func (c *Counts) addRecord(rec *dsync.Record) {
 			bump(c.ContactEvidence, m.Evidence)
 		}
 	}
+	return unverified
 }
 
 func (c *Counts) addRegistration(r *model.Registration, unverified bool) {
@@ -170,14 +174,21 @@ func ComputeStats(ctx context.Context, st store.Store, inScope func(district str
 		return nil, err
 	}
 	for code, u := range per {
-		if u.Parent == "" {
-			u.Parent = model.TownOf(code)
-		}
-		if counties[code] == "" {
-			counties[code] = model.CountyOf(code)
-		}
+		counties[code] = placed(u, counties[code])
 	}
 	return rollUp(per, counties), nil
+}
+
+// placed fills in a district's town where the districts table left it
+// out, and returns its county (county, else its code's), from its code.
+func placed(u *Unit, county string) string {
+	if u.Parent == "" {
+		u.Parent = model.TownOf(u.Code)
+	}
+	if county == "" {
+		county = model.CountyOf(u.Code)
+	}
+	return county
 }
 
 // rollUp sums districts into towns, towns' districts into counties, and

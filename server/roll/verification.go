@@ -38,6 +38,11 @@ type VerificationQuery struct {
 	Districts []string
 	After     string // a previous page's Next; "" for the first page
 	Limit     int    // 0: no limit
+	// Candidates, if set, names the records of a district that may need
+	// verification (a Tally's Unverified, refreshed just before); those
+	// are read instead of every record of the district, and checked
+	// again. A district it does not know (ok false) is read whole.
+	Candidates func(district string) (ids []string, ok bool)
 }
 
 // VerificationPage is a page of the verification list.
@@ -113,7 +118,7 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			entries, err := districtEntries(tx, d, false)
+			entries, err := q.entries(tx, d)
 			if err != nil {
 				return err
 			}
@@ -149,6 +154,8 @@ func ListUnverified(ctx context.Context, st store.Store, q VerificationQuery) (*
 	}
 	return page, nil
 }
+
+func needsVerification(e *Entry) bool { return e.IDStatus != "" && e.IDStatus != model.IDVerified }
 
 func unverified(e *Entry) Unverified {
 	return Unverified{Record: e.ID, District: e.District, VoterGroup: e.VoterGroup, Name: e.Name,
@@ -192,4 +199,32 @@ func ExportVerification(ctx context.Context, st store.Store, w io.Writer, opt Ve
 		}
 	}
 	return len(page.Items), writeTable(w, opt.Format, sheet, header, lines)
+}
+
+// entries are a district's registrations needing verification, in roll
+// order: read from the candidates when q has them, else from the feed.
+func (q *VerificationQuery) entries(tx store.Tx, district string) ([]Entry, error) {
+	if q.Candidates == nil {
+		return districtEntries(tx, district, false, needsVerification)
+	}
+	ids, ok := q.Candidates(district)
+	if !ok {
+		return districtEntries(tx, district, false, needsVerification)
+	}
+	var out []Entry
+	for _, id := range ids {
+		rec, err := tx.Record(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := rollEntry(rec, false); ok && rec.District == district && needsVerification(&e) {
+			e.spell()
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, compareEntries)
+	return out, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 
 	dsync "github.com/dengji/dengji/sync"
@@ -24,6 +25,28 @@ func (p *Page) AppendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, r...)
+	}
+	b = append(b, `],"cursor":`...)
+	b = strconv.AppendUint(b, p.Cursor, 10)
+	b = append(b, `,"more":`...)
+	return append(strconv.AppendBool(b, p.More), '}')
+}
+
+// AppendCompactJSON appends the page's JSON with its records in the compact
+// encoding (dsync.FormatCompact): every record is decoded and written again.
+func (p *Page) AppendCompactJSON(b []byte) []byte {
+	b = append(b, `{"records":[`...)
+	n := 0
+	for _, raw := range p.Records {
+		var r dsync.Record
+		if json.Unmarshal(raw, &r) != nil {
+			continue // stored by this server's own encoder: cannot happen
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = r.AppendCompactJSON(b)
 	}
 	b = append(b, `],"cursor":`...)
 	b = strconv.AppendUint(b, p.Cursor, 10)
@@ -57,29 +80,57 @@ func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit
 
 // PullBytes is Pull with a byte budget of its own (maxBytes <= 0: MaxPullBytes).
 func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, limit, maxBytes int) (*Page, error) {
-	if limit <= 0 || limit > dsync.MaxPullPage {
-		limit = dsync.MaxPullPage
+	return PullFor(ctx, s, PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes})
+}
+
+// PullQuery is one pull: the districts (nil: all), the cursor, and the
+// page's bounds.
+type PullQuery struct {
+	Districts []string
+	Cursor    uint64
+	Limit     int // records (<= 0 or above dsync.MaxPullPage: dsync.MaxPullPage)
+	MaxBytes  int // bytes of record JSON (<= 0: MaxPullBytes)
+	// Device, if set, is the device pulling: a record whose latest state is
+	// that device's own change, applied to a state the device held
+	// (dsync.Result.Folded), is left out: the device folded the change in
+	// when the server answered it, so it holds that state already.
+	Device string
+}
+
+// PullFor reads one page of the feed as q says. The cursor moves past
+// records left out (tombstones from cursor 0, the device's own changes).
+func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
+	if q.Limit <= 0 || q.Limit > dsync.MaxPullPage {
+		q.Limit = dsync.MaxPullPage
 	}
-	if maxBytes <= 0 {
-		maxBytes = MaxPullBytes
+	if q.MaxBytes <= 0 {
+		q.MaxBytes = MaxPullBytes
 	}
-	page := &Page{Cursor: cursor, Records: []json.RawMessage{}}
+	page := &Page{Cursor: q.Cursor, Records: []json.RawMessage{}}
 	err := s.View(ctx, func(tx Tx) error {
-		entries, more, err := tx.FeedRaw(districts, cursor, limit)
+		entries, more, err := tx.FeedRaw(q.Districts, q.Cursor, q.Limit)
+		if err != nil {
+			return err
+		}
+		own, err := ownFilter(tx, q)
 		if err != nil {
 			return err
 		}
 		page.More = more
-		// Take entries while they fit the budget; a skipped tombstone costs
+		// Take entries while they fit the budget; an entry left out costs
 		// nothing but moves the cursor past it.
 		size, n := 0, 0
-		for _, e := range entries {
-			skip := cursor == 0 && e.Deleted
-			if !skip && size > 0 && size+len(e.Record) > maxBytes {
+		skip := make([]bool, len(entries))
+		for i, e := range entries {
+			if skip[i], err = own(e); err != nil {
+				return err
+			}
+			skip[i] = skip[i] || (q.Cursor == 0 && e.Deleted)
+			if !skip[i] && size > 0 && size+len(e.Record) > q.MaxBytes {
 				page.More = true
 				break
 			}
-			if !skip {
+			if !skip[i] {
 				size += len(e.Record)
 			}
 			n++
@@ -91,8 +142,8 @@ func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, 
 		// The entries' bytes belong to the transaction: copy them out, into
 		// one buffer.
 		buf := make([]byte, 0, size)
-		for _, e := range entries {
-			if cursor == 0 && e.Deleted {
+		for i, e := range entries {
+			if skip[i] {
 				continue
 			}
 			start := len(buf)
@@ -102,4 +153,31 @@ func PullBytes(ctx context.Context, s Store, districts []string, cursor uint64, 
 		return nil
 	})
 	return page, err
+}
+
+// ownFilter reports the feed entries that are q.Device's own changes
+// applied to a state it held (see PullQuery.Device). A device that never pushed has
+// none, and nothing is looked up.
+func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
+	none := func(FeedEntry) (bool, error) { return false, nil }
+	if q.Device == "" {
+		return none, nil
+	}
+	if n, err := tx.DeviceCounter(q.Device); err != nil || n == 0 {
+		return none, err
+	}
+	return func(e FeedEntry) (bool, error) {
+		ch, err := tx.ChangeBySeq(e.Seq)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil || ch.Device != q.Device {
+			return false, err
+		}
+		res, err := tx.Result(ch.ID)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && res.Seq == e.Seq && res.Folded, err
+	}, nil
 }

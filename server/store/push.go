@@ -50,8 +50,9 @@ type PushRequest struct {
 	Changes  []dsync.Change
 	Validate Validator // nil: no model validation
 	// InScope reports whether the author may see a district's records (nil:
-	// every district). A change to a record outside it is answered as if the
-	// record did not exist.
+	// every district). A change naming a district outside it is refused alone
+	// (out_of_scope), the rest of the batch goes on; a change to a record
+	// outside it is answered as if the record did not exist.
 	InScope func(district string) bool
 	// MayRestore lets the author make a coordinator's changes (op restore);
 	// the server's own changes always may.
@@ -59,6 +60,10 @@ type PushRequest struct {
 	// MaxAhead bounds how far ahead of the server's clock a change's HLC may
 	// be (0: no bound).
 	MaxAhead time.Duration
+	// Cursor, if set, is the device's pull cursor when it sent the batch:
+	// a change applied to a state at or below it is marked Folded, and
+	// left out of the device's pulls (see PullQuery.Device).
+	Cursor *uint64
 }
 
 // Push merges a batch in one transaction and answers one result per change, in
@@ -79,6 +84,9 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 	repeated := repeatedIDs(req.Changes)
 	results := make([]dsync.Result, len(req.Changes))
 	err := s.Update(ctx, func(tx Tx) error {
+		if err := preload(tx, req.Changes); err != nil {
+			return err
+		}
 		var reused *dsync.Result
 		for _, i := range order {
 			ch := req.Changes[i]
@@ -102,6 +110,25 @@ func Push(ctx context.Context, s Store, req PushRequest) ([]dsync.Result, error)
 		return nil, err
 	}
 	return results, nil
+}
+
+// Preloader is a Tx whose reads cost a round trip to a database server
+// (pgstore): Push tells it first which change results and records the
+// batch will read, so it reads them in one query each.
+type Preloader interface {
+	Preload(changeIDs, recordIDs []string) error
+}
+
+func preload(tx Tx, chs []dsync.Change) error {
+	p, ok := tx.(Preloader)
+	if !ok {
+		return nil
+	}
+	changeIDs, recordIDs := make([]string, len(chs)), make([]string, len(chs))
+	for i := range chs {
+		changeIDs[i], recordIDs[i] = chs[i].ID, chs[i].Record
+	}
+	return p.Preload(changeIDs, recordIDs)
 }
 
 // checkClock refuses a batch with a change stamped too far ahead of now.
@@ -145,7 +172,7 @@ func counterOrder(chs []dsync.Change) []int {
 // pushOne answers one change. After a counter_reused refusal in the batch
 // (reused), new changes are refused alike. Such refusals are not stored: the
 // change comes back under a new counter and is then taken. Nor are refusals
-// that name another device: its ID is not the pusher's to take.
+// of a change that names another device: its ID is not the pusher's to take.
 func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*dsync.Result, error) {
 	prev, err := tx.Result(ch.ID)
 	switch {
@@ -161,7 +188,7 @@ func pushOne(tx Tx, req *PushRequest, ch *dsync.Change, reused *dsync.Result) (*
 	}
 	ch.Author = req.Author
 	r, err := apply(tx, req, ch)
-	if err != nil || r.Code == dsync.CodeCounterReused || r.Code == dsync.CodeWrongDevice ||
+	if err != nil || r.Code == dsync.CodeCounterReused || ch.Device != req.Device ||
 		(req.Device != ServerDevice && !keyableID(ch.ID)) {
 		return r, err
 	}
@@ -206,6 +233,10 @@ func seenBefore(tx Tx, req *PushRequest, ch *dsync.Change, prev *dsync.Result) (
 }
 
 func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
+	if req.InScope != nil && !req.InScope(ch.District) {
+		return rejected(ch, dsync.CodeOutOfScope,
+			"该变更的选区不在您负责的范围内 / the change's district is outside your scope"), nil
+	}
 	if ch.Device != req.Device {
 		return rejected(ch, dsync.CodeWrongDevice, "change was made by another device"), nil
 	}
@@ -242,7 +273,7 @@ func apply(tx Tx, req *PushRequest, ch *dsync.Change) (*dsync.Result, error) {
 			return r, nil
 		}
 	}
-	return commit(tx, cur, next, ch, out)
+	return commit(tx, req, cur, next, ch, out)
 }
 
 // validated refuses a change whose record would break the validator's
@@ -308,7 +339,31 @@ func checkCounter(tx Tx, ch *dsync.Change) (*dsync.Result, error) {
 	return nil, tx.SetDeviceCounter(ch.Device, ch.Counter)
 }
 
-func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome) (*dsync.Result, error) {
+// held reports whether the pushing device holds the state at seq prev: its
+// pull cursor had reached it, or it is the device's own change that it
+// held the state of too (two edits of one record in a batch).
+func (req *PushRequest) held(tx Tx, prev uint64) (bool, error) {
+	if req.Cursor == nil {
+		return false, nil
+	}
+	if prev <= *req.Cursor {
+		return true, nil
+	}
+	ch, err := tx.ChangeBySeq(prev)
+	if errors.Is(err, ErrNotFound) || (err == nil && ch.Device != req.Device) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.Result(ch.ID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && res.Seq == prev && res.Folded, err
+}
+
+func commit(tx Tx, req *PushRequest, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome) (*dsync.Result, error) {
 	r := &dsync.Result{Change: ch.ID, Status: out.Status, Applied: out.Applied}
 	seq, err := tx.NextSeq()
 	if err != nil {
@@ -327,6 +382,9 @@ func commit(tx Tx, cur, next *dsync.Record, ch *dsync.Change, out dsync.Outcome)
 		}
 		next.Seq = seq
 		if err := tx.PutRecord(next, prevSeq); err != nil {
+			return nil, err
+		}
+		if r.Folded, err = req.held(tx, prevSeq); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,12 +100,15 @@ func decisionChange(tx Tx, c *dsync.Conflict, r Resolve) (*dsync.Change, error) 
 	if r.Choice != ChoiceKept && r.Choice != ChoiceOther && r.Choice != ChoiceValue {
 		return nil, ErrBadChoice
 	}
-	if r.Choice == ChoiceKept {
-		return nil, nil
+	if r.Choice == ChoiceKept && (c.Resolution == nil || c.Resolution.Change == "") {
+		return nil, nil // the provisional state is the decision
 	}
 	rec, err := tx.Record(c.Record)
 	if err != nil {
 		return nil, err
+	}
+	if r.Choice == ChoiceKept {
+		return keptAgain(c, rec)
 	}
 	ch := &dsync.Change{Record: rec.ID, Type: rec.Type, District: rec.District,
 		Set: map[string]json.RawMessage{}, Base: map[string]string{}}
@@ -148,4 +152,30 @@ func stampServerChange(ch *dsync.Change, rec *dsync.Record) (*dsync.Change, erro
 		ch.Base[dsync.FieldDeleted] = ""
 	}
 	return ch, nil
+}
+
+// keptAgain is the change that puts back the provisional winner after a
+// reopened conflict's earlier decision changed the record, or nil when the
+// record already is that way.
+func keptAgain(c *dsync.Conflict, rec *dsync.Record) (*dsync.Change, error) {
+	ch := &dsync.Change{Record: rec.ID, Type: rec.Type, District: rec.District,
+		Set: map[string]json.RawMessage{}, Base: map[string]string{}}
+	switch c.Kind {
+	case dsync.KindField:
+		if bytes.Equal(rec.Fields[c.Field].Value, c.Kept.Value) {
+			return nil, nil
+		}
+		ch.Op, ch.Set[c.Field] = dsync.OpUpdate, c.Kept.Value
+	case dsync.KindEditDeleted: // kept: deleted
+		if rec.Deleted() {
+			return nil, nil
+		}
+		ch.Op, ch.Set[dsync.FieldDeleted] = dsync.OpDelete, json.RawMessage("true")
+	case dsync.KindDeleteEdited: // kept: the edit, alive
+		if !rec.Deleted() {
+			return nil, nil
+		}
+		ch.Op, ch.Set[dsync.FieldDeleted] = dsync.OpRestore, json.RawMessage("false")
+	}
+	return stampServerChange(ch, rec)
 }

@@ -1,7 +1,7 @@
 // Package store is the server's storage contract and the sync operations
 // written once over it: Push (exactly-once merge of device changes), Pull
 // (paged change feed per district) and conflict resolution. Backends (bbolt in
-// boltstore, PostgreSQL to follow) implement Store and pass the conformance
+// boltstore, PostgreSQL in pgstore) implement Store and pass the conformance
 // suite in storetest; they hold no merge logic of their own.
 package store
 
@@ -17,8 +17,45 @@ import (
 	dsync "github.com/dengji/dengji/sync"
 )
 
-// Store is a transactional key space. Update runs fn in one read-write
-// transaction: everything fn wrote commits together, or nothing does.
+// Store is a transactional key space. Every backend keeps this contract,
+// which storetest checks; bbolt keeps it by construction (one writer at a
+// time, readers on a snapshot), a SQL backend must earn it.
+//
+// Update runs fn in one read-write transaction: everything fn wrote commits
+// together, or nothing does (fn's error is returned and no write stays).
+// Updates are serializable: their effects are those of running them one at
+// a time in some order, each seeing everything the ones before committed.
+// Nothing weaker is enough for the sync operations: Push reads a device's
+// counter, a change ID's result and a record's field versions, then writes
+// on what it read, so two servers taking the same batch at once under
+// snapshot isolation would both apply it (a lost update), and audit.Append
+// chains each entry to the last one it read. A backend may run fn again
+// after a serialization failure, so fn must not keep what it collected
+// from an attempt that failed (assign results, do not append to them) and
+// must have no effect outside the transaction.
+//
+// View runs fn in a read-only transaction on one consistent snapshot:
+// everything committed before it began, nothing committed after.
+//
+// Feed visibility: sequence numbers (NextSeq) are given out in increasing
+// order and become visible in that order. When a View sees a change at
+// sequence n, it sees every change below n that will ever commit; a change
+// still uncommitted below a visible one would be skipped for good by a
+// pull that moved its cursor past it. bbolt gives this since sequence
+// numbers are taken by the one writer; a SQL backend takes them under a
+// lock held until commit (pgstore serialises its writers on an advisory
+// lock), never from a free-running sequence object.
+//
+// Stored values come back byte for byte: records, changes, settings, refs,
+// evidence. A pull passes stored record JSON through to devices untouched,
+// so a backend keeps bytes (bbolt values, SQL bytea or json), never a form
+// that re-encodes them (jsonb reorders keys, drops duplicate keys and
+// rewrites escapes). Times keep at least their microseconds.
+//
+// Order: every list comes back in a defined order, described at each
+// method: keys compare as bytes (SQL: COLLATE "C"), sequence numbers as
+// numbers. Paging with After continues strictly after the given key in
+// that same order, across districts too.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
@@ -44,6 +81,10 @@ type SyncTx interface {
 	NextSeq() (uint64, error)
 	AppendChange(seq uint64, ch *dsync.Change) error
 	ChangeBySeq(seq uint64) (*dsync.Change, error)
+	// RecordChanges lists the sequence numbers of the changes to one record
+	// that were accepted (AppendChange), in order: its history. A SQL
+	// backend indexes its changes table by record.
+	RecordChanges(record string) ([]uint64, error)
 	// Result is what a change, by ID, was answered the first time.
 	Result(changeID string) (*dsync.Result, error)
 	PutResult(r *dsync.Result) error
@@ -52,6 +93,8 @@ type SyncTx interface {
 	SetDeviceCounter(device string, n uint64) error
 	Conflict(id string) (*dsync.Conflict, error)
 	PutConflict(c *dsync.Conflict) error
+	// Conflicts returns the conflicts q selects in ID order (across all its
+	// districts, each once), up to q.Limit.
 	Conflicts(q ConflictQuery) ([]dsync.Conflict, error)
 	// Feed returns up to limit records of the given districts (nil: all)
 	// whose Seq is above cursor, in Seq order, and whether more follow.
@@ -61,8 +104,8 @@ type SyncTx interface {
 	FeedRaw(districts []string, cursor uint64, limit int) (entries []FeedEntry, more bool, err error)
 	// HighSeq is the highest sequence number given out.
 	HighSeq() (uint64, error)
-	// ForEachRecord calls fn for every record of a type ("" for all) until
-	// fn returns an error.
+	// ForEachRecord calls fn for every record of a type ("" for all), in
+	// record ID order, until fn returns an error.
 	ForEachRecord(typ string, fn func(*dsync.Record) error) error
 	// Ref resolves an external reference (an import's ref column) to a
 	// record ID; PutRef sets it.
@@ -70,6 +113,7 @@ type SyncTx interface {
 	PutRef(key, recordID string) error
 	District(code string) (*model.District, error)
 	PutDistrict(d *model.District) error
+	// Districts lists the districts table in code order.
 	Districts() ([]model.District, error)
 	// FeedDistricts lists, in order, the districts holding records whose
 	// code starts with area.
@@ -95,14 +139,18 @@ type ConflictQuery struct {
 type AuthTx interface {
 	User(name string) (*User, error)
 	PutUser(u *User) error
+	// Users lists the accounts in name order.
 	Users() ([]User, error)
 	Device(id string) (*Device, error)
 	PutDevice(d *Device) error
+	// Devices lists the enrolled devices in ID order.
 	Devices() ([]Device, error)
 	// RefreshToken finds a refresh token of the older form (no family) by
 	// its hash.
 	RefreshToken(hash string) (*RefreshToken, error)
 	PutRefreshToken(t *RefreshToken) error
+	// DeleteRefreshToken removes a token of the older form; deleting a
+	// missing one is no error (as every Delete here).
 	DeleteRefreshToken(hash string) error
 	// RefreshFamily is a session (a family of rotating refresh tokens) by
 	// its ID; PutRefreshFamily stores one under t.Family.
@@ -114,6 +162,7 @@ type AuthTx interface {
 	// DeleteUserRefreshTokens removes every refresh token and session of a
 	// user, but the session keep ("" for none).
 	DeleteUserRefreshTokens(user, keep string) error
+	// Setting is a small value by key, byte for byte as PutSetting stored it.
 	Setting(key string) ([]byte, error)
 	PutSetting(key string, value []byte) error
 	DeleteSetting(key string) error
@@ -160,6 +209,7 @@ type User struct {
 	Name         string    `json:"name"`
 	Role         Role      `json:"role"`
 	Districts    []string  `json:"districts,omitempty"` // scope (分片包干); admins have all
+	FullName     string    `json:"full_name,omitempty"` // the person's name as colleagues know it (shown in the console)
 	PasswordHash []byte    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`
@@ -342,6 +392,16 @@ type DupCaseQuery struct {
 	Status    DupStatus
 	After     string // case ID to continue after
 	Limit     int
+}
+
+// RunLocker is a store that several server processes share (pgstore): a
+// job that must run on one of them at a time, such as the duplicate
+// check, takes a lock by name. TryLock answers at once; ok is false while
+// another process (or another caller here) holds it. The lock lasts until
+// unlock is called or the process holding it ends. A store only one
+// process opens (bbolt's file lock sees to it) needs none.
+type RunLocker interface {
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
 }
 
 // NoticeTx holds the notices to registrars (package dedupjob writes them):

@@ -34,8 +34,14 @@ func (e *ValidationError) Details() json.RawMessage {
 // contact's registration) names a record of the parent's type in its own
 // district. The server never trusts the device.
 func ModelValidator(rules model.Rules) Validator {
+	return LiveModelValidator(func() model.Rules { return rules })
+}
+
+// LiveModelValidator is ModelValidator with the rules read at each check,
+// for a server whose election an administrator may change while it runs.
+func LiveModelValidator(rules func() model.Rules) Validator {
 	return func(tx SyncTx, rec *dsync.Record) error {
-		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), rules)
+		rep := model.ValidateSeq(rec.Type, rec.District, rec.All(), rules())
 		if !rep.OK() {
 			return &ValidationError{Issues: rep.Errors}
 		}

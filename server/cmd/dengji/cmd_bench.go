@@ -7,13 +7,17 @@ import (
 	"io"
 
 	"github.com/dengji/dengji/server/bench"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 func init() {
-	commands["bench"] = command{"性能测试 sync / benchmarks", runBench}
+	commands["bench"] = command{"性能测试 sync|field / benchmarks", runBench}
 }
 
 func runBench(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && (args[0] == "field" || args[0] == "field-device") {
+		return runBenchField(ctx, args, out)
+	}
 	if len(args) == 0 || args[0] != "sync" {
 		return fmt.Errorf("%w: dengji bench sync [--records N] [--devices D] [--json]", errUsage)
 	}
@@ -31,8 +35,12 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	// The benchmark always runs on a temporary directory: --data is accepted
-	// for uniformity and never touched.
+	// The benchmark runs on a temporary directory, or, given --store
+	// postgres://…, on a scratch schema of that database, dropped after: a
+	// data directory given is never touched.
+	if pgstore.IsURL(dir) {
+		cfg.Store = dir
+	}
 	f, err := bench.Sync(ctx, cfg)
 	if err != nil {
 		return err

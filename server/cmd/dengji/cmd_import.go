@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
@@ -128,13 +127,13 @@ func rowErrorWriter(path string, asJSON bool) (rowWriter, error) {
 	write := func(kind string) func(roll.RowError) {
 		return func(e roll.RowError) {
 			if !header {
-				cw.Write([]string{"类型/kind", "行/row", "列/column", "代码/code", "原因/reason"})
+				cw.Write(roll.RowErrorHeader)
 				header = true
 			}
-			cw.Write([]string{kind, strconv.Itoa(e.Row), e.Column, e.Code, e.Reason})
+			cw.Write(e.CSVRow(kind))
 		}
 	}
-	rw := rowWriter{error: write("错误/error"), close: func() error {
+	rw := rowWriter{error: write(roll.KindError), close: func() error {
 		cw.Flush()
 		if err := cw.Error(); err != nil {
 			closeFile()
@@ -144,7 +143,7 @@ func rowErrorWriter(path string, asJSON bool) (rowWriter, error) {
 	}}
 	switch {
 	case path != "":
-		rw.warning = write("警告/warning")
+		rw.warning = write(roll.KindWarning)
 	case asJSON:
 		rw.error = nil
 	}

@@ -26,7 +26,10 @@ func runKey(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	path := keyFilePath(dir, keyFile)
+	path, err := keyFilePath(dir, keyFile)
+	if err != nil {
+		return err
+	}
 	switch args[0] {
 	case "rotate":
 		if _, _, err := auth.OpenKeyFile(path, nil); err != nil {

@@ -14,17 +14,16 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
-	"github.com/dengji/dengji/server/audit"
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 func init() {
 	commands["serve"] = command{"运行服务器 / run the server", runServe}
 }
-
-const settingElectionDay = "election_day"
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	var dir, addr, day, keyFile string
@@ -32,7 +31,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("serve", &dir)
 	keyFlag(fs, &keyFile)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "监听地址 / listen address")
-	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD（年龄按此日计算，保存在数据目录）/ election day (kept in the data dir)")
+	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD：尚未设置选举时保存（之后用 dengji election set 修改）/ election day, kept if no election is set yet (then: dengji election set)")
 	fs.DurationVar(&dedupEvery, "dedup-every", dedupjob.DefaultWatchEvery,
 		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
 	if err := parse(fs, args); err != nil {
@@ -40,7 +39,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	return withStore(dir, func(st store.Store) error {
-		rules, err := electionRules(ctx, st, day)
+		e, err := loadElection(ctx, st, day)
 		if err != nil {
 			return err
 		}
@@ -50,7 +49,8 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "已创建管理员账号 admin（首次登录须修改密码），一次性密码 / created account admin (to change its password at first sign-in) with one-time password: %s\n", pw)
 		}
 		cfg := api.DefaultConfig()
-		cfg.Validator = store.ModelValidator(rules)
+		cfg.Election = election.NewLive(e)
+		cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
 		cfg.DedupEvery = dedupEvery
 		if cfg.Keys, err = loadKeys(ctx, st, dir, keyFile, out); err != nil {
 			return err
@@ -64,10 +64,13 @@ func serve(ctx context.Context, st store.Store, cfg api.Config, addr string, out
 	if err != nil {
 		return err
 	}
+	if err := mountConsole(srv, st, cfg); err != nil {
+		return err
+	}
 	if err := srv.Listen(addr); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n", srv.URL())
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	select {
@@ -79,48 +82,28 @@ func serve(ctx context.Context, st store.Store, cfg api.Config, addr string, out
 	}
 }
 
-// electionRules reads the election day from the flag (and keeps it) or from
-// the data directory.
-func electionRules(ctx context.Context, st store.Store, flagDay string) (model.Rules, error) {
-	var rules model.Rules
-	err := st.Update(ctx, func(tx store.Tx) error {
-		if flagDay != "" {
-			if err := setElectionDay(ctx, tx, flagDay); err != nil {
-				return err
-			}
-		}
-		v, err := tx.Setting(settingElectionDay)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+// loadElection reads the stored election. The --election-day flag only
+// seeds one when none is stored (then named after its day): once set, the
+// election changes through dengji election set or the admin API, audited.
+func loadElection(ctx context.Context, st store.Store, flagDay string) (model.Election, error) {
+	var e model.Election
+	err := st.Update(ctx, func(tx store.Tx) (err error) {
+		if e, err = election.Get(tx); err != nil || e.Day != "" || flagDay == "" {
 			return err
 		}
-		rules.ElectionDay, err = time.Parse("2006-01-02", string(v))
-		if err != nil {
-			return fmt.Errorf("%w: 选举日格式应为 YYYY-MM-DD / election day must be YYYY-MM-DD: %q", errUsage, v)
-		}
-		return nil
+		e = model.Election{Name: flagDay + " 选举 / election of " + flagDay, Day: flagDay}
+		_, err = election.Set(ctx, tx, e)
+		return err
 	})
-	if err == nil && rules.ElectionDay.IsZero() {
-		slog.Warn("no election day set: the age check is off; set it with --election-day")
+	switch {
+	case errors.Is(err, election.ErrInvalid):
+		return e, fmt.Errorf("%w: 选举日格式应为 YYYY-MM-DD / election day must be YYYY-MM-DD: %q", errUsage, flagDay)
+	case err == nil && e.Day == "":
+		slog.Warn("no election day set: the age check is off; set it with dengji election set --day")
+	case err == nil && flagDay != "" && flagDay != e.Day:
+		slog.Warn("--election-day ignored: an election is stored; change it with dengji election set", "stored", e.Day)
 	}
-	return rules, err
-}
-
-// setElectionDay keeps day, and records a change in the audit log.
-func setElectionDay(ctx context.Context, tx store.Tx, day string) error {
-	old, err := tx.Setting(settingElectionDay)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if string(old) == day {
-		return nil
-	}
-	if err := audit.Append(ctx, tx, audit.ElectionChanged, "", audit.D{"election_day": day, "was": string(old)}); err != nil {
-		return err
-	}
-	return tx.PutSetting(settingElectionDay, []byte(day))
+	return e, err
 }
 
 // keyFlag adds --key-file.
@@ -130,12 +113,18 @@ func keyFlag(fs *flag.FlagSet, keyFile *string) {
 }
 
 // keyFilePath is the key file: the flag's, or DIR.keys beside the data
-// directory, never inside it (a copy of the data must mint no tokens).
-func keyFilePath(dir, keyFile string) string {
-	if keyFile != "" {
-		return keyFile
+// directory, never inside it (a copy of the data must mint no tokens). A
+// database has no beside: its servers must be given one key file (or
+// DENGJI_SIGNING_KEY), the same on each, so tokens one signs the others take.
+func keyFilePath(dir, keyFile string) (string, error) {
+	switch {
+	case keyFile != "":
+		return keyFile, nil
+	case pgstore.IsURL(dir):
+		return "", errors.New("使用 PostgreSQL 时须以 --key-file 或 DENGJI_SIGNING_KEY 指定签名密钥（各服务器相同）/ " +
+			"with --store postgres://, give the signing keys in --key-file or DENGJI_SIGNING_KEY (the same on every server)")
 	}
-	return filepath.Clean(dir) + ".keys"
+	return filepath.Clean(dir) + ".keys", nil
 }
 
 // loadKeys reads the token signing keys from DENGJI_SIGNING_KEY or the key
@@ -154,7 +143,10 @@ func loadKeys(ctx context.Context, st store.Store, dir, keyFile string, out io.W
 			return nil, err
 		}
 	} else {
-		path := keyFilePath(dir, keyFile)
+		path, err := keyFilePath(dir, keyFile)
+		if err != nil {
+			return nil, err
+		}
 		var created bool
 		if ks, created, err = auth.OpenKeyFile(path, nil); err != nil {
 			return nil, fmt.Errorf("签名密钥 / signing key: %w", err)

@@ -17,7 +17,7 @@ func TestHelp_TouchesNothing(t *testing.T) {
 		{"bench", "sync", "--help"}, {"gen", "-h"}, {"import", "registrations", "--help"}, {"import", "districts", "-h"},
 		{"export", "roll", "-h"}, {"export", "stats", "-h"}, {"export", "verification", "-h"}, {"export", "duplicates", "-h"},
 		{"user", "add", "-h"}, {"user", "list", "-h"}, {"device", "list", "-h"}, {"key", "list", "-h"},
-		{"check", "-h"}, {"audit", "verify", "-h"},
+		{"check", "-h"}, {"audit", "verify", "-h"}, {"election", "show", "-h"}, {"election", "set", "--help"},
 		{"serve", "--help"}, // last: before the fix it served for ever
 	} {
 		if _, err := runCLI(t, args...); err != nil {

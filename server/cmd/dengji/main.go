@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 // command is one subcommand: its one-line help and what it runs.
@@ -90,17 +92,19 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\n每个命令都接受 --data DIR（数据目录）/ every command takes --data DIR (default $DENGJI_DATA or ./dengji-data)")
+	fmt.Fprintln(w, "\n每个命令都接受 --store DIR|postgres://URL（数据目录或 PostgreSQL 数据库，--data 同义）/ every command takes --store DIR|postgres://URL, a bbolt data directory or a PostgreSQL database (--data is the same; default $DENGJI_STORE, $DENGJI_DATA or ./dengji-data)")
 }
 
-// newFlags makes a subcommand's flag set with the common --data flag.
+// newFlags makes a subcommand's flag set with the common store flag:
+// --store, or --data as before, both naming a bbolt data directory or a
+// postgres:// URL (default $DENGJI_STORE, else $DENGJI_DATA, else
+// ./dengji-data).
 func newFlags(name string, dataDir *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("dengji "+name, flag.ContinueOnError)
-	def := os.Getenv("DENGJI_DATA")
-	if def == "" {
-		def = "dengji-data"
-	}
-	fs.StringVar(dataDir, "data", def, "数据目录 / data directory")
+	def := cmp.Or(os.Getenv("DENGJI_STORE"), os.Getenv("DENGJI_DATA"), "dengji-data")
+	fs.StringVar(dataDir, "store", def,
+		"数据目录或 postgres:// 数据库 URL / bbolt data directory or postgres:// database URL ($DENGJI_STORE)")
+	fs.StringVar(dataDir, "data", def, "同 --store / the same as --store")
 	return fs
 }
 
@@ -169,9 +173,13 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// openStore opens the embedded store in dir with an actionable error when a
-// running server holds it.
+// openStore opens the store --store names: PostgreSQL for a postgres://
+// URL, else the embedded store in the directory, with an actionable error
+// when a running server holds it.
 func openStore(dir string) (store.Store, error) {
+	if pgstore.IsURL(dir) {
+		return pgstore.Open(context.Background(), dir)
+	}
 	st, err := boltstore.Open(dir)
 	if errors.Is(err, store.ErrBusy) {
 		return nil, fmt.Errorf("数据目录 %s 正被运行中的服务器使用，请先停止它或改用 API / data directory %s is in use by a running server: stop it or use the API", dir, dir)
@@ -180,8 +188,12 @@ func openStore(dir string) (store.Store, error) {
 }
 
 // requireData refuses a data directory that holds no store, for commands
-// that only read one and must not create it.
+// that only read one and must not create it. A database is taken as it is
+// (pgstore.Open refuses one it cannot use).
 func requireData(dir string) error {
+	if pgstore.IsURL(dir) {
+		return nil
+	}
 	if _, err := os.Stat(filepath.Join(dir, boltstore.FileName)); err != nil {
 		return fmt.Errorf("数据目录 %s 中没有数据 / no data in %s: %w", dir, dir, err)
 	}

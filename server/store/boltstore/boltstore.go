@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -71,8 +72,25 @@ func (s *Store) migrate() error {
 		case binary.BigEndian.Uint64(v) > schemaVersion:
 			return fmt.Errorf("boltstore: data written by a newer Dengji (schema %d > %d)",
 				binary.BigEndian.Uint64(v), schemaVersion)
+		case binary.BigEndian.Uint64(v) < 2:
+			if err := indexRecordLog(btx); err != nil {
+				return fmt.Errorf("boltstore: migrate to schema 2: %w", err)
+			}
+			return meta.Put([]byte("schema"), u64(schemaVersion))
 		}
 		return nil
+	})
+}
+
+// indexRecordLog fills record_log from the change log (schema 1 to 2).
+func indexRecordLog(btx *bolt.Tx) error {
+	idx := btx.Bucket(bucketRecordLog)
+	return btx.Bucket(bucketChanges).ForEach(func(k, v []byte) error {
+		var ch dsync.Change
+		if err := store.DecodeChange(v, &ch); err != nil {
+			return fmt.Errorf("change %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		return idx.Put(feedKey(ch.Record, binary.BigEndian.Uint64(k)), nil)
 	})
 }
 
@@ -178,7 +196,7 @@ func (t *tx) Record(id string) (*dsync.Record, error) {
 		return nil, store.ErrNotFound
 	}
 	var r dsync.Record
-	if err := decodeRecord(data, &r); err != nil {
+	if err := store.DecodeRecord(data, &r); err != nil {
 		return nil, fmt.Errorf("boltstore: record %s: %w", id, err)
 	}
 	return &r, nil
@@ -202,7 +220,23 @@ func (t *tx) NextSeq() (uint64, error) { return t.b(bucketChanges).NextSequence(
 func (t *tx) HighSeq() (uint64, error) { return t.b(bucketChanges).Sequence(), nil }
 
 func (t *tx) AppendChange(seq uint64, ch *dsync.Change) error {
+	if err := t.b(bucketRecordLog).Put(feedKey(ch.Record, seq), nil); err != nil {
+		return err
+	}
 	return t.b(bucketChanges).Put(u64(seq), ch.AppendJSON(nil))
+}
+
+// RecordChanges lists the sequence numbers of a record's changes, in order.
+func (t *tx) RecordChanges(record string) ([]uint64, error) {
+	prefix := append([]byte(record), 0)
+	var out []uint64
+	c := t.b(bucketRecordLog).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 {
+			out = append(out, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
@@ -211,7 +245,7 @@ func (t *tx) ChangeBySeq(seq uint64) (*dsync.Change, error) {
 		return nil, store.ErrNotFound
 	}
 	var ch dsync.Change
-	return &ch, decodeChange(data, &ch)
+	return &ch, store.DecodeChange(data, &ch)
 }
 
 func (t *tx) Result(changeID string) (*dsync.Result, error) {
@@ -238,7 +272,7 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 	var unreadable []string
 	err := t.b(bucketRecords).ForEach(func(k, v []byte) error {
 		var r dsync.Record
-		if err := decodeRecord(v, &r); err != nil {
+		if err := store.DecodeRecord(v, &r); err != nil {
 			unreadable = append(unreadable, string(k))
 			return nil
 		}
@@ -286,47 +320,58 @@ func (t *tx) PutConflict(c *dsync.Conflict) error {
 	return t.putJSON(bucketConflicts, c.ID, c)
 }
 
+// Conflicts reads the conflicts in ID order. With districts it gathers the
+// IDs of every district's index first and sorts them, as dupCaseIDs does:
+// reading district by district would page by district, and a coordinator
+// paging with After across several would lose conflicts.
 func (t *tx) Conflicts(q store.ConflictQuery) ([]dsync.Conflict, error) {
 	var out []dsync.Conflict
-	keep := func(c *dsync.Conflict) bool {
-		return (q.Status == "" || c.Status == q.Status) && c.ID > q.After
+	conflicts := t.b(bucketConflicts)
+	collect := func(v []byte) (bool, error) {
+		var c dsync.Conflict
+		if err := json.Unmarshal(v, &c); err != nil {
+			return false, err
+		}
+		if q.Status == "" || c.Status == q.Status {
+			out = append(out, c)
+		}
+		return q.Limit > 0 && len(out) >= q.Limit, nil
 	}
-	full := func() bool { return q.Limit > 0 && len(out) >= q.Limit }
 	if q.Districts == nil {
-		err := t.b(bucketConflicts).ForEach(func(k, v []byte) error {
-			return collectConflict(v, keep, &out)
-		})
-		return truncate(out, q.Limit), err
+		c := conflicts.Cursor()
+		for k, v := c.Seek([]byte(q.After)); k != nil; k, v = c.Next() {
+			if string(k) <= q.After {
+				continue
+			}
+			if full, err := collect(v); full || err != nil {
+				return out, err
+			}
+		}
+		return out, nil
 	}
-	for _, d := range q.Districts {
+	for _, id := range t.idsByDistrict(bucketConflictIdx, q.Districts, q.After) {
+		if full, err := collect(conflicts.Get([]byte(id))); full || err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// idsByDistrict lists the IDs above after that a district index (district
+// 0x00 ID keys) holds for any of districts, sorted and each once.
+func (t *tx) idsByDistrict(bucket []byte, districts []string, after string) []string {
+	var ids []string
+	for _, d := range districts {
 		prefix := append([]byte(d), 0)
-		cur := t.b(bucketConflictIdx).Cursor()
-		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = cur.Next() {
-			v := t.b(bucketConflicts).Get(k[len(prefix):])
-			if err := collectConflict(v, keep, &out); err != nil {
-				return nil, err
+		c := t.b(bucket).Cursor()
+		for k, _ := c.Seek(districtKey(d, after)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if id := string(k[len(prefix):]); id > after {
+				ids = append(ids, id)
 			}
 		}
 	}
-	return truncate(out, q.Limit), nil
-}
-
-func collectConflict(v []byte, keep func(*dsync.Conflict) bool, out *[]dsync.Conflict) error {
-	var c dsync.Conflict
-	if err := json.Unmarshal(v, &c); err != nil {
-		return err
-	}
-	if keep(&c) {
-		*out = append(*out, c)
-	}
-	return nil
-}
-
-func truncate(cs []dsync.Conflict, limit int) []dsync.Conflict {
-	if limit > 0 && len(cs) > limit {
-		return cs[:limit]
-	}
-	return cs
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // --- the feed ---
@@ -339,7 +384,7 @@ func (t *tx) Feed(districts []string, cursor uint64, limit int) ([]dsync.Record,
 	}
 	recs := make([]dsync.Record, len(entries))
 	for i, e := range entries {
-		if err := decodeRecord(e.Record, &recs[i]); err != nil {
+		if err := store.DecodeRecord(e.Record, &recs[i]); err != nil {
 			return nil, false, fmt.Errorf("boltstore: feed entry %d: %w", e.Seq, err)
 		}
 	}

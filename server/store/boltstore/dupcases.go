@@ -1,10 +1,7 @@
 package boltstore
 
 import (
-	"bytes"
 	"errors"
-	"slices"
-	"strings"
 
 	json "github.com/dengji/dengji/internal/jsonx"
 
@@ -92,15 +89,5 @@ func (t *tx) dupCaseIDs(q store.DupCaseQuery) ([]string, error) {
 		}
 		return ids, nil
 	}
-	for _, d := range q.Districts {
-		prefix := append([]byte(d), 0)
-		c := t.b(bucketDupCaseIdx).Cursor()
-		for k, _ := c.Seek(dupIdxKey(d, q.After)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if id := string(k[len(prefix):]); id > q.After {
-				ids = append(ids, id)
-			}
-		}
-	}
-	slices.SortFunc(ids, strings.Compare)
-	return slices.Compact(ids), nil
+	return t.idsByDistrict(bucketDupCaseIdx, q.Districts, q.After), nil
 }

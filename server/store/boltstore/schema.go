@@ -24,6 +24,7 @@ var (
 	bucketNotices     = []byte("notices")      // notice ID → dsync.Notice JSON; the bucket's sequence numbers them
 	bucketNoticeSeq   = []byte("notice_seq")   // u64(seq) → notice ID
 	bucketNoticeIdx   = []byte("notice_idx")   // district 0x00 u64(seq) → notice ID
+	bucketRecordLog   = []byte("record_log")   // record ID 0x00 u64(seq) → nil: a record's changes (its history)
 )
 
 // appendMostly are the buckets whose keys mostly grow (sequence numbers,
@@ -38,10 +39,11 @@ var allBuckets = [][]byte{
 	bucketMeta, bucketRecords, bucketFeed, bucketChanges, bucketResults, bucketCounters,
 	bucketConflicts, bucketConflictIdx, bucketUsers, bucketDevices, bucketRefresh, bucketSettings,
 	bucketRefs, bucketDistricts, bucketDupCases, bucketDupCaseIdx, bucketSessions,
-	bucketAudit, bucketNotices, bucketNoticeSeq, bucketNoticeIdx,
+	bucketAudit, bucketNotices, bucketNoticeSeq, bucketNoticeIdx, bucketRecordLog,
 }
 
 // schemaVersion is the layout this code reads and writes. Open refuses a file
-// written by a newer layout and migrates an older one (there is none yet: a
-// bucket added since, like audit, is created at open).
-const schemaVersion = 1
+// written by a newer layout and migrates an older one: a bucket added since,
+// like audit, is created at open; version 2 indexes every change by its
+// record (record_log), filled from the change log at the first open.
+const schemaVersion = 2

@@ -1,4 +1,4 @@
-package boltstore
+package store
 
 import (
 	"bytes"
@@ -8,20 +8,20 @@ import (
 
 	json "github.com/dengji/dengji/internal/jsonx"
 
-	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
 )
 
-// decodeRecord decodes a stored record with goccy/go-json, the fast
-// decoder, and, where it gives up, field by field (decodeDeep). Before the
+// DecodeRecord decodes a stored record, for every backend, with
+// goccy/go-json, the fast decoder, and, where it gives up, field by field
+// (decodeDeep). Before the
 // record contract (model.CheckContract) a field could hold any JSON value
 // encoding/json accepted alone, nested up to 10,000 deep: deeper than
 // goccy/go-json reads, and, inside a record, deeper than encoding/json
 // reads too. Such records must stay readable, to be reported (dengji check)
 // and deleted. A record that keeps the contract reads the same through
 // either path (the contract fuzz test proves it). A record no path reads is
-// store.ErrUnreadable.
-func decodeRecord(data []byte, r *dsync.Record) error {
+// ErrUnreadable.
+func DecodeRecord(data []byte, r *dsync.Record) error {
 	if err := json.Unmarshal(data, r); err == nil {
 		return nil
 	}
@@ -32,14 +32,14 @@ func decodeRecord(data []byte, r *dsync.Record) error {
 	}
 	if err != nil {
 		*r = dsync.Record{}
-		return fmt.Errorf("%w: %v", store.ErrUnreadable, err)
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	return nil
 }
 
-// decodeChange is decodeRecord for the change log, whose changes carried
+// DecodeChange is DecodeRecord for the change log, whose changes carried
 // the same values.
-func decodeChange(data []byte, ch *dsync.Change) error {
+func DecodeChange(data []byte, ch *dsync.Change) error {
 	if err := json.Unmarshal(data, ch); err == nil {
 		return nil
 	}
@@ -53,7 +53,7 @@ func decodeChange(data []byte, ch *dsync.Change) error {
 	}
 	if err != nil {
 		*ch = dsync.Change{}
-		return fmt.Errorf("%w: %v", store.ErrUnreadable, err)
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	return nil
 }
@@ -121,7 +121,7 @@ type member struct {
 	val []byte // as stored, only valid while data is
 }
 
-var errSyntax = errors.New("boltstore: malformed JSON")
+var errSyntax = errors.New("store: malformed JSON")
 
 // splitObject splits a JSON object into its members, values undecoded.
 func splitObject(b []byte) ([]member, error) {

@@ -1,0 +1,124 @@
+package sdk
+
+import (
+	"context"
+	stdjson "encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+
+	dsync "github.com/dengji/dengji/sync"
+	"go.etcd.io/bbolt"
+)
+
+// errFallBack stops a one-round-trip sync whose answer needs the full path
+// (counters to number again); nothing of it was stored.
+var errFallBack = errors.New("sdk: sync in steps")
+
+// syncOnce is a small Sync in one round trip (POST /v1/sync): the outbox,
+// if it fits one batch, goes up, and the rules, when changed, and the
+// first page of the pull come back. It reports whether it did the sync's
+// push and rules; more pages, if any, follow with pull. Anything out of
+// the ordinary (a full outbox, counters the server refuses, a clock ahead,
+// a batch too large) leaves it to the sync in steps.
+func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more bool, err error) {
+	if n, err := d.Pending(); err != nil || n > d.opts.BatchSize {
+		return false, false, err
+	}
+	b := <-d.prepare(0, d.opts.BatchSize)
+	if b.err != nil {
+		return false, false, b.err
+	}
+	if len(b.changes) == 0 {
+		b.body = []byte(`{"changes":[]}`)
+		if !d.opts.DisableGzip {
+			if b.body, err = encodeBody(nil, b.body, true); err != nil {
+				return false, false, err
+			}
+		}
+	}
+	var etag string
+	if err := d.db.View(func(tx *bbolt.Tx) error { etag = getStringTx(tx, keyRulesETag); return nil }); err != nil {
+		return false, false, err
+	}
+	var stored atomic.Int64
+	acked := false
+	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored}
+	var start uint64
+	req.pathFunc = func() (string, error) {
+		var err error
+		start, err = d.cursor()
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
+	}
+	req.stream = func(body io.Reader) error {
+		dec := stdjson.NewDecoder(body)
+		var end pageEnd
+		var rules stdjson.RawMessage
+		var newTag string
+		records := d.recordStream(dec, &stored, rep)
+		err := readObject(dec, func(key string) error {
+			switch key {
+			case "results":
+				var results []dsync.Result
+				if err := dec.Decode(&results); err != nil {
+					return err
+				}
+				if acked { // a retry after the acknowledgement: answered again as duplicates
+					return nil
+				}
+				fillChangeIDs(b.changes, results)
+				if err := checkResults(b.changes, results); err != nil {
+					return err
+				}
+				if _, reused := counterReused(results); reused {
+					return errFallBack
+				}
+				if err := d.acknowledge(b.changes, results, rep); err != nil {
+					return fmt.Errorf("store push results: %w", err)
+				}
+				acked = true
+				stored.Add(1) // progress: the next try sends what is left
+				return nil
+			case "rules":
+				return dec.Decode(&rules)
+			case "rules_etag":
+				return dec.Decode(&newTag)
+			case "records":
+				return records.read()
+			case "cursor":
+				return dec.Decode(&end.Cursor)
+			case "more":
+				return dec.Decode(&end.More)
+			}
+			var skip stdjson.RawMessage
+			return dec.Decode(&skip)
+		})
+		if err != nil {
+			return errors.Join(err, records.keep())
+		}
+		if rules != nil {
+			if err := d.storeRules(rules, newTag); err != nil {
+				return err
+			}
+		}
+		more = end.More
+		if end.More && end.Cursor <= start {
+			return fmt.Errorf("%w: sync cursor did not advance from %d", ErrProtocol, start)
+		}
+		return records.flush(end.Cursor)
+	}
+	err = d.call(ctx, req, nil)
+	var se *ServerError
+	switch {
+	case errors.Is(err, errFallBack), errors.As(err, &se) && (se.Code == dsync.CodeClockSkew ||
+		se.StatusCode == http.StatusRequestEntityTooLarge || se.StatusCode == http.StatusNotFound):
+		// 404: a server older than /v1/sync.
+		return acked, false, nil
+	case err != nil:
+		return acked, false, fmt.Errorf("sync: %w", err)
+	}
+	return true, more, nil
+}

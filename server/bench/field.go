@@ -1,0 +1,473 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	sdk "github.com/dengji/dengji/client-sdk"
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/accounts"
+	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/election"
+	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/boltstore"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// FieldConfig sizes a field benchmark run.
+type FieldConfig struct {
+	Bootstrap int           // records a new device bootstraps from (the server holds them)
+	Push      int           // records a device creates offline and pushes
+	Links     []LinkProfile // the links to run, in order
+	Dir       string        // work directory; a temporary one if empty
+	// DeviceCommand, if set, runs the bootstrap and the listing in a process
+	// of their own (the command, with RunDeviceTask's flags appended), so
+	// that the peak RSS is the device's alone; nil runs them in this process.
+	DeviceCommand []string
+	// Timeout bounds each timed phase.
+	Timeout time.Duration
+}
+
+// DefaultFieldConfig is the run the README's figures come from.
+func DefaultFieldConfig() FieldConfig {
+	return FieldConfig{Bootstrap: 30000, Push: 2000, Links: []LinkProfile{LinkEDGE, LinkEDGECuts, Link3G},
+		Timeout: 30 * time.Minute}
+}
+
+// LinkFigures are one link's figures. The JSON keys are an interface
+// outside scripts use.
+type LinkFigures struct {
+	BootstrapRecords        int     `json:"bootstrap_records"`
+	BootstrapSeconds        float64 `json:"bootstrap_seconds"`
+	BootstrapBytes          int64   `json:"bootstrap_bytes"` // both ways, on the wire
+	BootstrapBytesPerRecord float64 `json:"bootstrap_bytes_per_record"`
+	PushRecords             int     `json:"push_records"`
+	PushSeconds             float64 `json:"push_seconds"`
+	PushBytes               int64   `json:"push_bytes"`
+	// EditSync*: a Sync of one edit to each pushed record.
+	EditSyncSeconds   float64 `json:"edit_sync_seconds"`
+	EditSyncUpBytes   int64   `json:"edit_sync_up_bytes"`
+	EditSyncDownBytes int64   `json:"edit_sync_down_bytes"`
+	// RefetchedBytes is what a bootstrap over this link carried beyond one
+	// over the same link without cuts (0 on a link without cuts).
+	RefetchedBytes      int64   `json:"refetched_bytes"`
+	Cuts                int64   `json:"cuts"`
+	SmallSyncRoundTrips int     `json:"small_sync_round_trips"` // HTTP requests of a one-record Sync on an open connection
+	SmallSyncSeconds    float64 `json:"small_sync_seconds"`
+}
+
+// FieldFigures are a run's figures: one object per link, and the device's
+// own.
+type FieldFigures struct {
+	EDGE                     *LinkFigures `json:"edge,omitempty"`
+	EDGECuts                 *LinkFigures `json:"edge_cuts,omitempty"`
+	ThreeG                   *LinkFigures `json:"3g,omitempty"`
+	DeviceFileBytesPerRecord float64      `json:"device_file_bytes_per_record"`
+	PeakRSSMB                float64      `json:"peak_rss_mb"` // the larger of bootstrap and listing
+	BootstrapRSSMB           float64      `json:"bootstrap_rss_mb"`
+	ListRSSMB                float64      `json:"list_rss_mb"`
+	// RSSInProcess is true when the device ran in the benchmark's process
+	// (with the server): its RSS figures are then the whole process's.
+	RSSInProcess bool `json:"rss_in_process"`
+}
+
+func (f *FieldFigures) link(name string) **LinkFigures {
+	switch name {
+	case "edge":
+		return &f.EDGE
+	case "edge_cuts":
+		return &f.EDGECuts
+	}
+	return &f.ThreeG
+}
+
+// Users of the field benchmark: one whose district holds the bootstrap
+// records, one of an empty district who pushes.
+const (
+	fieldUser, fieldPushUser = "field", "field-push"
+	fieldPassword            = "field-password"
+	fieldPushDistrict        = "430102001002"
+)
+
+// Field runs the field benchmark: the real server, and real SDK devices
+// reaching it through an emulated link.
+func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
+	dir := cfg.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "dengji-field-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	e, err := startField(ctx, dir, cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	f := &FieldFigures{RSSInProcess: len(cfg.DeviceCommand) == 0}
+	var clean int64 // bootstrap bytes over the last link without cuts
+	for i, p := range cfg.Links {
+		lf, err := e.runLink(ctx, cfg, p, i)
+		if err != nil {
+			return f, fmt.Errorf("link %s: %w", p.Name, err)
+		}
+		if p.CutMax == 0 {
+			clean = lf.BootstrapBytes
+		} else if clean > 0 {
+			lf.RefetchedBytes = max(0, lf.BootstrapBytes-clean)
+		}
+		*f.link(p.Name) = lf
+	}
+	// The device on its own: its file after a bootstrap, and its peak RSS
+	// bootstrapping and listing (through no shaping: memory, not time).
+	file := filepath.Join(dir, "rss-device.db")
+	boot, err := e.deviceTask(ctx, cfg, "bootstrap", e.srv.URL(), file)
+	if err != nil {
+		return f, fmt.Errorf("bootstrap for memory: %w", err)
+	}
+	list, err := e.deviceTask(ctx, cfg, "list", e.srv.URL(), file)
+	if err != nil {
+		return f, fmt.Errorf("listing: %w", err)
+	}
+	if boot.Records > 0 {
+		f.DeviceFileBytesPerRecord = float64(boot.FileBytes) / float64(boot.Records)
+	}
+	f.BootstrapRSSMB, f.ListRSSMB = boot.RSSMB, list.RSSMB
+	f.PeakRSSMB = max(boot.RSSMB, list.RSSMB)
+	return f, nil
+}
+
+type fieldEnv struct {
+	dir string
+	st  store.Store
+	srv *api.Server
+	n   atomic.Int64 // device files made
+}
+
+// startField starts a server holding n registrations in one district.
+func startField(ctx context.Context, dir string, n int) (*fieldEnv, error) {
+	st, err := boltstore.Open(filepath.Join(dir, "server"))
+	if err != nil {
+		return nil, err
+	}
+	el := model.Election{Name: "field", Day: "2026-12-20"}
+	err = st.Update(ctx, func(tx store.Tx) error { _, err := election.Set(ctx, tx, el); return err })
+	cfg := api.DefaultConfig()
+	cfg.Election = election.NewLive(el)
+	cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	var srv *api.Server
+	if err == nil {
+		srv, err = api.New(ctx, st, cfg)
+	}
+	if err == nil {
+		err = srv.Listen("127.0.0.1:0")
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	go srv.Serve()
+	e := &fieldEnv{dir: dir, st: st, srv: srv}
+	for _, u := range []accounts.NewUser{
+		{Name: fieldUser, Role: store.RoleRegistrar, Districts: []string{district}, Password: fieldPassword},
+		{Name: fieldPushUser, Role: store.RoleRegistrar, Districts: []string{fieldPushDistrict}, Password: fieldPassword},
+	} {
+		if _, err := accounts.Add(ctx, st, u); err != nil {
+			e.close()
+			return nil, err
+		}
+	}
+	if err := seed(ctx, st, n); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *fieldEnv) close() {
+	e.srv.Close()
+	e.st.Close()
+}
+
+// seed stores n registrations as one device's pushes, straight into the
+// store: what a county's devices would have sent.
+func seed(ctx context.Context, st store.Store, n int) error {
+	rng := rand.New(rand.NewPCG(3, 4))
+	hlc := dsync.MakeHLC(time.Now().Add(-time.Hour).UnixMilli(), 0)
+	for done := 0; done < n; {
+		batch := make([]dsync.Change, 0, min(dsync.MaxPushBatch, n-done))
+		for len(batch) < cap(batch) {
+			done++
+			hlc = hlc.Next()
+			// Time-ordered IDs, as devices make them (UUIDv7).
+			batch = append(batch, dsync.Change{ID: uuid.Must(uuid.NewV7()).String(), Device: "seed-device", Counter: uint64(done),
+				Record: uuid.Must(uuid.NewV7()).String(), Type: model.TypeRegistration, District: district, Op: dsync.OpCreate,
+				Set: model.Normalize(model.TypeRegistration, Registration(rng, done)), HLC: hlc})
+		}
+		res, err := store.Push(ctx, st, store.PushRequest{Device: "seed-device", Author: "seed", Changes: batch})
+		if err != nil {
+			return err
+		}
+		for _, r := range res {
+			if r.Status != dsync.StatusApplied {
+				return fmt.Errorf("seed: %s %s", r.Code, r.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+// counter counts a device's HTTP requests.
+type counter struct {
+	rt http.RoundTripper
+	n  atomic.Int64
+}
+
+func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// device opens a new device file reaching url, logged in as user.
+func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTripper) (*sdk.Device, error) {
+	path := filepath.Join(e.dir, fmt.Sprintf("field-%d.db", e.n.Add(1)))
+	d, err := sdk.Open(path, sdk.Options{ServerURL: url, HTTPClient: &http.Client{Transport: rt}})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Login(ctx, user, fieldPassword); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, i int) (*LinkFigures, error) {
+	link, err := StartLink(mustHost(e.srv.URL()), p)
+	if err != nil {
+		return nil, err
+	}
+	defer link.Close()
+	lf := &LinkFigures{}
+	bytesOf := func(fn func() error) (secs float64, down, up int64, err error) {
+		d0, u0 := link.Bytes()
+		start := time.Now()
+		err = fn()
+		secs = time.Since(start).Seconds()
+		d1, u1 := link.Bytes()
+		return secs, d1 - d0, u1 - u0, err
+	}
+	// Bootstrap: a new device of the district pulls everything.
+	var boot *DeviceResult
+	var down, up int64
+	lf.BootstrapSeconds, down, up, err = bytesOf(func() (err error) {
+		boot, err = e.deviceTask(ctx, cfg, "bootstrap", link.URL(), filepath.Join(e.dir, fmt.Sprintf("boot-%d.db", i)))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	lf.BootstrapRecords, lf.BootstrapBytes, lf.Cuts = boot.Records, down+up, link.Cuts()
+	lf.BootstrapSeconds = boot.Seconds // the device's own clock: sign-in excluded
+	if boot.Records > 0 {
+		lf.BootstrapBytesPerRecord = float64(lf.BootstrapBytes) / float64(boot.Records)
+	}
+
+	// Push: a registrar of an empty district sends what they typed offline.
+	rt := &counter{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	d, err := e.device(ctx, fieldPushUser, link.URL(), rt)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if _, err := d.Sync(ctx); err != nil { // learns its rules
+		return nil, fmt.Errorf("first sync: %w", err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(i), 5))
+	ids := make([]string, cfg.Push)
+	for j := range ids {
+		if ids[j], err = d.Create(model.TypeRegistration, fieldPushDistrict, Registration(rng, j)); err != nil {
+			return nil, err
+		}
+	}
+	var rep sdk.SyncReport
+	lf.PushSeconds, down, up, err = bytesOf(func() (err error) {
+		rep, err = d.Push(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	lf.PushRecords, lf.PushBytes = rep.Pushed[dsync.StatusApplied], down+up
+	// An edit of each, then one Sync: what comes back down.
+	for j, id := range ids {
+		if err := d.Update(id, map[string]json.RawMessage{"voter_group": json.RawMessage(fmt.Sprintf(`"第%d选民小组"`, 1+j%12))}); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := d.Pull(ctx); err != nil { // the pushed records, before the edits' sync
+		return nil, err
+	}
+	lf.EditSyncSeconds, lf.EditSyncDownBytes, lf.EditSyncUpBytes, err = bytesOf(func() error {
+		_, err := d.Sync(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("edit sync: %w", err)
+	}
+	// A one-record sync on the open connection.
+	if _, err := d.Create(model.TypeRegistration, fieldPushDistrict, Registration(rng, cfg.Push+1)); err != nil {
+		return nil, err
+	}
+	before := rt.n.Load()
+	start := time.Now()
+	if _, err := d.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("small sync: %w", err)
+	}
+	lf.SmallSyncSeconds = time.Since(start).Seconds()
+	lf.SmallSyncRoundTrips = int(rt.n.Load() - before)
+	return lf, nil
+}
+
+func mustHost(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	return p.Host
+}
+
+// DeviceResult is what a device task reports.
+type DeviceResult struct {
+	Records   int     `json:"records"`
+	Seconds   float64 `json:"seconds"`
+	FileBytes int64   `json:"file_bytes"`
+	RSSMB     float64 `json:"rss_mb"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// deviceTask runs a device task, in a process of its own if cfg says so.
+func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, file string) (*DeviceResult, error) {
+	if len(cfg.DeviceCommand) == 0 {
+		return RunDeviceTask(ctx, task, url, file)
+	}
+	args := append(cfg.DeviceCommand[1:len(cfg.DeviceCommand):len(cfg.DeviceCommand)],
+		"--task", task, "--url", url, "--file", file)
+	cmd := exec.CommandContext(ctx, cfg.DeviceCommand[0], args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("device process: %w: %s", err, stderr.String())
+	}
+	var r DeviceResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, fmt.Errorf("device process answer: %w", err)
+	}
+	if r.Error != "" {
+		return &r, errors.New(r.Error)
+	}
+	return &r, nil
+}
+
+// RunDeviceTask is the device's side of the field benchmark: "bootstrap"
+// signs a new device file in and syncs it; "list" reads every record of
+// an existing one page by page and searches it. It reports the records,
+// the seconds, the file's size and the process's peak RSS.
+func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, error) {
+	d, err := sdk.Open(file, sdk.Options{ServerURL: url})
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	r := &DeviceResult{}
+	start := time.Now()
+	switch task {
+	case "bootstrap":
+		if err = d.Login(ctx, fieldUser, fieldPassword); err != nil {
+			return nil, err
+		}
+		start = time.Now()
+		var rep sdk.SyncReport
+		rep, err = d.Sync(ctx)
+		r.Records = rep.Pulled
+	case "list":
+		r.Records, err = listAll(d)
+	default:
+		err = fmt.Errorf("bench: unknown device task %q", task)
+	}
+	r.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return r, err
+	}
+	if fi, err := os.Stat(file); err == nil {
+		r.FileBytes = fi.Size()
+	}
+	r.RSSMB = peakRSSMB()
+	return r, nil
+}
+
+// listAll reads every record page by page, as an app listing them would,
+// and searches them the ways a registrar does at the door.
+func listAll(d *sdk.Device) (int, error) {
+	n, after := 0, ""
+	for {
+		rs, next, err := d.ListPage(sdk.ListFilter{}, after, 100)
+		if err != nil {
+			return n, err
+		}
+		n += len(rs)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	for _, q := range []string{"李", "wx", "1234", "人民路"} {
+		if _, _, err := d.Search(q, "", 100); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// peakRSSMB is the process's peak resident set, in MiB: VmHWM, which exec
+// starts afresh (getrusage's ru_maxrss carries over the parent's peak
+// through the fork and exec that started this process), or ru_maxrss
+// where /proc is not.
+func peakRSSMB() float64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb float64
+				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
+					return kb / 1024
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
