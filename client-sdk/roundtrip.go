@@ -51,7 +51,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	req.pathFunc = func() (string, error) {
 		var err error
 		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes, url.QueryEscape(etag)), err
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes,
+			url.QueryEscape(etag)) + d.noticesQuery(), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)
@@ -86,6 +87,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 				return dec.Decode(&rules)
 			case "rules_etag":
 				return dec.Decode(&newTag)
+			case "notices":
+				return d.readNotices(dec, rep)
 			case "records":
 				return records.read()
 			case "cursor":

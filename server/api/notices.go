@@ -3,6 +3,8 @@ package api
 import (
 	"strconv"
 
+	json "github.com/dengji/dengji/internal/jsonx"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/dengji/dengji/server/dedupjob"
@@ -25,8 +27,18 @@ func (s *Server) listNotices(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	page, err := s.noticePage(c, districts, after, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	respond(c, 200, page)
+}
+
+// noticePage reads the notices of districts (nil: all) above after.
+func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, limit int) (dsync.NoticePage, error) {
 	page := dsync.NoticePage{Notices: []dsync.Notice{}, Cursor: after}
-	err = s.store.View(c, func(tx store.Tx) error {
+	err := s.store.View(c, func(tx store.Tx) error {
 		ns, more, err := tx.Notices(districts, after, limit)
 		if len(ns) > 0 {
 			page.Notices, page.Cursor = ns, ns[len(ns)-1].Seq
@@ -34,11 +46,33 @@ func (s *Server) listNotices(c *gin.Context) {
 		page.More = more
 		return err
 	})
-	if err != nil {
-		fail(c, err)
-		return
+	return page, err
+}
+
+// syncNoticesLimit is how many notices one sync exchange carries.
+const syncNoticesLimit = 200
+
+// appendNotices adds to a sync exchange's answer b, when ?notices= names
+// the device's notices cursor, the section "notices": the notices of the
+// caller's districts above it (a dsync.NoticePage).
+func (s *Server) appendNotices(c *gin.Context, b []byte) ([]byte, error) {
+	q, ok := c.GetQuery("notices")
+	if !ok {
+		return b, nil
 	}
-	respond(c, 200, page)
+	after, err := strconv.ParseUint(q, 10, 64)
+	if err != nil {
+		return nil, ErrBadRequest
+	}
+	page, err := s.noticePage(c, user(c).Scope(), after, syncNoticesLimit)
+	if err != nil {
+		return nil, err
+	}
+	v, err := json.Marshal(page)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b, `,"notices":`...), v...), nil
 }
 
 type answerRequest struct {

@@ -90,7 +90,8 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 // the device's own changes left out, as pull with ?format=c1), and the
 // device's rules when they differ from those whose ETag ?rules= names.
 // The answer is {"results":[…],"rules":{…},"rules_etag":"…","records":[…],
-// "cursor":N,"more":bool}; results come first, so a device acknowledges
+// "cursor":N,"more":bool}, with "notices":{…} after "rules_etag" when
+// ?notices= names the device's notices cursor (notices.go); results come first, so a device acknowledges
 // its changes before it stores what follows. Sections another feature adds
 // go after "rules_etag", before "records".
 func (s *Server) sync(c *gin.Context) {
@@ -130,6 +131,10 @@ func (s *Server) sync(c *gin.Context) {
 		b = append(append(b, `,"rules":`...), rules...)
 	}
 	b = strconv.AppendQuote(append(b, `,"rules_etag":`...), etag)
+	if b, err = s.appendNotices(c, b); err != nil {
+		fail(c, err)
+		return
+	}
 	b = append(b, ',')
 	b = append(b, page.AppendCompactJSON(nil)[1:]...) // the page's fields, after its "{"
 	respondJSONLevel(c, 200, b, gzip.BestCompression)
