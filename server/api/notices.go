@@ -52,17 +52,25 @@ func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, li
 // syncNoticesLimit is how many notices one sync exchange carries.
 const syncNoticesLimit = 200
 
-// appendNotices adds to a sync exchange's answer b, when ?notices= names
-// the device's notices cursor, the section "notices": the notices of the
-// caller's districts above it (a dsync.NoticePage).
-func (s *Server) appendNotices(c *gin.Context, b []byte) ([]byte, error) {
-	q, ok := c.GetQuery("notices")
-	if !ok {
-		return b, nil
+// noticesParam reads a sync exchange's ?notices=, the device's notices
+// cursor; asked is false without it.
+func noticesParam(c *gin.Context) (after uint64, asked bool, err error) {
+	q, asked := c.GetQuery("notices")
+	if !asked {
+		return 0, false, nil
 	}
-	after, err := strconv.ParseUint(q, 10, 64)
-	if err != nil {
-		return nil, ErrBadRequest
+	if after, err = strconv.ParseUint(q, 10, 64); err != nil {
+		return 0, false, ErrBadRequest
+	}
+	return after, true, nil
+}
+
+// appendNotices adds to a sync exchange's answer b, when the device asked
+// (noticesParam), the section "notices": the notices of the caller's
+// districts above its cursor (a dsync.NoticePage).
+func (s *Server) appendNotices(c *gin.Context, b []byte, after uint64, asked bool) ([]byte, error) {
+	if !asked {
+		return b, nil
 	}
 	page, err := s.noticePage(c, user(c).Scope(), after, syncNoticesLimit)
 	if err != nil {

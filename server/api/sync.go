@@ -97,7 +97,8 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 func (s *Server) sync(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	maxBytes, err2 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
-	if err1 != nil || err2 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
+	noticesAfter, notices, err3 := noticesParam(c)
+	if err1 != nil || err2 != nil || err3 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
 		fail(c, ErrBadRequest)
 		return
 	}
@@ -131,7 +132,7 @@ func (s *Server) sync(c *gin.Context) {
 		b = append(append(b, `,"rules":`...), rules...)
 	}
 	b = strconv.AppendQuote(append(b, `,"rules_etag":`...), etag)
-	if b, err = s.appendNotices(c, b); err != nil {
+	if b, err = s.appendNotices(c, b, noticesAfter, notices); err != nil {
 		fail(c, err)
 		return
 	}
