@@ -114,12 +114,14 @@ type Status struct {
 	Continuous bool `json:"continuous"`
 	// Cursor is the feed sequence the index has matched; Backlog the
 	// records committed after it, waiting to be matched (at most
-	// backlogCap counted: BacklogMore says more wait), and OldestSeconds
-	// how long the oldest of them has waited, as the watcher saw it
-	// commit (0 when nothing waits or no watcher runs).
+	// backlogCap counted: BacklogMore says more wait, and Changes, the
+	// changes committed since the cursor, bounds how many), and
+	// OldestSeconds how long the oldest of them has waited, as the watcher
+	// saw it commit (0 when nothing waits or no watcher runs).
 	Cursor        uint64   `json:"cursor"`
 	Backlog       int      `json:"backlog"`
 	BacklogMore   bool     `json:"backlog_more,omitempty"`
+	Changes       uint64   `json:"changes_waiting"`
 	OldestSeconds float64  `json:"oldest_seconds"`
 	Last          *Summary `json:"last,omitempty"`
 	Error         string   `json:"error,omitempty"` // of the last run
