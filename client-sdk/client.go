@@ -47,6 +47,8 @@ type request struct {
 	// stored): a failed try that moved it does not count towards
 	// MaxAttempts, so a link that drops often but moves still gets there.
 	progress *atomic.Int64
+	// header, if set, adds these headers to the request.
+	header http.Header
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
@@ -208,6 +210,7 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 		return inTransit(err, stalled.Load())
 	}
 	defer resp.Body.Close()
+	d.server.observe(resp.Header)
 	rd := &progressReader{r: resp.Body, moved: moved}
 	if resp.StatusCode == http.StatusNotModified && req.notModified != nil {
 		*req.notModified = true
@@ -280,6 +283,9 @@ func (d *Device) newHTTPRequest(ctx context.Context, req request, body []byte, m
 	}
 	if req.ifNoneMatch != "" {
 		hr.Header.Set("If-None-Match", req.ifNoneMatch)
+	}
+	for k, v := range req.header {
+		hr.Header[k] = v
 	}
 	if req.auth {
 		hr.Header.Set("Authorization", "Bearer "+access)

@@ -105,11 +105,11 @@ type Device struct {
 	mu    sync.Mutex // serialises write transactions and guards clock
 	clock *dsync.Clock
 
-	syncing     sync.Mutex // held by the running Sync
-	noticesRead bool       // this Sync's exchange brought every notice (notices.go); under syncing
+	syncing sync.Mutex // held by the running Sync
 
 	rules       atomic.Pointer[dsync.Rules] // cached from the server; nil before the first
 	accessUntil atomic.Int64                // unix ms the access token expires, if known
+	server      serverState                 // what the server's last answer said of its generation and backups
 }
 
 // Open opens (creating if needed) the device file at path.

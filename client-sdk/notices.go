@@ -2,13 +2,11 @@ package sdk
 
 import (
 	"context"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,36 +83,10 @@ func (d *Device) AnswerNotice(id, answer, note string) error {
 	})
 }
 
-// noticesQuery asks a sync exchange for the notices above this device's
-// cursor.
-func (d *Device) noticesQuery() string {
-	var cursor uint64
-	d.db.View(func(tx *bbolt.Tx) error { cursor = getU64Tx(tx, keyNotices); return nil })
-	return "&notices=" + strconv.FormatUint(cursor, 10)
-}
-
-// readNotices stores the "notices" section of a sync exchange; when it
-// holds every notice there is, this Sync asks no more.
-func (d *Device) readNotices(dec *stdjson.Decoder, rep *SyncReport) error {
-	var page dsync.NoticePage
-	if err := dec.Decode(&page); err != nil {
-		return err
-	}
-	if err := d.storeNotices(page.Notices, page.Cursor, "", ""); err != nil {
-		return fmt.Errorf("store notices: %w", err)
-	}
-	rep.Notices += len(page.Notices)
-	d.noticesRead = !page.More
-	return nil
-}
-
 // syncNotices sends the answers recorded here, then reads the notices
-// changed since the stored cursor, page by page, unless this Sync's
-// exchange brought them all.
+// changed since the stored cursor, page by page.
 func (d *Device) syncNotices(ctx context.Context, rep *SyncReport) error {
-	read := d.noticesRead
-	d.noticesRead = false
-	if err := d.sendAnswers(ctx); err != nil || read {
+	if err := d.sendAnswers(ctx); err != nil {
 		return err
 	}
 	for {

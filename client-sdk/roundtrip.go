@@ -24,35 +24,41 @@ var errFallBack = errors.New("sdk: sync in steps")
 // push and rules; more pages, if any, follow with pull. Anything out of
 // the ordinary (a full outbox, counters the server refuses, a clock ahead,
 // a batch too large) leaves it to the sync in steps.
-func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more bool, err error) {
+func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, noticesDone bool, err error) {
 	if n, err := d.Pending(); err != nil || n > d.opts.BatchSize {
-		return false, false, err
+		return false, false, false, err
 	}
 	b := <-d.prepare(0, d.opts.BatchSize)
 	if b.err != nil {
-		return false, false, b.err
+		return false, false, false, b.err
 	}
 	if len(b.changes) == 0 {
 		b.body = []byte(`{"changes":[]}`)
 		if !d.opts.DisableGzip {
 			if b.body, err = encodeBody(nil, b.body, true); err != nil {
-				return false, false, err
+				return false, false, false, err
 			}
 		}
 	}
 	var etag string
-	if err := d.db.View(func(tx *bbolt.Tx) error { etag = getStringTx(tx, keyRulesETag); return nil }); err != nil {
-		return false, false, err
+	var noticesAfter uint64
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		etag, noticesAfter = getStringTx(tx, keyRulesETag), getU64Tx(tx, keyNotices)
+		return nil
+	})
+	if err != nil {
+		return false, false, false, err
 	}
 	var stored atomic.Int64
 	acked := false
-	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored}
+	req := request{method: http.MethodPost, raw: b.body, zipped: !d.opts.DisableGzip, auth: true, progress: &stored,
+		header: d.generationHeader()}
 	var start uint64
 	req.pathFunc = func() (string, error) {
 		var err error
 		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s", start, d.opts.PageBytes,
-			url.QueryEscape(etag)) + d.noticesQuery(), err
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d", start, d.opts.PageBytes,
+			url.QueryEscape(etag), noticesAfter), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)
@@ -77,7 +83,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 				if _, reused := counterReused(results); reused {
 					return errFallBack
 				}
-				if err := d.acknowledge(b.changes, results, rep); err != nil {
+				if err := d.acknowledge(b.changes, results, d.server.get(), rep); err != nil {
 					return fmt.Errorf("store push results: %w", err)
 				}
 				acked = true
@@ -88,7 +94,18 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 			case "rules_etag":
 				return dec.Decode(&newTag)
 			case "notices":
-				return d.readNotices(dec, rep)
+				// Stored at once, apart from the records: the page's
+				// cursor is the notices' own.
+				var page dsync.NoticePage
+				if err := dec.Decode(&page); err != nil {
+					return err
+				}
+				if err := d.storeNotices(page.Notices, page.Cursor, "", ""); err != nil {
+					return fmt.Errorf("store notices: %w", err)
+				}
+				rep.Notices += len(page.Notices)
+				noticesDone = !page.More
+				return nil
 			case "records":
 				return records.read()
 			case "cursor":
@@ -119,9 +136,9 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more b
 	case errors.Is(err, errFallBack), errors.As(err, &se) && (se.Code == dsync.CodeClockSkew ||
 		se.StatusCode == http.StatusRequestEntityTooLarge || se.StatusCode == http.StatusNotFound):
 		// 404: a server older than /v1/sync.
-		return acked, false, nil
+		return acked, false, false, nil
 	case err != nil:
-		return acked, false, fmt.Errorf("sync: %w", err)
+		return acked, false, false, fmt.Errorf("sync: %w", err)
 	}
-	return true, more, nil
+	return true, more, noticesDone, nil
 }

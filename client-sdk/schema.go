@@ -43,27 +43,31 @@ var (
 	// bucketAnswers maps notice ID to the registrar's answer
 	// (dsync.NoticeAnswer JSON) not yet accepted by the server.
 	bucketAnswers = []byte("notice_answers")
+	// bucketPushed maps counter (key64) to an acknowledged change kept until
+	// a backup of the server holds it (pushedEntry JSON, generation.go).
+	bucketPushed = []byte("pushed")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
-	bucketNotices, bucketAnswers,
+	bucketNotices, bucketAnswers, bucketPushed,
 }
 
 // Keys of bucketMeta.
 var (
-	keySchema    = []byte("schema_version") // uint64
-	keyDevice    = []byte("device_id")      // string, a UUID made on first open
-	keyCounter   = []byte("counter")        // uint64, last change counter used; only grows
-	keyHLC       = []byte("hlc")            // uint64, last HLC issued or observed
-	keyCursor    = []byte("cursor")         // uint64, pull cursor
-	keyAccess    = []byte("access_token")   // string
-	keyRefresh   = []byte("refresh_token")  // string
-	keyServerURL = []byte("server_url")     // string
-	keyRotate    = []byte("rotate_tokens")  // string, set while moved tokens await their exchange
-	keyNotices   = []byte("notice_cursor")  // uint64, notices cursor
-	keyRules     = []byte("rules")          // dsync.Rules JSON, as the server last sent them
-	keyRulesETag = []byte("rules_etag")     // string, the ETag of keyRules
+	keySchema     = []byte("schema_version")    // uint64
+	keyDevice     = []byte("device_id")         // string, a UUID made on first open
+	keyCounter    = []byte("counter")           // uint64, last change counter used; only grows
+	keyHLC        = []byte("hlc")               // uint64, last HLC issued or observed
+	keyCursor     = []byte("cursor")            // uint64, pull cursor
+	keyAccess     = []byte("access_token")      // string
+	keyRefresh    = []byte("refresh_token")     // string
+	keyServerURL  = []byte("server_url")        // string
+	keyRotate     = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
+	keyNotices    = []byte("notice_cursor")     // uint64, notices cursor
+	keyRules      = []byte("rules")             // dsync.Rules JSON, as the server last sent them
+	keyRulesETag  = []byte("rules_etag")        // string, the ETag of keyRules
+	keyGeneration = []byte("server_generation") // string, the server's generation last seen (generation.go)
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

@@ -37,28 +37,58 @@ type SyncReport struct {
 // an error stays done; the next Sync continues from there.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	return d.exclusive(ctx, func(ctx context.Context, rep *SyncReport) error {
-		handled, more, err := d.syncOnce(ctx, rep)
-		switch {
-		case err != nil:
-		case !handled:
-			err = d.refreshRules(ctx)
-			if err == nil {
-				err = d.push(ctx, rep)
+		for round := 0; ; round++ {
+			err := d.syncSteps(ctx, rep)
+			if hasCode(err, codeGenerationChanged) && round == 0 {
+				// The combined round trip met a server restored from a
+				// backup: nothing of it was stored. Put back what the
+				// older server took (generation.go) and sync again.
+				if _, err := d.reconcile(); err != nil {
+					return fmt.Errorf("after the server's restore: %w", err)
+				}
+				continue
 			}
-			if err == nil {
-				err = d.pull(ctx, rep)
+			if err != nil {
+				return err
 			}
-		case more:
+			// A server restored from a backup: send again what it lost,
+			// read the districts again (generation.go).
+			if restored, err := d.reconcile(); err != nil || !restored || round > 0 {
+				return err
+			}
+		}
+	})
+}
+
+// syncSteps is one pass of Sync: the combined round trip when the outbox
+// fits one batch, else rules, push and pull in steps; then conflicts and
+// notices.
+func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
+	handled, more, noticesDone, err := d.syncOnce(ctx, rep)
+	switch {
+	case err != nil:
+	case !handled:
+		err = d.refreshRules(ctx)
+		if err == nil {
+			err = d.push(ctx, rep)
+		}
+		if err == nil {
 			err = d.pull(ctx, rep)
 		}
-		if err == nil {
-			err = d.refreshConflicts(ctx, rep)
-		}
-		if err == nil {
-			err = d.syncNotices(ctx, rep)
-		}
-		return err
-	})
+	case more:
+		err = d.pull(ctx, rep)
+	}
+	if err == nil {
+		err = d.refreshConflicts(ctx, rep)
+	}
+	switch {
+	case err != nil:
+	case noticesDone: // the round trip brought them all
+		err = d.sendAnswers(ctx)
+	default:
+		err = d.syncNotices(ctx, rep)
+	}
+	return err
 }
 
 // push sends the outbox in batches until it is empty. It is pipelined: while
@@ -73,7 +103,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 // through: batches adapt to what the link carries between its failures.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	limit := d.opts.BatchSize
-	renumbered, corrected, failed := 0, 0, 0
+	renumbered, corrected, failed, restores := 0, 0, 0, 0
 	var acking chan error // the acknowledgement under way, if any
 	wait := func() error {
 		if acking == nil {
@@ -125,6 +155,20 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			next = d.prepare(0, limit)
 			continue
 		}
+		if hasCode(err, codeGenerationChanged) && restores < 2 {
+			// Restored from a backup: nothing of the batch was stored. Put
+			// back what the older server took, then send in order.
+			restores++
+			<-next
+			if err := wait(); err != nil {
+				return fmt.Errorf("store push results: %w", err)
+			}
+			if _, err := d.reconcile(); err != nil {
+				return fmt.Errorf("after the server's restore: %w", err)
+			}
+			next = d.prepare(0, limit)
+			continue
+		}
 		if err != nil {
 			<-next
 			return errors.Join(err, wait())
@@ -138,7 +182,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			if renumbered++; renumbered > 3 {
 				return fmt.Errorf("%w: the server keeps refusing this device's counters", ErrProtocol)
 			}
-			if err := d.acknowledge(b.changes, resp.Results, rep); err != nil {
+			if err := d.acknowledge(b.changes, resp.Results, b.server, rep); err != nil {
 				return fmt.Errorf("store push results: %w", err)
 			}
 			if err := d.renumber(high); err != nil {
@@ -149,7 +193,7 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		}
 		failed, limit = 0, min(d.opts.BatchSize, limit*2)
 		acking = make(chan error, 1)
-		go func() { acking <- d.acknowledge(b.changes, resp.Results, rep) }()
+		go func() { acking <- d.acknowledge(b.changes, resp.Results, b.server, rep) }()
 	}
 }
 
@@ -160,6 +204,7 @@ type batch struct {
 	changes []dsync.Change
 	body    []byte
 	err     error
+	server  serverMark // what the server's answer to it said (generation.go)
 }
 
 func (b *batch) last() uint64 { return b.changes[len(b.changes)-1].Counter }
@@ -191,11 +236,13 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 		return nil, err
 	}
 	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short", cursor), raw: b.body,
-		zipped: !d.opts.DisableGzip, auth: true, once: true}
+		zipped: !d.opts.DisableGzip, auth: true, once: true,
+		header: d.generationHeader()}
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
 	fillChangeIDs(b.changes, resp.Results)
+	b.server = d.server.get()
 	if err := checkResults(b.changes, resp.Results); err != nil {
 		return nil, err
 	}
@@ -350,7 +397,7 @@ func (d *Device) renumber(high uint64) error {
 
 // acknowledge applies one batch's results in one transaction. A change
 // refused for its counter stays in the outbox, to be numbered again.
-func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *SyncReport) error {
+func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, m serverMark, rep *SyncReport) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	touched := map[string]bool{}
@@ -361,6 +408,9 @@ func (d *Device) acknowledge(batch []dsync.Change, results []dsync.Result, rep *
 			}
 			settled, err := ackTx(tx, &batch[i], &results[i])
 			if err != nil {
+				return err
+			}
+			if err := keepPushedTx(tx, &batch[i], &results[i], m); err != nil {
 				return err
 			}
 			if !settled {

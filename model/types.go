@@ -53,6 +53,10 @@ type District struct {
 	Town        string   `json:"town,omitempty"`
 	County      string   `json:"county,omitempty"`
 	VoterGroups []string `json:"voter_groups,omitempty"`
+	// Population is the number of residents of voting age the office
+	// stated when it imported the district (0: not stated); statistics
+	// give the registration rate against it.
+	Population int `json:"population,omitempty"`
 }
 
 // Fields returns r as sync-layer fields. Empty strings are left out.

@@ -14,14 +14,20 @@ import (
 	"github.com/dengji/dengji/server/store"
 )
 
-// logRequests logs method, route, status and duration. It never logs query
+// logRequests logs method, route, status and duration under the request's
+// ID, and counts the request in the metrics. It never logs paths, query
 // strings or bodies: those may hold names and ID numbers.
 func (s *Server) logRequests(c *gin.Context) {
-	c.Set(ctxLogger, s.log)
+	id := requestID(c)
+	c.Header(requestIDHeader, id)
+	log := s.log.With("request_id", id)
+	c.Set(ctxLogger, log)
 	start := time.Now()
 	c.Next()
-	s.log.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
-		"ms", time.Since(start).Milliseconds(), "user", c.GetString(ctxUserName))
+	elapsed := time.Since(start)
+	s.metrics.observe(c, elapsed)
+	log.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+		"ms", elapsed.Milliseconds(), "user", c.GetString(ctxUserName))
 }
 
 // limitBody caps the request body, and decompresses a gzip'd one under the

@@ -3,8 +3,6 @@ package api
 import (
 	"strconv"
 
-	json "github.com/dengji/dengji/internal/jsonx"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/dengji/dengji/server/dedupjob"
@@ -35,7 +33,8 @@ func (s *Server) listNotices(c *gin.Context) {
 	respond(c, 200, page)
 }
 
-// noticePage reads the notices of districts (nil: all) above after.
+// noticePage is the notices of districts (nil: all) above after, at most
+// limit: what GET /v1/notices answers, and the notices section of a sync.
 func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, limit int) (dsync.NoticePage, error) {
 	page := dsync.NoticePage{Notices: []dsync.Notice{}, Cursor: after}
 	err := s.store.View(c, func(tx store.Tx) error {
@@ -47,40 +46,6 @@ func (s *Server) noticePage(c *gin.Context, districts []string, after uint64, li
 		return err
 	})
 	return page, err
-}
-
-// syncNoticesLimit is how many notices one sync exchange carries.
-const syncNoticesLimit = 200
-
-// noticesParam reads a sync exchange's ?notices=, the device's notices
-// cursor; asked is false without it.
-func noticesParam(c *gin.Context) (after uint64, asked bool, err error) {
-	q, asked := c.GetQuery("notices")
-	if !asked {
-		return 0, false, nil
-	}
-	if after, err = strconv.ParseUint(q, 10, 64); err != nil {
-		return 0, false, ErrBadRequest
-	}
-	return after, true, nil
-}
-
-// appendNotices adds to a sync exchange's answer b, when the device asked
-// (noticesParam), the section "notices": the notices of the caller's
-// districts above its cursor (a dsync.NoticePage).
-func (s *Server) appendNotices(c *gin.Context, b []byte, after uint64, asked bool) ([]byte, error) {
-	if !asked {
-		return b, nil
-	}
-	page, err := s.noticePage(c, user(c).Scope(), after, syncNoticesLimit)
-	if err != nil {
-		return nil, err
-	}
-	v, err := json.Marshal(page)
-	if err != nil {
-		return nil, err
-	}
-	return append(append(b, `,"notices":`...), v...), nil
 }
 
 type answerRequest struct {

@@ -3,9 +3,13 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
+	stdjson "encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 
 	json "github.com/dengji/dengji/internal/jsonx"
@@ -87,7 +91,72 @@ func decode(body []byte, v any) error {
 		}
 	}
 	if err != nil {
-		return &Error{Status: 400, Code: ErrBadRequest.Code, Message: ErrBadRequest.Message + ": " + err.Error()}
+		return decodeError(body, v)
 	}
 	return nil
+}
+
+// decodeError words why body does not decode into v: the field and what it
+// should hold, or where the JSON is broken, Chinese then English, with
+// details {field, expected, got} or {offset} for programs. The standard
+// library decodes again for this: its errors name the JSON field by its
+// path (inner.value), the fast decoder's do not. Only failures pay for it.
+func decodeError(body []byte, v any) *Error {
+	dec := stdjson.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(reflect.New(reflect.TypeOf(v).Elem()).Interface())
+	if err == nil && dec.More() {
+		err = errors.New("data after")
+	}
+	var te *stdjson.UnmarshalTypeError
+	var se *stdjson.SyntaxError
+	var zh, en string
+	var details any
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		ezh, een := expected(te.Type)
+		zh, en = "请求体应为"+ezh, "the body must be "+een
+	case errors.As(err, &te):
+		ezh, een := expected(te.Type)
+		zh = fmt.Sprintf("字段 %s 应为%s，收到的是 %s", te.Field, ezh, te.Value)
+		en = fmt.Sprintf("field %s: expected %s, got %s", te.Field, een, te.Value)
+		details = map[string]string{"field": te.Field, "expected": een, "got": te.Value}
+	case err != nil && strings.HasPrefix(err.Error(), "json: unknown field "):
+		f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		zh, en = "不认识的字段 "+f, "unknown field "+f
+		details = map[string]string{"field": f, "expected": "no such field"}
+	case errors.As(err, &se):
+		zh = fmt.Sprintf("JSON 语法错误（第 %d 字节）", se.Offset)
+		en = fmt.Sprintf("JSON syntax error at byte %d: %v", se.Offset, se)
+		details = map[string]int64{"offset": se.Offset}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		zh, en = "请求体为空或不完整", "the body is empty or cut short"
+	case err != nil && err.Error() == "data after":
+		zh, en = "JSON 值之后还有内容", "data after the JSON value"
+	default:
+		zh, en = "请求体无法解析", "the body cannot be read as the JSON expected"
+	}
+	e := &Error{Status: 400, Code: ErrBadRequest.Code, Message: "请求格式错误：" + zh + " / the request is malformed: " + en}
+	if details != nil {
+		e.Details, _ = stdjson.Marshal(details)
+	}
+	return e
+}
+
+// expected names what a Go type takes in JSON.
+func expected(t reflect.Type) (zh, en string) {
+	switch t.Kind() {
+	case reflect.String:
+		return "字符串", "a string"
+	case reflect.Bool:
+		return "true 或 false", "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "整数", "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "数字", "a number"
+	case reflect.Slice, reflect.Array:
+		return "数组", "an array"
+	}
+	return "对象", "an object"
 }

@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/backup"
 	"github.com/dengji/dengji/server/dedupjob"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
@@ -57,6 +59,12 @@ type Config struct {
 	// the one cfg.Validator reads, see election.Live). Nil: New loads the
 	// stored election into one of its own.
 	Election *election.Live
+	// Backups takes and keeps the store's backups (POST /v1/admin/backup);
+	// nil: the store has none of its own (PostgreSQL: pg_dump).
+	Backups *backup.Manager
+	// StoreSize reports the size of the store's data for the metrics; nil
+	// leaves the gauge out.
+	StoreSize func() int64
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For names the client; none by default, so the source
 	// address a sign-in is throttled by is the connection's.
@@ -106,6 +114,10 @@ type Server struct {
 	accounts *accounts.Service
 	lim      *limiter
 	election *election.Live
+	metrics  *metrics
+	// generation is the store's generation (backup.Generation), sent with
+	// every answer.
+	generation string
 
 	// ctx lives as long as the server: background work started by a
 	// request (a dedup run) stops when the server closes.
@@ -117,6 +129,7 @@ type Server struct {
 	srv *http.Server
 
 	browser http.Handler // serves every path outside /v1/ (the console); nil: the API's 404
+	tls     bool
 }
 
 // New builds a server; tokens are signed with cfg.Keys.
@@ -137,6 +150,9 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 	acfg := accounts.Config{SessionTTL: cfg.RefreshTTL, Grace: cfg.RefreshGrace, Throttle: cfg.Throttle}
 	s := &Server{cfg: cfg, store: st, issuer: issuer, log: cfg.Logger,
 		dedup: dedupjob.New(st, dedupjob.DefaultOptions()), accounts: accounts.NewService(st, issuer, acfg)}
+	if s.generation, err = backup.Generation(ctx, st); err != nil {
+		return nil, fmt.Errorf("api: generation: %w", err)
+	}
 	s.lim = newLimiter(cfg.Limits)
 	if s.election = cfg.Election; s.election == nil {
 		e, err := loadElection(ctx, st)
@@ -145,6 +161,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Server, error) {
 		}
 		s.election = election.NewLive(e)
 	}
+	s.metrics = newMetrics(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	if err := checkDeclared(s.engine); err != nil {
@@ -176,6 +193,7 @@ var routeTable = []route{
 	{Policy{"POST", "/auth/logout", Anyone, unscoped}, (*Server).logout},
 	{Policy{"POST", "/me/password", OwnPassword, unscoped}, (*Server).changePassword},
 	{Policy{"GET", "/me", SignedIn, unscoped}, (*Server).me},
+	{Policy{"GET", "/openapi.json", Anyone, unscoped}, (*Server).openAPI},
 
 	// Sync: devices' changes and the feed of the caller's districts.
 	{Policy{"POST", "/push", EnrolledDevice, perItem("changes[].district")}, (*Server).push},
@@ -217,6 +235,8 @@ var routeTable = []route{
 	{Policy{"GET", "/admin/audit", AdminOnly, unscoped}, (*Server).listAudit},
 	{Policy{"GET", "/admin/election", AdminOnly, unscoped}, (*Server).getElection},
 	{Policy{"PUT", "/admin/election", AdminOnly, unscoped}, (*Server).putElection},
+	{Policy{"POST", "/admin/backup", AdminOnly, unscoped}, (*Server).takeBackup},
+	{Policy{"GET", "/admin/backups", AdminOnly, unscoped}, (*Server).listBackups},
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -227,14 +247,15 @@ func (s *Server) routes() *gin.Engine {
 		e.SetTrustedProxies(nil)
 	}
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) { fail(c, ErrInternal) }))
-	e.Use(s.logRequests, s.admit, s.limitBody)
+	e.Use(s.logRequests, s.stamp, s.admit, s.limitBody)
 	e.NoRoute(func(c *gin.Context) { fail(c, ErrNotFound) })
 	s.register(e)
 	return e
 }
 
 // Handler is the server's http.Handler, for tests and embedding: the API
-// under /v1/, and what Mount gave for every other path.
+// under /v1/, and what Mount gave for every other path. The listener serves
+// it behind /healthz and /readyz (rootHandler).
 func (s *Server) Handler() http.Handler {
 	if s.browser == nil {
 		return s.engine
@@ -265,8 +286,23 @@ func (s *Server) Listen(addr string) error {
 		return fmt.Errorf("api: listen: %w", err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
+	s.srv = &http.Server{Handler: s.rootHandler(), ReadHeaderTimeout: s.cfg.Limits.HeaderTimeout,
 		IdleTimeout: 2 * time.Minute}
+	return nil
+}
+
+// ListenTLS binds addr to serve HTTPS with the PEM certificate (chain) and
+// key files, read now: a bad file stops the start, not the first client.
+func (s *Server) ListenTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("api: TLS certificate and key: %w", err)
+	}
+	if err := s.Listen(addr); err != nil {
+		return err
+	}
+	s.ln = tls.NewListener(s.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s.tls = true
 	return nil
 }
 
@@ -279,7 +315,12 @@ func (s *Server) Serve() error {
 }
 
 // URL is the base URL of the listener.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Close stops accepting requests and waits up to 10 s for those under way.
 func (s *Server) Close() error {

@@ -75,6 +75,7 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 		fail(c, err)
 		return nil, false
 	}
+	s.metrics.pushed(results)
 	if c.Query("results") == "short" {
 		// The device knows its changes' IDs: the answers follow their
 		// order, and a change ID is the most of a result's bytes.
@@ -90,14 +91,18 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 // the device's own changes left out, as pull with ?format=c1), and the
 // device's rules when they differ from those whose ETag ?rules= names.
 // The answer is {"results":[…],"rules":{…},"rules_etag":"…","records":[…],
-// "cursor":N,"more":bool}, with "notices":{…} after "rules_etag" when
-// ?notices= names the device's notices cursor (notices.go); results come first, so a device acknowledges
+// "cursor":N,"more":bool}; results come first, so a device acknowledges
 // its changes before it stores what follows. Sections another feature adds
-// go after "rules_etag", before "records".
+// go after "rules_etag", before "records": with ?notices=N (the device's
+// notices cursor), "notices" is the first page of GET /v1/notices?after=N.
+// noticesPerSync is the most notices a sync answers; a device asks
+// GET /v1/notices for more.
+const noticesPerSync = 500
+
 func (s *Server) sync(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	maxBytes, err2 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
-	noticesAfter, notices, err3 := noticesParam(c)
+	noticesAfter, err3 := strconv.ParseUint(c.DefaultQuery("notices", "0"), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
 		fail(c, ErrBadRequest)
 		return
@@ -132,9 +137,18 @@ func (s *Server) sync(c *gin.Context) {
 		b = append(append(b, `,"rules":`...), rules...)
 	}
 	b = strconv.AppendQuote(append(b, `,"rules_etag":`...), etag)
-	if b, err = s.appendNotices(c, b, noticesAfter, notices); err != nil {
-		fail(c, err)
-		return
+	if _, asked := c.GetQuery("notices"); asked {
+		notices, err := s.noticePage(c, u.Scope(), noticesAfter, noticesPerSync)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		nb, err := json.Marshal(notices)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		b = append(append(b, `,"notices":`...), nb...)
 	}
 	b = append(b, ',')
 	b = append(b, page.AppendCompactJSON(nil)[1:]...) // the page's fields, after its "{"

@@ -60,6 +60,7 @@ const (
 	// details: the earlier status and kept record, the reason.
 	DuplicateReopened Action = "duplicate_reopened"
 	NameChanged       Action = "name_changed" // an account's display name; details: before and after
+	Restored          Action = "restored"     // target: the backup file; details: its sequence, the generations
 )
 
 // Actors that are not a user.

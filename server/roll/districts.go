@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dengji/dengji/model"
@@ -21,6 +22,7 @@ const (
 	CodeDistrictCodeInvalid = "district_code_invalid" // the code does not begin with a known county (model.DistrictCodeValid)
 	CodeDistrictParent      = "district_parent"       // the parent (town) code does not begin the district code
 	CodeDistrictCounty      = "district_county"       // the county code is not the district code's first six digits
+	CodeDistrictPopulation  = "district_population"   // the population is not a whole number
 )
 
 // District file columns, by position when the file has no header. Header
@@ -32,9 +34,11 @@ var districtHeaders = map[string]string{
 	"parent": "town", "parent_code": "town", "town": "town", "town_code": "town",
 	"上级": "town", "上级代码": "town", "乡镇": "town", "乡镇代码": "town", "街道": "town",
 	"county": "county", "county_code": "county", "县": "county", "区县": "county", "县区": "county", "县代码": "county",
+	"population": "population", "adult_population": "population", "人口": "population", "18岁以上人口": "population",
+	"应登记人数": "population", "选民人口": "population",
 }
 
-var districtOrder = []string{"code", "name", "kind", "town", "county"}
+var districtOrder = []string{"code", "name", "kind", "town", "county", "population"}
 
 // districtKinds are the words offices write for a district's kind, beside
 // each kind's code and labels (model.DistrictKinds).
@@ -122,7 +126,8 @@ func putDistrict(tx store.Tx, d *model.District) (bool, error) {
 		return false, err
 	default:
 		d.VoterGroups = old.VoterGroups
-		if old.Name == d.Name && old.Kind == d.Kind && old.Town == d.Town && old.County == d.County {
+		if old.Name == d.Name && old.Kind == d.Kind && old.Town == d.Town && old.County == d.County &&
+			old.Population == d.Population {
 			return false, nil
 		}
 	}
@@ -225,6 +230,13 @@ func districtRow(row int, cells, cols, headers []string, seen map[string]bool) (
 		bad("kind", CodeDistrictKind)
 	}
 	d.Kind = kind
+	if p := strings.NewReplacer(",", "", "，", "", " ", "").Replace(model.FoldWidthString(v["population"])); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			bad("population", CodeDistrictPopulation)
+		}
+		d.Population = n
+	}
 	seen[d.Code] = true
 	return d, errs
 }

@@ -251,17 +251,26 @@ func digitRun(s string) int {
 // MaskID hides a resident ID number for a posted roll. It keeps the
 // six-digit region code and masks the other twelve characters.
 //
-// Why not the common "first 6 and last 4": the posted roll shows the birth
-// date, which is digits 7-14, so showing the last four as well would print
-// the whole number. What stays secret must be the three-digit sequence and
-// the check character. The region and the birth date are enough for a
-// voter to recognise their own line among namesakes, which is what a
-// posting is for; anyone needing the number asks the office.
+// Why not the common "first 6 and last 4": the ID holds the birth date
+// (digits 7-14), and the posted roll shows the birth year and month beside
+// it; the last four as well would leave only the day to guess. What stays
+// secret is the day, the three-digit sequence and the check character. The
+// region and the birth month are enough for a voter to recognise their own
+// line among namesakes, which is what a posting is for; anyone needing the
+// number asks the office.
 func MaskID(id string) string {
 	if len(id) <= 6 {
 		return strings.Repeat("*", len(id))
 	}
 	return id[:6] + strings.Repeat("*", len(id)-6)
+}
+
+// birthMonth is YYYY-MM of a YYYY-MM-DD date ("" stays "").
+func birthMonth(date string) string {
+	if len(date) < 7 {
+		return date
+	}
+	return date[:7]
 }
 
 // rollColumn is one column of a roll.
@@ -287,13 +296,16 @@ func rollColumns(posted bool) []rollColumn {
 		{"选民小组", "Voter group", func(_ int, e *Entry, _ bool) string { return e.VoterGroup }},
 		{"姓名", "Name", func(_ int, e *Entry, _ bool) string { return e.Name }},
 		{"性别", "Gender", func(_ int, e *Entry, en bool) string { return enumLabel(model.Genders, e.Gender, en) }},
-		{"出生日期", "Birth date", func(_ int, e *Entry, _ bool) string { return e.BirthDate }},
 	}
 	if posted {
-		return append(cols, rollColumn{"身份证号", "ID number",
-			func(_ int, e *Entry, _ bool) string { return MaskID(e.IDNumber) }})
+		// The birth year and month, not the date: with the region of the
+		// masked ID number, a full date would narrow a person down to a few.
+		return append(cols,
+			rollColumn{"出生年月", "Birth month", func(_ int, e *Entry, _ bool) string { return birthMonth(e.BirthDate) }},
+			rollColumn{"身份证号", "ID number", func(_ int, e *Entry, _ bool) string { return MaskID(e.IDNumber) }})
 	}
 	return append(cols,
+		rollColumn{"出生日期", "Birth date", func(_ int, e *Entry, _ bool) string { return e.BirthDate }},
 		rollColumn{"身份证号", "ID number", func(_ int, e *Entry, _ bool) string { return e.IDNumber }},
 		rollColumn{"户籍地址", "Household address", func(_ int, e *Entry, _ bool) string { return e.HouseholdAddress }},
 		rollColumn{"现住址", "Residence address", func(_ int, e *Entry, _ bool) string { return e.ResidenceAddress }},

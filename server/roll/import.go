@@ -39,9 +39,10 @@ const (
 )
 
 var importMessages = map[string]string{
-	CodeDistrictUnknown: "选区不存在，请先导入选区 / unknown district: import the districts first",
-	CodeDistrictCode:    "选区代码缺失或重复 / district code is missing or repeated",
-	CodeDistrictName:    "选区名称缺失 / district name is missing",
+	CodeDistrictUnknown:    "选区不存在，请先导入选区 / unknown district: import the districts first",
+	CodeDistrictCode:       "选区代码缺失或重复 / district code is missing or repeated",
+	CodeDistrictName:       "选区名称缺失 / district name is missing",
+	CodeDistrictPopulation: "人口应为非负整数 / population must be a whole number",
 	CodeDistrictKind: "选区类型应为 村（村委会）、社区（居委会）或 单位（单位选区） / " +
 		"kind must be village, community or work_unit",
 	CodeDistrictCodeInvalid: "选区代码须以已知县（区）的6位代码开头，后接1至18位数字、大写字母或连字符 / " +

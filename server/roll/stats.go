@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 
@@ -34,6 +35,11 @@ type Counts struct {
 	Contacts          int            `json:"contacts"`   // migrant-contact records
 	ContactOutcomes   map[string]int `json:"contact_outcomes"`
 	ContactEvidence   map[string]int `json:"contact_evidence"`
+	// Population is the voting-age population imported with the districts
+	// (summed over those that state one); populated counts the Registered
+	// of those districts, the numerator of the registration rate.
+	Population int `json:"population,omitempty"`
+	populated  int
 }
 
 func newCounts() Counts {
@@ -49,6 +55,8 @@ func (c *Counts) Add(o *Counts) {
 	c.Women += o.Women
 	c.Removed += o.Removed
 	c.Contacts += o.Contacts
+	c.Population += o.Population
+	c.populated += o.populated
 	for _, p := range [][2]map[string]int{{c.Additions, o.Additions}, {c.Removals, o.Removals},
 		{c.Categories, o.Categories}, {c.Channels, o.Channels},
 		{c.ContactOutcomes, o.ContactOutcomes}, {c.ContactEvidence, o.ContactEvidence}} {
@@ -127,7 +135,37 @@ type Unit struct {
 	Name   string `json:"name,omitempty"`
 	Parent string `json:"parent,omitempty"` // a district's town, a town's county
 	Counts
+	// RegistrationRate is Registered over Population, over the districts
+	// that state a population; absent where none does.
+	RegistrationRate float64 `json:"registration_rate,omitempty"`
+	// Duplicates counts the duplicate check's cases with a member in the
+	// unit, each once however many of its districts the unit holds.
+	Duplicates DupCounts `json:"duplicates"`
 }
+
+// DupCounts are a unit's duplicate cases by where they stand: found is
+// every case, resolved those a person decided (confirmed or rejected).
+type DupCounts struct {
+	Found     int `json:"found"`
+	Open      int `json:"open"`
+	Confirmed int `json:"confirmed"`
+	Rejected  int `json:"rejected"`
+}
+
+func (d *DupCounts) add(s store.DupStatus) {
+	d.Found++
+	switch s {
+	case store.DupOpen:
+		d.Open++
+	case store.DupConfirmed:
+		d.Confirmed++
+	case store.DupRejected:
+		d.Rejected++
+	}
+}
+
+// Resolved is the cases a person decided.
+func (d DupCounts) Resolved() int { return d.Confirmed + d.Rejected }
 
 // Stats are the districts, then the towns, then the counties, then the
 // total, each sorted by code.
@@ -146,6 +184,7 @@ func ComputeStats(ctx context.Context, st store.Store, inScope func(district str
 	}
 	per := map[string]*Unit{}
 	counties := map[string]string{} // district -> county
+	var cases []store.DupCase
 	err := st.View(ctx, func(tx store.Tx) error {
 		ds, err := tx.Districts()
 		if err != nil {
@@ -154,8 +193,12 @@ func ComputeStats(ctx context.Context, st store.Store, inScope func(district str
 		for _, d := range ds {
 			if inScope(d.Code) {
 				per[d.Code] = &Unit{Level: LevelDistrict, Code: d.Code, Name: d.Name, Parent: d.Town, Counts: newCounts()}
+				per[d.Code].Population = d.Population
 			}
 			counties[d.Code] = d.County
+		}
+		if cases, err = tx.DupCases(store.DupCaseQuery{}); err != nil {
+			return err
 		}
 		return tx.ForEachRecord("", func(rec *dsync.Record) error {
 			if rec.Deleted() || !inScope(rec.District) {
@@ -175,8 +218,45 @@ func ComputeStats(ctx context.Context, st store.Store, inScope func(district str
 	}
 	for code, u := range per {
 		counties[code] = placed(u, counties[code])
+		if u.Population > 0 {
+			u.populated = u.Registered
+		}
 	}
-	return rollUp(per, counties), nil
+	stats := rollUp(per, counties)
+	stats.countDuplicates(cases, per, counties)
+	for i := range stats.Units {
+		if u := &stats.Units[i]; u.Population > 0 {
+			u.RegistrationRate = math.Round(float64(u.populated)/float64(u.Population)*10000) / 10000
+		}
+	}
+	return stats, nil
+}
+
+// countDuplicates counts each case once in every unit holding one of its
+// members' districts in scope.
+func (s *Stats) countDuplicates(cases []store.DupCase, per map[string]*Unit, counties map[string]string) {
+	at := map[[2]string]int{}
+	for i, u := range s.Units {
+		at[[2]string{u.Level, u.Code}] = i
+	}
+	for _, c := range cases {
+		units := map[int]bool{}
+		for _, m := range c.Members {
+			d := per[m.District]
+			if d == nil {
+				continue // out of scope
+			}
+			for _, k := range [][2]string{{LevelDistrict, d.Code}, {LevelTown, d.Parent},
+				{LevelCounty, counties[d.Code]}, {LevelTotal, ""}} {
+				if i, ok := at[k]; ok {
+					units[i] = true
+				}
+			}
+		}
+		for i := range units {
+			s.Units[i].Duplicates.add(c.Status)
+		}
+	}
 }
 
 // placed fills in a district's town where the districts table left it
@@ -271,6 +351,7 @@ func statColumns() []statColumn {
 	cols = append(cols, statColumn{"外出人员联系", "Migrant contacts", func(c *Counts) int { return c.Contacts }})
 	add("联系结果-", "Outcome: ", model.ContactOutcomes, func(c *Counts) map[string]int { return c.ContactOutcomes })
 	add("联系凭据-", "Evidence: ", model.Evidences, func(c *Counts) map[string]int { return c.ContactEvidence })
+	cols = append(cols, statColumn{"人口（18岁以上）", "Population (of voting age)", func(c *Counts) int { return c.Population }})
 	return cols
 }
 
@@ -290,6 +371,11 @@ func (s *Stats) WriteCSV(w io.Writer, english bool) error {
 			header = append(header, c.zh)
 		}
 	}
+	if english {
+		header = append(header, "Registration rate", "Duplicates found", "Duplicates resolved", "Duplicates open")
+	} else {
+		header = append(header, "登记率", "发现疑似重复", "已处理重复", "待处理重复")
+	}
 	if _, err := w.Write(bomUTF8); err != nil {
 		return err
 	}
@@ -305,6 +391,12 @@ func (s *Stats) WriteCSV(w io.Writer, english bool) error {
 		for _, c := range cols {
 			row = append(row, strconv.Itoa(c.get(&u.Counts)))
 		}
+		rate := ""
+		if u.Population > 0 {
+			rate = strconv.FormatFloat(100*u.RegistrationRate, 'f', 2, 64) + "%"
+		}
+		row = append(row, rate, strconv.Itoa(u.Duplicates.Found), strconv.Itoa(u.Duplicates.Resolved()),
+			strconv.Itoa(u.Duplicates.Open))
 		cw.Write(row)
 	}
 	cw.Flush()

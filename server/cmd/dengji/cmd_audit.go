@@ -16,13 +16,13 @@ import (
 )
 
 func init() {
-	commands["audit"] = command{"审计日志 verify|list / check or list the audit log", runAudit}
+	commands["audit verify"] = command{"检查审计日志的哈希链 / check the audit log's hash chain", runAudit}
+	commands["audit list"] = command{"列出审计日志 / list the audit log", runAudit}
+	longHelp["audit verify"] = auditUsage
+	longHelp["audit list"] = auditUsage
 }
 
-const auditUsage = `dengji audit verify [--data DIR] [--json]
-dengji audit list [--data DIR] [--after N] [--limit N] [--json]
-
-审计日志记录每项决定和安全事件（登录失败、密码和账号变更、设备停用、冲突处理、
+const auditUsage = `审计日志记录每项决定和安全事件（登录失败、密码和账号变更、设备停用、冲突处理、
 重复登记的决定、导入、未打码的导出），每条含前一条的哈希，连成一条链。
 verify 从头检查这条链，指出第一条被改动、删除或插入的记录，有则退出码为1；
 并打印末条的哈希：请另行记下，整条链被重写时可据此发现。list 按顺序列出记录。
@@ -46,39 +46,28 @@ stopped, or use GET /v1/admin/audit while it runs.
 var errAuditBroken = errors.New("审计日志被改动 / the audit log was tampered with")
 
 func runAudit(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(out, auditUsage)
-		return nil
-	}
-	if len(args) == 0 || !oneOf(args[0], "verify", "list") {
-		return fmt.Errorf("%w: %s", errUsage, auditUsage)
-	}
 	var dir string
 	var asJSON bool
 	var after uint64
 	var limit int
-	fs := newFlags("audit "+args[0], &dir)
+	cmd := cmdPath(ctx)
+	fs := newFlags(cmd, &dir)
 	fs.BoolVar(&asJSON, "json", false, "以JSON输出 / print JSON")
-	if args[0] == "list" {
+	if cmd == "audit list" {
 		fs.Uint64Var(&after, "after", 0, "从该序号之后列起 / list the entries after this sequence number")
 		fs.IntVar(&limit, "limit", 100, "最多列出条数（0为全部）/ at most this many entries (0: all)")
 	}
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprint(out, auditUsage)
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || limit < 0 {
-		return fmt.Errorf("%w: %s", errUsage, auditUsage)
+	if limit < 0 {
+		return fmt.Errorf("%w: --limit 不能为负数 / --limit must not be negative", errUsage)
 	}
 	if err := requireData(dir); err != nil {
 		return err
 	}
 	return withStore(dir, func(st store.Store) error {
-		if args[0] == "verify" {
+		if cmd == "audit verify" {
 			return auditVerify(ctx, st, asJSON, out)
 		}
 		return auditList(ctx, st, after, limit, asJSON, out)

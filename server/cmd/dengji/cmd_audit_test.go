@@ -17,9 +17,12 @@ import (
 
 func TestAudit_Help(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	for _, args := range [][]string{{"audit", "-h"}, {"audit", "verify", "-h", "--data", dir}, {"audit", "list", "--help", "--data", dir}} {
+	if out, err := runCLI(t, "audit", "-h"); err != nil || !strings.Contains(out, "audit verify") || !strings.Contains(out, "audit list") {
+		t.Fatalf("audit -h: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"audit", "verify", "-h", "--data", dir}, {"audit", "list", "--help", "--data", dir}} {
 		out, err := runCLI(t, args...)
-		if err != nil || !strings.Contains(out, "dengji audit verify") || !strings.Contains(out, "each entry holding the hash") {
+		if err != nil || !strings.Contains(out, "dengji "+args[0]+" "+args[1]) || !strings.Contains(out, "each entry holding the hash") {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}

@@ -11,16 +11,10 @@ import (
 )
 
 func init() {
-	commands["bench"] = command{"性能测试 sync|field / benchmarks", runBench}
+	commands["bench sync"] = command{"同步性能测试（在临时目录中）/ the sync benchmark (in a temporary directory)", runBench}
 }
 
 func runBench(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && (args[0] == "field" || args[0] == "field-device") {
-		return runBenchField(ctx, args, out)
-	}
-	if len(args) == 0 || args[0] != "sync" {
-		return fmt.Errorf("%w: dengji bench sync [--records N] [--devices D] [--json]", errUsage)
-	}
 	cfg := bench.DefaultConfig()
 	var dir string
 	var asJSON bool
@@ -32,7 +26,7 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.BoolVar(&asJSON, "json", false, "输出 JSON / print one JSON object")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "",
 		"每个计时阶段写一个 CPU 剖析文件 FILE.push|bootstrap|concurrent / profile each timed phase into FILE.push|bootstrap|concurrent")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	// The benchmark runs on a temporary directory, or, given --store

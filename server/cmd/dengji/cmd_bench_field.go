@@ -30,10 +30,12 @@ hour over EDGE; use smaller --bootstrap and --push for a quick one.
 
 `
 
+func init() {
+	commands["bench field"] = command{"弱网现场性能测试（模拟 2G/3G 链路）/ the field benchmark over emulated 2G/3G links", runBenchField}
+	commands["bench field-device"] = command{"现场测试的设备进程（由 bench field 启动）/ a device process of the field benchmark (started by bench field)", runFieldDevice}
+}
+
 func runBenchField(ctx context.Context, args []string, out io.Writer) error {
-	if args[0] == "field-device" {
-		return runFieldDevice(ctx, args[1:], out)
-	}
 	cfg := bench.DefaultFieldConfig()
 	var dir, links string
 	var asJSON bool
@@ -47,7 +49,7 @@ func runBenchField(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprint(out, benchFieldUsage)
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	known := map[string]bench.LinkProfile{"edge": bench.LinkEDGE, "edge_cuts": bench.LinkEDGECuts, "3g": bench.Link3G}

@@ -14,11 +14,10 @@ import (
 
 func init() {
 	commands["check"] = command{"检查已存储的记录是否符合记录规范 / check stored records against the record contract", runCheck}
+	longHelp["check"] = checkUsage
 }
 
-const checkUsage = `dengji check [--data DIR] [--json]
-
-检查数据目录中的每条记录（包括已删除的）是否符合记录规范：字段值为文本、
+const checkUsage = `检查数据目录中的每条记录（包括已删除的）是否符合记录规范：字段值为文本、
 有效的UTF-8、无控制字符、不超过字段长度、无未知字段。本规范生效前写入的
 记录可能不符合。按记录ID、选区、字段和代码列出问题，不显示字段值。
 有问题时退出码为1。只读取，不修改任何记录。请在服务器停止时运行。
@@ -41,16 +40,8 @@ func runCheck(ctx context.Context, args []string, out io.Writer) error {
 	var asJSON bool
 	fs := newFlags("check", &dir)
 	fs.BoolVar(&asJSON, "json", false, "以JSON输出报告 / print the report as JSON")
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		fmt.Fprint(out, checkUsage)
-		fs.PrintDefaults()
-	}
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: dengji check [--data DIR] [--json]", errUsage)
 	}
 	if err := requireData(dir); err != nil {
 		return err

@@ -13,28 +13,19 @@ import (
 )
 
 func init() {
-	commands["dedup"] = command{"查重（全量或 --incremental）| eval（评估引擎）/ run the duplicate check, or evaluate the engine", runDedup}
+	commands["dedup"] = command{"跨选区查重（全量或 --incremental）/ run the cross-district duplicate check", runDedup}
+	commands["dedup eval"] = command{"评估查重引擎（--product 走产品路径）/ evaluate the engine (--product: through the product)", runDedupEval}
+	commands["dedup score"] = command{"按真值给导出的重复登记评分 / score an exported duplicates CSV against the truth", runDedupScore}
+	commands["export duplicates"] = command{"导出疑似重复登记 CSV / export the suspected duplicates as CSV", exportDuplicates}
 }
 
 // dedupStderr receives progress; tests replace it.
 var dedupStderr io.Writer = os.Stderr
 
-const dedupUsage = "dengji dedup [--incremental] [--data DIR]\n" +
-	"       dengji dedup eval [--records N] [--seed S] [--febrl DIR]\n" +
-	"       dengji dedup eval --product [--records N] [--seed S] [--json]\n" +
-	"       dengji dedup score --truth FILE.truth.csv [--rows N] [--imported N] [--json] DUPLICATES.csv\n" +
-	"       dengji export duplicates [--format csv] [--status open|confirmed|rejected] [--district CODE] [--out FILE]"
-
 // defaultFEBRLDir is where the FEBRL benchmark sits next to a checkout.
 const defaultFEBRLDir = "../shared/data/febrl"
 
 func runDedup(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "eval" {
-		return runDedupEval(args[1:], out)
-	}
-	if len(args) > 0 && args[0] == "score" {
-		return runDedupScore(args[1:], out)
-	}
 	var dir string
 	var incremental bool
 	fs := newFlags("dedup", &dir)
@@ -42,9 +33,6 @@ func runDedup(ctx context.Context, args []string, out io.Writer) error {
 		"只比对上次查重后变更的登记（索引由数据目录重建；从未全量查重时执行全量）/ only registrations changed since the last run (the index is rebuilt from the data directory; full if no full run was ever made)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
 	}
 	opt := dedupjob.DefaultOptions()
 	opt.Progress = dedupProgress(dedupStderr)
@@ -98,7 +86,7 @@ func printSummary(w io.Writer, s dedupjob.Summary) {
 	fmt.Fprintf(w, "  用时 / seconds:        %.1f\n", s.Seconds)
 }
 
-func runDedupEval(args []string, out io.Writer) error {
+func runDedupEval(_ context.Context, args []string, out io.Writer) error {
 	var dir, febrl string
 	var records int
 	var seed uint64
@@ -112,8 +100,8 @@ func runDedupEval(args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 || records < 0 || product && records == 0 {
-		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	if records < 0 || product && records == 0 {
+		return fmt.Errorf("%w: --records 须为正数 / --records must be positive", errUsage)
 	}
 	if product {
 		return runProductEval(records, seed, asJSON, out)
@@ -138,8 +126,8 @@ func exportDuplicates(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if format != "csv" || fs.NArg() != 0 {
-		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	if format != "csv" {
+		return fmt.Errorf("%w: --format 只支持 csv / --format: csv only", errUsage)
 	}
 	q := store.DupCaseQuery{Status: store.DupStatus(status)}
 	if district != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -11,7 +12,8 @@ import (
 )
 
 func init() {
-	commands["election"] = command{"选举设置 show|set / show or set the election", runElection}
+	commands["election show"] = command{"显示选举设置 / show the election", runElectionShow}
+	commands["election set"] = command{"修改选举设置 / set the election", runElectionSet}
 }
 
 const electionUsage = `dengji election show [--data DIR] [--json]
@@ -31,48 +33,47 @@ use PUT /v1/admin/election while it runs.
 
 `
 
-func runElection(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(out, electionUsage)
-		return nil
-	}
-	if len(args) == 0 || !oneOf(args[0], "show", "set") {
-		return fmt.Errorf("%w: %s", errUsage, electionUsage)
-	}
+func runElectionShow(ctx context.Context, args []string, out io.Writer) error {
 	var dir string
 	var asJSON bool
-	var e model.Election
-	fs := newFlags("election "+args[0], &dir)
-	if args[0] == "show" {
-		fs.BoolVar(&asJSON, "json", false, "以JSON输出 / print JSON")
-	} else {
-		fs.StringVar(&e.Name, "name", "", "选举名称 / the election's name")
-		fs.StringVar(&e.Day, "day", "", "选举日 / election day")
-		fs.StringVar(&e.RegistrationDeadline, "registration-deadline", "", "登记截止日 / last day of registration")
-		fs.StringVar(&e.ListDeadline, "list-deadline", "", "选民名单公布截止日 / the voter list is published by")
+	fs := electionFlags("election show", &dir, out)
+	fs.BoolVar(&asJSON, "json", false, "以JSON输出 / print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
 	}
+	if err := requireData(dir); err != nil {
+		return err
+	}
+	return withStore(dir, func(st store.Store) error { return showElection(ctx, st, asJSON, out) })
+}
+
+func runElectionSet(ctx context.Context, args []string, out io.Writer) error {
+	var dir string
+	var e model.Election
+	fs := electionFlags("election set", &dir, out)
+	fs.StringVar(&e.Name, "name", "", "选举名称 / the election's name")
+	fs.StringVar(&e.Day, "day", "", "选举日 / election day")
+	fs.StringVar(&e.RegistrationDeadline, "registration-deadline", "", "登记截止日 / last day of registration")
+	fs.StringVar(&e.ListDeadline, "list-deadline", "", "选民名单公布截止日 / the voter list is published by")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if e == (model.Election{}) {
+		return fmt.Errorf("%w: %s", errUsage, electionUsage)
+	}
+	return withStore(dir, func(st store.Store) error { return setElection(ctx, st, e, out) })
+}
+
+// electionFlags is the flag set of an election subcommand, whose help is
+// electionUsage.
+func electionFlags(name string, dir *string, out io.Writer) *flag.FlagSet {
+	fs := newFlags(name, dir)
 	fs.SetOutput(out)
 	fs.Usage = func() {
 		fmt.Fprint(out, electionUsage)
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 || (args[0] == "set" && e == (model.Election{})) {
-		return fmt.Errorf("%w: %s", errUsage, electionUsage)
-	}
-	if args[0] == "show" {
-		if err := requireData(dir); err != nil {
-			return err
-		}
-	}
-	return withStore(dir, func(st store.Store) error {
-		if args[0] == "show" {
-			return showElection(ctx, st, asJSON, out)
-		}
-		return setElection(ctx, st, e, out)
-	})
+	return fs
 }
 
 func showElection(ctx context.Context, st store.Store, asJSON bool, out io.Writer) error {

@@ -10,7 +10,7 @@ import (
 
 // runDedupScore is `dengji dedup score`: an exported duplicates CSV scored
 // against a generated roll's truth.
-func runDedupScore(args []string, out io.Writer) error {
+func runDedupScore(_ context.Context, args []string, out io.Writer) error {
 	var dir, truth string
 	var rows, imported int
 	var asJSON bool
@@ -19,13 +19,14 @@ func runDedupScore(args []string, out io.Writer) error {
 	fs.IntVar(&rows, "rows", 0, "名册行数（默认真值文件的行数）/ rows of the roll (default: the truth file's)")
 	fs.IntVar(&imported, "imported", -1, "导入的行数（dengji import registrations 报告的）/ rows imported (as the import reported)")
 	fs.BoolVar(&asJSON, "json", false, "以 JSON 输出 / print JSON")
-	name, err := parseNamed(fs, args)
+	pos, err := parsePositional(fs, args, "DUPLICATES.csv")
 	if err != nil {
 		return err
 	}
-	if truth == "" || name == "" || fs.NArg() > 1 || rows < 0 {
-		return fmt.Errorf("%w: %s", errUsage, dedupUsage)
+	if truth == "" || rows < 0 {
+		return fmt.Errorf("%w: 须给出 --truth FILE，--rows 不能为负 / --truth FILE is required and --rows must not be negative", errUsage)
 	}
+	name := pos[0]
 	s, err := eval.ScoreFiles(truth, name, eval.ScoreOptions{Rows: rows, Imported: imported})
 	if err != nil {
 		return err

@@ -5,30 +5,24 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/dengji/dengji/server/roll"
 	"github.com/dengji/dengji/server/store"
 )
 
 func init() {
-	commands["export"] = command{"导出 roll（选民榜）|stats（统计）|verification（待核实）|duplicates / export a voter roll, statistics, the verification list or duplicates", runExport}
+	commands["export roll"] = command{"导出选民名单（--posted 为张榜公布版）/ export a district's voter roll (--posted: the version to post)", runExport}
+	commands["export stats"] = command{"导出统计（含乡镇、县小计）/ export statistics with town and county subtotals", runExport}
+	commands["export verification"] = command{"导出待核实名单 / export the verification list", runExport}
 }
 
-const exportUsage = "dengji export roll --district CODE [--format csv|xlsx] [--posted] [--english] [--out FILE]\n" +
-	"       dengji export stats [--format csv|json] [--english] [--out FILE]\n" +
-	"       dengji export verification [--district CODE] [--format csv|xlsx] [--english] [--out FILE]"
-
 func runExport(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "duplicates" {
-		return exportDuplicates(ctx, args[1:], out) // cmd_dedup.go
-	}
-	if len(args) == 0 || (args[0] != "roll" && args[0] != "stats" && args[0] != "verification") {
-		return fmt.Errorf("%w: %s", errUsage, exportUsage)
-	}
 	var dir, district, format, outFile string
 	var posted, english bool
-	fs := newFlags("export "+args[0], &dir)
-	switch args[0] {
+	cmd := strings.TrimPrefix(cmdPath(ctx), "export ")
+	fs := newFlags("export "+cmd, &dir)
+	switch cmd {
 	case "roll":
 		fs.StringVar(&district, "district", "", "选区代码 / district code")
 		fs.BoolVar(&posted, "posted", false, "张榜公布版：身份证号打码，不含电话和地址 / posted version: masked ID numbers, no phone or address")
@@ -38,22 +32,18 @@ func runExport(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&format, "format", "csv", "csv|xlsx（roll、verification）或 csv|json（stats）")
 	fs.BoolVar(&english, "english", false, "英文表头 / English headers")
 	fs.StringVar(&outFile, "out", "", "输出文件（默认标准输出）/ output file (default stdout)")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return fmt.Errorf("%w: 多余的参数 / unexpected argument %q\n%s", errUsage, pos[0], exportUsage)
-	}
-	if args[0] == "roll" && district == "" {
-		return fmt.Errorf("%w: --district 必填 / --district is required\n%s", errUsage, exportUsage)
+	if cmd == "roll" && district == "" {
+		return fmt.Errorf("%w: --district 必填 / --district is required", errUsage)
 	}
 	w, closeOut, err := outputTo(outFile, out)
 	if err != nil {
 		return err
 	}
 	err = withStore(dir, func(st store.Store) error {
-		switch args[0] {
+		switch cmd {
 		case "roll":
 			n, err := roll.ExportRoll(ctx, st, w, roll.RollOptions{District: district, Format: format,
 				Posted: posted, English: english})

@@ -13,8 +13,6 @@ func init() {
 	commands["gen"] = command{"生成带重复登记的演示名册 / generate a demo roll with planted duplicates", runGen}
 }
 
-const genUsage = "dengji gen --records N [--seed S] --out FILE.csv"
-
 // runGen writes FILE.csv (registrations), FILE.districts.csv (the districts
 // of the roll's counties, to import first) and FILE.truth.csv (ref → person:
 // rows of one person are duplicates of each other; then how each was
@@ -30,8 +28,8 @@ func runGen(_ context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if outFile == "" || records < 1 || fs.NArg() != 0 {
-		return fmt.Errorf("%w: %s", errUsage, genUsage)
+	if outFile == "" || records < 1 {
+		return fmt.Errorf("%w: 须给出 --out FILE，--records 须为正数 / --out FILE is required and --records must be positive", errUsage)
 	}
 	roll := gen.NewRoll(gen.DefaultConfig(records, seed))
 	files := gen.FilesFor(outFile)

@@ -14,35 +14,29 @@ import (
 )
 
 func init() {
-	commands["import"] = command{"导入 districts|registrations FILE（CSV/XLSX）/ import districts or registrations", runImport}
+	commands["import districts"] = command{"导入选区表 FILE（CSV/XLSX）/ import districts", runImport}
+	commands["import registrations"] = command{"导入选民登记 FILE（CSV/XLSX）/ import registrations", runImport}
 }
 
 // rollStderr receives progress and row errors; tests replace it.
 var rollStderr io.Writer = os.Stderr
-
-const importUsage = "dengji import districts|registrations FILE [--json] [--errors FILE] [--author NAME] [--format csv|xlsx]"
 
 // errAllRejected is the command's failure when the file had rows and none
 // of them went in.
 var errAllRejected = errors.New("文件中的行全部有误，未导入任何记录 / every row of the file was rejected: nothing was imported")
 
 func runImport(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || (args[0] != "districts" && args[0] != "registrations") {
-		return fmt.Errorf("%w: %s", errUsage, importUsage)
-	}
 	var dir, errFile, author, format string
 	var asJSON bool
-	fs := newFlags("import "+args[0], &dir)
+	cmd := cmdPath(ctx)
+	fs := newFlags(cmd, &dir)
 	fs.StringVar(&errFile, "errors", "", "把出错和待核实的行写入此 CSV 文件（默认出错的行写到标准错误）/ write row errors and warnings to this CSV file (default: errors to stderr)")
 	fs.StringVar(&author, "author", roll.DefaultAuthor, "记为导入人的用户名 / user the changes are attributed to")
 	fs.StringVar(&format, "format", "", "csv 或 xlsx（默认按扩展名或内容判断）/ csv or xlsx (default: by extension or content)")
 	fs.BoolVar(&asJSON, "json", false, "在标准输出打印 JSON 格式的导入报告 / print the report as one JSON object on stdout")
-	pos, err := parseArgs(fs, args[1:])
+	pos, err := parsePositional(fs, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", errUsage, importUsage)
 	}
 	path := pos[0]
 	if format == "" {
@@ -64,7 +58,7 @@ func runImport(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var rep *roll.Report
 	err = withStore(dir, func(st store.Store) error {
-		if args[0] == "districts" {
+		if cmd == "import districts" {
 			rep, err = roll.ImportDistricts(ctx, st, f, opt)
 		} else {
 			rep, err = roll.ImportRegistrations(ctx, st, f, opt)

@@ -10,19 +10,23 @@ import (
 )
 
 func init() {
-	commands["key"] = command{"签名密钥 list|rotate|remove / token signing keys", runKey}
+	commands["key list"] = command{"列出令牌签名密钥 / list the token signing keys", runKey}
+	commands["key rotate"] = command{"新增签名密钥（下次启动起用于签名）/ add a signing key (signs from the next start)", runKey}
+	commands["key remove"] = command{"删除签名密钥 / retire a signing key", runKey}
 }
 
 // runKey manages the key file. A rotation takes effect at the server's next
 // start; tokens of the older keys keep working until those are removed.
 func runKey(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || !oneOf(args[0], "list", "rotate", "remove") {
-		return fmt.Errorf("%w: dengji key list|rotate|remove ID", errUsage)
-	}
 	var dir, keyFile string
-	fs := newFlags("key "+args[0], &dir)
+	cmd := cmdPath(ctx)
+	fs := newFlags(cmd, &dir)
 	keyFlag(fs, &keyFile)
-	id, err := parseNamed(fs, args[1:])
+	var want []string
+	if cmd == "key remove" {
+		want = []string{"ID"}
+	}
+	pos, err := parsePositional(fs, args, want...)
 	if err != nil {
 		return err
 	}
@@ -30,8 +34,8 @@ func runKey(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch args[0] {
-	case "rotate":
+	switch cmd {
+	case "key rotate":
 		if _, _, err := auth.OpenKeyFile(path, nil); err != nil {
 			return err
 		}
@@ -41,10 +45,8 @@ func runKey(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "新密钥 %s 将在服务器下次启动时用于签名；旧密钥仍可验证，直到被删除 / new key %s signs from the server's next start; older keys verify until removed\n", id, id)
 		return nil
-	case "remove":
-		if id == "" {
-			return fmt.Errorf("%w: dengji key remove ID", errUsage)
-		}
+	case "key remove":
+		id := pos[0]
 		if err := auth.RemoveKey(path, id); err != nil {
 			return err
 		}

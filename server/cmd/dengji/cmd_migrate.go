@@ -14,6 +14,7 @@ import (
 
 func init() {
 	commands["migrate"] = command{"在 bbolt 与 PostgreSQL 之间复制数据 / copy a store between bbolt and PostgreSQL", runMigrate}
+	longHelp["migrate"] = migrateUsage
 }
 
 const migrateUsage = `dengji migrate --from DIR|postgres://URL --to DIR|postgres://URL [--batch N] [--json]

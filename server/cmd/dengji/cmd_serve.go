@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,9 +17,11 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
 	"github.com/dengji/dengji/server/auth"
-	"github.com/dengji/dengji/server/dedupjob"
+	"github.com/dengji/dengji/server/backup"
+	"github.com/dengji/dengji/server/config"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/boltstore"
 	"github.com/dengji/dengji/server/store/pgstore"
 )
 
@@ -26,19 +30,13 @@ func init() {
 }
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
-	var dir, addr, day, keyFile string
-	var dedupEvery time.Duration
-	fs := newFlags("serve", &dir)
-	keyFlag(fs, &keyFile)
-	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "监听地址 / listen address")
-	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD：尚未设置选举时保存（之后用 dengji election set 修改）/ election day, kept if no election is set yet (then: dengji election set)")
-	fs.DurationVar(&dedupEvery, "dedup-every", dedupjob.DefaultWatchEvery,
-		"新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
-	if err := parse(fs, args); err != nil {
+	cfg, day, err := serveConfig(args)
+	if err != nil {
 		return err
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	return withStore(dir, func(st store.Store) error {
+	log := newLogger(cfg.Log)
+	slog.SetDefault(log)
+	return withStore(cfg.Data, func(st store.Store) error {
 		e, err := loadElection(ctx, st, day)
 		if err != nil {
 			return err
@@ -48,38 +46,161 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		} else if pw != "" {
 			fmt.Fprintf(out, "已创建管理员账号 admin（首次登录须修改密码），一次性密码 / created account admin (to change its password at first sign-in) with one-time password: %s\n", pw)
 		}
-		cfg := api.DefaultConfig()
-		cfg.Election = election.NewLive(e)
-		cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
-		cfg.DedupEvery = dedupEvery
-		if cfg.Keys, err = loadKeys(ctx, st, dir, keyFile, out); err != nil {
+		acfg := cfg.APIConfig(api.DefaultConfig())
+		acfg.Election = election.NewLive(e)
+		acfg.Validator = store.LiveModelValidator(acfg.Election.Rules)
+		acfg.Logger = log
+		if !pgstore.IsURL(cfg.Data) {
+			acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
+		}
+		if acfg.Keys, err = loadKeys(ctx, st, cfg.Data, cfg.KeyFile, out); err != nil {
 			return err
 		}
-		return serve(ctx, st, cfg, addr, out)
+		if _, ok := st.(backup.Snapshotter); ok {
+			if acfg.Backups, err = newBackups(ctx, st, backupDirPath(cfg.Data, cfg.Backup.Dir), cfg.Backup.Keep); err != nil {
+				return err
+			}
+			if every := time.Duration(cfg.Backup.Every); every > 0 {
+				go acfg.Backups.Run(ctx, every)
+			}
+		}
+		return serve(ctx, st, acfg, cfg, out)
 	})
 }
 
-func serve(ctx context.Context, st store.Store, cfg api.Config, addr string, out io.Writer) error {
-	srv, err := api.New(ctx, st, cfg)
+// serveConfig is serve's configuration: the defaults, over them the file of
+// --config (or $DENGJI_CONFIG), over it the flags given; and the election
+// day flag.
+func serveConfig(args []string) (config.Config, string, error) {
+	cfg := config.DefaultConfig()
+	var cfgFile, day string
+	var f config.Config // the flags' values; only those given are used
+	fs := newFlags("serve", &f.Data)
+	fs.StringVar(&cfgFile, "config", os.Getenv("DENGJI_CONFIG"), "配置文件（TOML，见 README）/ configuration file (TOML, see the README; $DENGJI_CONFIG)")
+	keyFlag(fs, &f.KeyFile)
+	fs.StringVar(&f.Listen, "addr", cfg.Listen, "监听地址 / listen address")
+	fs.StringVar(&f.TLS.Cert, "tls-cert", "", "TLS 证书文件（PEM），给出时直接提供 HTTPS / TLS certificate file (PEM): serve HTTPS directly")
+	fs.StringVar(&f.TLS.Key, "tls-key", "", "TLS 私钥文件（PEM）/ TLS key file (PEM)")
+	fs.StringVar(&f.Log.Format, "log-format", cfg.Log.Format, "日志格式 text|json / log format")
+	fs.StringVar(&f.Metrics.Listen, "metrics-addr", "", "指标和健康检查的监听地址（无认证）/ listen address of /metrics, /healthz, /readyz (no authentication)")
+	fs.StringVar(&day, "election-day", "", "选举日 YYYY-MM-DD：尚未设置选举时保存（之后用 dengji election set 修改）/ election day, kept if no election is set yet (then: dengji election set)")
+	fs.TextVar(&f.Dedup.Every, "dedup-every", cfg.Dedup.Every, "新登记持续查重的检查间隔（0 关闭）/ how often new registrations are matched for duplicates (0: off)")
+	if err := parse(fs, args); err != nil {
+		return cfg, "", err
+	}
+	cfg.Data = f.Data // $DENGJI_DATA or the default, unless the file says
+	if cfgFile != "" {
+		if err := config.Read(cfgFile, &cfg); err != nil {
+			return cfg, "", err
+		}
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "data":
+			cfg.Data = f.Data
+		case "key-file":
+			cfg.KeyFile = f.KeyFile
+		case "addr":
+			cfg.Listen = f.Listen
+		case "tls-cert":
+			cfg.TLS.Cert = f.TLS.Cert
+		case "tls-key":
+			cfg.TLS.Key = f.TLS.Key
+		case "log-format":
+			cfg.Log.Format = f.Log.Format
+		case "metrics-addr":
+			cfg.Metrics.Listen = f.Metrics.Listen
+		case "dedup-every":
+			cfg.Dedup.Every = f.Dedup.Every
+		}
+	})
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = os.Getenv("DENGJI_KEY_FILE")
+	}
+	return cfg, day, cfg.Validate()
+}
+
+// newLogger logs to stderr as text or JSON, from the configured level.
+func newLogger(l config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(l.Level)) // validated
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(logOutput, opts))
+	}
+	return slog.New(slog.NewTextHandler(logOutput, opts))
+}
+
+// logOutput is where the server logs; tests read it.
+var logOutput io.Writer = os.Stderr
+
+// fileSize reports the size of path, 0 if it cannot be read.
+func fileSize(path string) func() int64 {
+	return func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+}
+
+func serve(ctx context.Context, st store.Store, acfg api.Config, cfg config.Config, out io.Writer) error {
+	srv, err := api.New(ctx, st, acfg)
 	if err != nil {
 		return err
 	}
-	if err := mountConsole(srv, st, cfg); err != nil {
+	if err := mountConsole(srv, st, acfg); err != nil {
 		return err
 	}
-	if err := srv.Listen(addr); err != nil {
+	if cfg.TLS.Cert != "" {
+		err = srv.ListenTLS(cfg.Listen, cfg.TLS.Cert, cfg.TLS.Key)
+	} else {
+		err = srv.Listen(cfg.Listen)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s（管理控制台 / console: %s/console/）\n", srv.URL(), srv.URL())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if cfg.Metrics.Listen != "" {
+		ms, err := serveMetrics(srv, cfg.Metrics.Listen, errc)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer ms.Close()
+		fmt.Fprintf(out, "指标 / metrics on http://%s/metrics\n", ms.Addr)
+	}
+	fmt.Fprintf(out, "Dengji 服务已启动 / serving on %s\n管理控制台 / console: %s/console/\n", srv.URL(), srv.URL())
 	go func() { errc <- srv.Serve() }()
 	select {
 	case err := <-errc:
+		srv.Close()
 		return err
 	case <-ctx.Done():
 		fmt.Fprintln(out, "正在停止 / shutting down")
 		return srv.Close()
 	}
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on a listener of their
+// own; its Addr is the address bound.
+func serveMetrics(srv *api.Server, addr string, errc chan<- error) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("指标监听地址 / metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	mux.HandleFunc("GET /healthz", srv.Healthz)
+	mux.HandleFunc("GET /readyz", srv.Readyz)
+	hs := &http.Server{Handler: mux, Addr: ln.Addr().String(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return hs, nil
 }
 
 // loadElection reads the stored election. The --election-day flag only

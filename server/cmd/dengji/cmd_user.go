@@ -12,49 +12,82 @@ import (
 )
 
 func init() {
-	commands["user"] = command{"用户管理 add|list|disable|enable|reset-password / manage users", runUser}
-	commands["device"] = command{"设备管理 list|revoke / manage devices", runDevice}
+	commands["user add"] = command{"新建用户 / add a user", runUserAdd}
+	commands["user list"] = command{"列出用户 / list users", userCmd(func(ctx context.Context, st store.Store, _ string, out io.Writer) error {
+		return userList(ctx, st, out)
+	})}
+	commands["user disable"] = command{"停用用户（结束其全部会话）/ disable a user, ending every session", userCmd(setDisabled(true))}
+	commands["user enable"] = command{"启用用户 / enable a user", userCmd(setDisabled(false))}
+	commands["user reset-password"] = command{"重置为一次性密码 / reset to a one-time password", userCmd(resetPassword)}
+	commands["device list"] = command{"列出设备 / list devices", userCmd(func(ctx context.Context, st store.Store, _ string, out io.Writer) error {
+		return deviceList(ctx, st, out)
+	})}
+	commands["device revoke"] = command{"停用设备 / revoke a device", userCmd(revokeDevice)}
 }
 
-func runUser(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || !oneOf(args[0], "add", "list", "disable", "enable", "reset-password") {
-		return fmt.Errorf("%w: dengji user add|list|disable|enable|reset-password", errUsage)
+// userCmd is a user or device subcommand: the store opened, and the one
+// name or device ID its path ends in "NAME" or "DEVICE_ID" for (the list
+// commands take none).
+func userCmd(fn func(ctx context.Context, st store.Store, name string, out io.Writer) error) func(context.Context, []string, io.Writer) error {
+	return func(ctx context.Context, args []string, out io.Writer) error {
+		var dir string
+		path := cmdPath(ctx)
+		fs := newFlags(path, &dir)
+		var want []string
+		switch {
+		case strings.HasPrefix(path, "device revoke"):
+			want = []string{"DEVICE_ID"}
+		case !strings.HasSuffix(path, " list"):
+			want = []string{"NAME"}
+		}
+		pos, err := parsePositional(fs, args, want...)
+		if err != nil {
+			return err
+		}
+		name := ""
+		if len(pos) > 0 {
+			name = pos[0]
+		}
+		return withStore(dir, func(st store.Store) error { return fn(ctx, st, name, out) })
 	}
+}
+
+func runUserAdd(ctx context.Context, args []string, out io.Writer) error {
 	var dir, role, districts, password string
-	fs := newFlags("user "+args[0], &dir)
-	if args[0] == "add" {
-		fs.StringVar(&role, "role", "registrar", "角色 registrar|coordinator|admin / role")
-		fs.StringVar(&districts, "districts", "", "负责的选区代码，逗号分隔 / district codes, comma-separated")
-		fs.StringVar(&password, "password", "", "密码（留空则生成）/ password (generated when empty)")
-	}
-	name, err := parseNamed(fs, args[1:])
+	fs := newFlags("user add", &dir)
+	fs.StringVar(&role, "role", "registrar", "角色 registrar|coordinator|admin / role")
+	fs.StringVar(&districts, "districts", "", "负责的选区代码，逗号分隔 / district codes, comma-separated")
+	fs.StringVar(&password, "password", "", "密码（留空则生成）/ password (generated when empty)")
+	pos, err := parsePositional(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 	return withStore(dir, func(st store.Store) error {
-		switch args[0] {
-		case "add":
-			return userAdd(ctx, st, name, role, districts, password, out)
-		case "list":
-			return userList(ctx, st, out)
-		case "disable", "enable":
-			if name == "" {
-				return fmt.Errorf("%w: dengji user %s NAME", errUsage, args[0])
-			}
-			return accounts.SetDisabled(ctx, st, name, args[0] == "disable")
-		case "reset-password":
-			if name == "" {
-				return fmt.Errorf("%w: dengji user reset-password NAME", errUsage)
-			}
-			pw, err := accounts.ResetPassword(ctx, st, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "一次性密码（首次登录须修改）/ one-time password (to be changed at first sign-in): %s\n", pw)
-			return nil
-		}
-		return fmt.Errorf("%w: dengji user add|list|disable|enable", errUsage)
+		return userAdd(ctx, st, pos[0], role, districts, password, out)
 	})
+}
+
+func setDisabled(disabled bool) func(context.Context, store.Store, string, io.Writer) error {
+	return func(ctx context.Context, st store.Store, name string, _ io.Writer) error {
+		return accounts.SetDisabled(ctx, st, name, disabled)
+	}
+}
+
+func resetPassword(ctx context.Context, st store.Store, name string, out io.Writer) error {
+	pw, err := accounts.ResetPassword(ctx, st, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "一次性密码（首次登录须修改）/ one-time password (to be changed at first sign-in): %s\n", pw)
+	return nil
+}
+
+func revokeDevice(ctx context.Context, st store.Store, id string, out io.Writer) error {
+	if err := accounts.Revoke(ctx, st, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "已停用设备 / revoked device %s\n", id)
+	return nil
 }
 
 func userAdd(ctx context.Context, st store.Store, name, role, districts, password string, out io.Writer) error {
@@ -92,34 +125,6 @@ func userList(ctx context.Context, st store.Store, out io.Writer) error {
 	return tw.Flush()
 }
 
-func runDevice(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || !oneOf(args[0], "list", "revoke") {
-		return fmt.Errorf("%w: dengji device list|revoke", errUsage)
-	}
-	var dir string
-	fs := newFlags("device "+args[0], &dir)
-	id, err := parseNamed(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	return withStore(dir, func(st store.Store) error {
-		switch args[0] {
-		case "list":
-			return deviceList(ctx, st, out)
-		case "revoke":
-			if id == "" {
-				return fmt.Errorf("%w: dengji device revoke DEVICE_ID", errUsage)
-			}
-			if err := accounts.Revoke(ctx, st, id); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "已停用设备 / revoked device %s\n", id)
-			return nil
-		}
-		return fmt.Errorf("%w: dengji device list|revoke", errUsage)
-	})
-}
-
 func deviceList(ctx context.Context, st store.Store, out io.Writer) error {
 	ds, err := accounts.Devices(ctx, st)
 	if err != nil {
@@ -136,13 +141,4 @@ func deviceList(ctx context.Context, st store.Store, out io.Writer) error {
 			d.LastSeen.Format("2006-01-02 15:04"), status)
 	}
 	return tw.Flush()
-}
-
-func oneOf(s string, options ...string) bool {
-	for _, o := range options {
-		if s == o {
-			return true
-		}
-	}
-	return false
 }
