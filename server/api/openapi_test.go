@@ -292,6 +292,7 @@ func TestOpenAPI_Examples(t *testing.T) {
 	refusals := map[string]string{
 		"POST /v1/auth/refresh":           "no such refresh token",
 		"POST /v1/duplicates/{id}/decide": "no such case",
+		"POST /v1/notices/{id}/answer":    "no such notice",
 	}
 	var failed []string
 	for key, succeeded := range ok {
