@@ -56,9 +56,12 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 	var start uint64
 	req.pathFunc = func() (string, error) {
 		var err error
-		start, err = d.cursor()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d", start, d.opts.PageBytes,
-			url.QueryEscape(etag), noticesAfter), err
+		if start, err = d.cursor(); err != nil {
+			return "", err
+		}
+		held, err := d.held()
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d&held=%d", start, d.opts.PageBytes,
+			url.QueryEscape(etag), noticesAfter, held), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)

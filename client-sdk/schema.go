@@ -68,6 +68,7 @@ var (
 	keyRules      = []byte("rules")             // dsync.Rules JSON, as the server last sent them
 	keyRulesETag  = []byte("rules_etag")        // string, the ETag of keyRules
 	keyGeneration = []byte("server_generation") // string, the server's generation last seen (generation.go)
+	keyPullAll    = []byte("pull_all")          // present while the next pull pass must bring this device's own changes back too (see held)
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

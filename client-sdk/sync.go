@@ -79,6 +79,9 @@ func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
 		err = d.pull(ctx, rep)
 	}
 	if err == nil {
+		err = d.pulledAll()
+	}
+	if err == nil {
 		err = d.refreshConflicts(ctx, rep)
 	}
 	switch {
@@ -391,7 +394,41 @@ func (d *Device) renumber(high uint64) error {
 				return err
 			}
 		}
+		// The server took counters up to high that this file never saw: it
+		// was restored from an older copy, and lacks what it pushed after
+		// that copy. The next pull pass brings its own changes back too.
+		if err := tx.Bucket(bucketMeta).Put(keyPullAll, []byte{1}); err != nil {
+			return err
+		}
 		return putU64Tx(tx, keyCounter, n)
+	})
+}
+
+// held is what a pull tells the server of this device's own changes (its
+// ?held=): the highest counter it used, whose changes it holds and need not
+// be sent back; 0 while a pull pass must bring them all back (after the
+// server found the file restored from an older copy, see renumber).
+func (d *Device) held() (uint64, error) {
+	var n uint64
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyPullAll) == nil {
+			n = getU64Tx(tx, keyCounter)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// pulledAll ends the pass that brought this device's own changes back: a
+// pull has reached the feed's end.
+func (d *Device) pulledAll() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyPullAll) == nil {
+			return nil
+		}
+		return tx.Bucket(bucketMeta).Delete(keyPullAll)
 	})
 }
 
@@ -471,8 +508,12 @@ func (d *Device) pullPage(ctx context.Context, rep *SyncReport) (more bool, err 
 	req.pathFunc = func() (string, error) {
 		var err error
 		start, err = d.cursor()
-		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s", start, d.opts.PageSize,
-			d.opts.PageBytes, dsync.FormatCompact), err
+		if err != nil {
+			return "", err
+		}
+		held, err := d.held()
+		return fmt.Sprintf("/v1/pull?cursor=%d&limit=%d&max_bytes=%d&format=%s&held=%d", start, d.opts.PageSize,
+			d.opts.PageBytes, dsync.FormatCompact, held), err
 	}
 	req.stream = func(body io.Reader) error {
 		page, err := d.streamPage(body, start, &stored, rep)

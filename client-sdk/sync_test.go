@@ -229,7 +229,7 @@ func TestSync_PullResume(t *testing.T) {
 	rep := mustSync(t, d)
 	// The failed request never reached the pull handler, so srv.pulls has
 	// the three that did; the second Sync starts at the stored cursor 2.
-	q := "&limit=2&max_bytes=4194304&format=c1"
+	q := "&limit=2&max_bytes=4194304&format=c1&held=0" // held: no change of its own yet
 	want := []string{"cursor=0" + q, "cursor=2" + q, "cursor=4" + q}
 	if rep.Pulled != 3 || len(srv.pulls) != len(want) || srv.count("/v1/pull") != 4 {
 		t.Fatalf("pulled %d; pulls %v", rep.Pulled, srv.pulls)

@@ -211,6 +211,12 @@ func TestResult_AppliedFields(t *testing.T) {
 	if got := (&Result{Status: StatusConflict, Applied: []string{"b"}}).AppliedFields(update); len(got) != 1 || got[0] != "b" {
 		t.Fatalf("an update wrote what Applied lists, got %v", got)
 	}
+	if got := (&Result{Status: StatusDuplicate, Seq: 7}).AppliedFields(create); len(got) != 2 {
+		t.Fatalf("the duplicate of an applied create repeats that it wrote every field, got %v", got)
+	}
+	if got := (&Result{Status: StatusDuplicate, Code: CodeValidation}).AppliedFields(create); len(got) != 0 {
+		t.Fatalf("the duplicate of a refused create wrote nothing, got %v", got)
+	}
 	if got := (&Result{Status: StatusRejected}).AppliedFields(create); len(got) != 0 {
 		t.Fatalf("a rejected create wrote nothing, got %v", got)
 	}

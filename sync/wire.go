@@ -83,8 +83,11 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
-// AppliedFields is the fields r says ch wrote. A duplicate answer repeats
-// the first, so a create first applied wrote them all too.
+// AppliedFields is the fields r says ch wrote. A duplicate repeats the
+// first answer, so the duplicate of an applied create (no code) wrote every
+// field too: read as nothing, a device whose first answer was lost kept the
+// create out of its base, and a record it then deleted stayed a tombstone
+// without fields there, unlike the server's (found by server/chaos).
 func (r *Result) AppliedFields(ch *Change) []string {
 	first := r.Status == StatusApplied || (r.Status == StatusDuplicate && r.Code == "" && r.Seq > 0)
 	if first && ch.Op == OpCreate && len(r.Applied) == 0 {

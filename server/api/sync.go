@@ -103,7 +103,8 @@ func (s *Server) sync(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	maxBytes, err2 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
 	noticesAfter, err3 := strconv.ParseUint(c.DefaultQuery("notices", "0"), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
+	held, err4 := strconv.ParseUint(c.DefaultQuery("held", "0"), 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || maxBytes < 1 || maxBytes > maxPullBytes {
 		fail(c, ErrBadRequest)
 		return
 	}
@@ -122,7 +123,7 @@ func (s *Server) sync(c *gin.Context) {
 	}
 	u := user(c)
 	page, err := store.PullFor(c, s.store, store.PullQuery{Districts: u.Scope(), Cursor: cursor,
-		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID})
+		Limit: dsync.MaxPullPage, MaxBytes: maxBytes, Device: device(c).ID, Held: held})
 	if err != nil {
 		fail(c, err)
 		return
@@ -166,8 +167,9 @@ func (s *Server) pull(c *gin.Context) {
 	cursor, err1 := strconv.ParseUint(c.DefaultQuery("cursor", "0"), 10, 64)
 	limit, err2 := strconv.Atoi(c.DefaultQuery("limit", "1000"))
 	maxBytes, err3 := strconv.Atoi(c.DefaultQuery("max_bytes", strconv.Itoa(store.MaxPullBytes)))
+	held, err4 := strconv.ParseUint(c.DefaultQuery("held", "0"), 10, 64)
 	format := c.Query("format")
-	if err1 != nil || err2 != nil || err3 != nil || limit < 1 || limit > dsync.MaxPullPage ||
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || limit < 1 || limit > dsync.MaxPullPage ||
 		maxBytes < 1 || maxBytes > maxPullBytes || (format != "" && format != dsync.FormatCompact) {
 		fail(c, ErrBadRequest)
 		return
@@ -183,7 +185,7 @@ func (s *Server) pull(c *gin.Context) {
 	}
 	q := store.PullQuery{Districts: districts, Cursor: cursor, Limit: limit, MaxBytes: maxBytes}
 	if d := device(c); d != nil {
-		q.Device = d.ID
+		q.Device, q.Held = d.ID, held
 	}
 	page, err := store.PullFor(c, s.store, q)
 	if err != nil {

@@ -45,6 +45,7 @@ func convergence(t *testing.T, s *server) {
 	})
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 	devs, scopes := convergenceDevices(t, s, rng)
+	known := recordIDs{}
 
 	made, acked := 0, 0
 	sync := func(d *sdk.Device) {
@@ -60,7 +61,7 @@ func convergence(t *testing.T, s *server) {
 	for round := 0; round < *convRounds; round++ {
 		for _, d := range devs {
 			for i := 0; i < *convOps; i++ {
-				if randomEdit(t, rng, d, scopes[d]) {
+				if randomEdit(t, rng, d, scopes[d], known) {
 					made++
 				}
 			}
@@ -97,7 +98,10 @@ func convergenceDevices(t *testing.T, s *server, rng *rand.Rand) ([]*sdk.Device,
 		}
 		name := fmt.Sprintf("reg%02d", i)
 		s.addUser(t, name, store.RoleRegistrar, scope...)
-		devs[i] = s.device(t, name, s.deviceURL(), sdk.Options{BatchSize: 7, PageSize: 5})
+		// Small batches and pages so paging is exercised; a mix of sizes so
+		// the larger runs are not all spent on five-record pull pages.
+		page := []int{5, 40, 300}[rng.IntN(3)]
+		devs[i] = s.device(t, name, s.deviceURL(), sdk.Options{BatchSize: 7, PageSize: page})
 		scopes[devs[i]] = scope
 	}
 	return devs, scopes
@@ -105,22 +109,46 @@ func convergenceDevices(t *testing.T, s *server, rng *rand.Rand) ([]*sdk.Device,
 
 var convNames = []string{"王雄", "梁峻青", "李碧辉", "杨倩", "黄金", "张伟", "李娜", "刘洋"}
 
+// recordIDs is every record ID the test has created, by district, so an
+// edit picks a record without listing a device's store: listing per edit
+// made the test's cost grow with the square of its size.
+type recordIDs map[string][]string
+
+// pick returns a record of one of the districts that the device holds live,
+// or "" if a few draws found none (not pulled yet, or deleted).
+func (k recordIDs) pick(rng *rand.Rand, d *sdk.Device, scope []string) string {
+	for range 4 {
+		ids := k[scope[rng.IntN(len(scope))]]
+		if len(ids) == 0 {
+			continue
+		}
+		id := ids[rng.IntN(len(ids))]
+		if r, err := d.Get(id); err == nil && !r.Deleted() {
+			return id
+		}
+	}
+	return ""
+}
+
 // randomEdit makes one offline create, update or delete and reports whether
 // a change entered the outbox.
-func randomEdit(t *testing.T, rng *rand.Rand, d *sdk.Device, scope []string) bool {
+func randomEdit(t *testing.T, rng *rand.Rand, d *sdk.Device, scope []string, known recordIDs) bool {
 	t.Helper()
-	recs, err := d.List(sdk.ListFilter{})
-	if err != nil {
-		t.Fatal(err)
+	p := rng.IntN(100)
+	id := ""
+	if p >= 35 {
+		id = known.pick(rng, d, scope)
 	}
-	switch p := rng.IntN(100); {
-	case p < 35 || len(recs) == 0:
-		_, err := d.Create(model.TypeRegistration, scope[rng.IntN(len(scope))], registration(rng.Uint64()))
+	switch {
+	case id == "":
+		district := scope[rng.IntN(len(scope))]
+		id, err := d.Create(model.TypeRegistration, district, registration(rng.Uint64()))
 		must(t, err)
+		known[district] = append(known[district], id)
 	case p < 88:
-		must(t, d.Update(recs[rng.IntN(len(recs))].ID, randomFields(rng)))
+		must(t, d.Update(id, randomFields(rng)))
 	default:
-		must(t, d.Delete(recs[rng.IntN(len(recs))].ID))
+		must(t, d.Delete(id))
 	}
 	return true
 }

@@ -72,8 +72,11 @@ const MaxPullBytes = 1 << 20
 
 // Pull reads one page of the change feed for the given districts (nil: all),
 // of at most limit records and MaxPullBytes of record JSON. From cursor 0 it
-// is a snapshot: tombstones are left out, since a new device has nothing to
-// delete.
+// is a snapshot of current state, tombstones included: a device pulling from
+// 0 may already hold records (its own creates pushed before its first pull
+// completed, or a file restored from a backup taken before it ever pulled),
+// and leaving their tombstones out left them live there for good (found by
+// server/chaos). The SDK drops a tombstone of a record it never had.
 func Pull(ctx context.Context, s Store, districts []string, cursor uint64, limit int) (*Page, error) {
 	return PullBytes(ctx, s, districts, cursor, limit, MaxPullBytes)
 }
@@ -92,13 +95,18 @@ type PullQuery struct {
 	MaxBytes  int // bytes of record JSON (<= 0: MaxPullBytes)
 	// Device, if set, is the device pulling: a record whose latest state is
 	// that device's own change, applied to a state the device held
-	// (dsync.Result.Folded), is left out: the device folded the change in
-	// when the server answered it, so it holds that state already.
+	// (dsync.Result.Folded), is left out if the device still holds the
+	// change (its counter is at most Held): the device folded the change in
+	// when the server answered it, so it holds that state already. A device
+	// file restored from an older copy holds less than it pushed: it says
+	// so with a lower Held (0: it holds nothing of its own for sure), and
+	// gets its own changes back (found by server/chaos).
 	Device string
+	Held   uint64
 }
 
 // PullFor reads one page of the feed as q says. The cursor moves past
-// records left out (tombstones from cursor 0, the device's own changes).
+// records left out (the device's own changes).
 func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 	if q.Limit <= 0 || q.Limit > dsync.MaxPullPage {
 		q.Limit = dsync.MaxPullPage
@@ -117,15 +125,14 @@ func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 			return err
 		}
 		page.More = more
-		// Take entries while they fit the budget; an entry left out costs
-		// nothing but moves the cursor past it.
+		// Take entries while they fit the budget; an entry left out (the
+		// device's own) costs nothing but moves the cursor past it.
 		size, n := 0, 0
 		skip := make([]bool, len(entries))
 		for i, e := range entries {
 			if skip[i], err = own(e); err != nil {
 				return err
 			}
-			skip[i] = skip[i] || (q.Cursor == 0 && e.Deleted)
 			if !skip[i] && size > 0 && size+len(e.Record) > q.MaxBytes {
 				page.More = true
 				break
@@ -155,12 +162,12 @@ func PullFor(ctx context.Context, s Store, q PullQuery) (*Page, error) {
 	return page, err
 }
 
-// ownFilter reports the feed entries that are q.Device's own changes
-// applied to a state it held (see PullQuery.Device). A device that never pushed has
+// ownFilter reports the feed entries that are q.Device's own changes, up
+// to q.Held, applied to a state it held (see PullQuery.Device). A device that never pushed has
 // none, and nothing is looked up.
 func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 	none := func(FeedEntry) (bool, error) { return false, nil }
-	if q.Device == "" {
+	if q.Device == "" || q.Held == 0 {
 		return none, nil
 	}
 	if n, err := tx.DeviceCounter(q.Device); err != nil || n == 0 {
@@ -171,7 +178,7 @@ func ownFilter(tx Tx, q PullQuery) (func(FeedEntry) (bool, error), error) {
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
-		if err != nil || ch.Device != q.Device {
+		if err != nil || ch.Device != q.Device || ch.Counter > q.Held {
 			return false, err
 		}
 		res, err := tx.Result(ch.ID)
