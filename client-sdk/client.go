@@ -114,16 +114,26 @@ func (d *Device) retry(ctx context.Context, progress *atomic.Int64, fn func() er
 	}
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		if progress != nil && progress.Load() != last {
+		moved := progress != nil && progress.Load() != last
+		if moved {
 			last, attempt = progress.Load(), 1 // it moved: start counting again
 		}
 		if err == nil || !retryable(ctx, err) || attempt >= d.opts.MaxAttempts {
 			return err
 		}
+		if moved && !hasRetryAfter(err) {
+			continue // a cut after progress: the link is there, go on at once
+		}
 		if err := sleep(ctx, d.backoff(attempt, err)); err != nil {
 			return err
 		}
 	}
+}
+
+// hasRetryAfter reports whether the server asked for a wait.
+func hasRetryAfter(err error) bool {
+	var se *ServerError
+	return errors.As(err, &se) && se.retryAfter > 0
 }
 
 func retryable(ctx context.Context, err error) bool {

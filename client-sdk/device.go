@@ -38,8 +38,10 @@ type Options struct {
 	Rules model.Rules
 	// Now is the wall clock for HLC timestamps; time.Now if nil.
 	Now func() time.Time
-	// BatchSize is the number of changes per push (default 1000, at most
-	// dsync.MaxPushBatch).
+	// BatchSize is the number of changes per push (default and at most
+	// dsync.MaxPushBatch, 2,000: over EDGE each batch costs a round trip
+	// and the server's time with the uplink idle; a batch cut in transit is
+	// sent again halved).
 	BatchSize int
 	// PageSize is the number of records per pull page (default and at most
 	// dsync.MaxPullPage); PageBytes bounds a page's records' JSON on the
@@ -73,7 +75,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.BatchSize = clamp(o.BatchSize, 1000, dsync.MaxPushBatch)
+	o.BatchSize = clamp(o.BatchSize, dsync.MaxPushBatch, dsync.MaxPushBatch)
 	o.PageSize = clamp(o.PageSize, dsync.MaxPullPage, dsync.MaxPullPage)
 	o.PageBytes = clamp(o.PageBytes, 4<<20, 8<<20)
 	if o.MaxAttempts <= 0 {

@@ -19,12 +19,14 @@ import (
 var errFallBack = errors.New("sdk: sync in steps")
 
 // syncOnce is a small Sync in one round trip (POST /v1/sync): the outbox,
-// if it fits one batch, goes up, and the rules, when changed, and the
-// first page of the pull come back. It reports whether it did the sync's
-// push and rules; more pages, if any, follow with pull. Anything out of
-// the ordinary (a full outbox, counters the server refuses, a clock ahead,
-// a batch too large) leaves it to the sync in steps.
-func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, noticesDone bool, err error) {
+// if it fits one batch, goes up, and the rules, when changed, the first
+// page of notices and the first page of the pull come back. It reports
+// whether it did the sync's push and rules; whether more pages follow
+// (with pull); and whether the notices it brought are all there are.
+// Anything out of the ordinary (a full outbox, counters the server
+// refuses, a clock ahead, a batch too large, a server without /v1/sync)
+// leaves it to the sync in steps.
+func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, noticesCurrent bool, err error) {
 	if n, err := d.Pending(); err != nil || n > d.opts.BatchSize {
 		return false, false, false, err
 	}
@@ -68,6 +70,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 		var end pageEnd
 		var rules stdjson.RawMessage
 		var newTag string
+		var notices *dsync.NoticePage
 		records := d.recordStream(dec, &stored, rep)
 		err := readObject(dec, func(key string) error {
 			switch key {
@@ -97,27 +100,9 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 			case "rules_etag":
 				return dec.Decode(&newTag)
 			case "notices":
-				// Stored at once, apart from the records: the page's
-				// cursor is the notices' own.
-				var page dsync.NoticePage
-				if err := dec.Decode(&page); err != nil {
-					return err
-				}
-				if err := d.storeNotices(page.Notices, page.Cursor, "", ""); err != nil {
-					return fmt.Errorf("store notices: %w", err)
-				}
-				rep.Notices += len(page.Notices)
-				noticesDone = !page.More
-				return nil
-			case "records":
-				return records.read()
-			case "cursor":
-				return dec.Decode(&end.Cursor)
-			case "more":
-				return dec.Decode(&end.More)
+				return dec.Decode(&notices)
 			}
-			var skip stdjson.RawMessage
-			return dec.Decode(&skip)
+			return end.field(dec, key, records)
 		})
 		if err != nil {
 			return errors.Join(err, records.keep())
@@ -126,6 +111,13 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 			if err := d.storeRules(rules, newTag); err != nil {
 				return err
 			}
+		}
+		if notices != nil {
+			if err := d.storeNotices(notices.Notices, notices.Cursor, "", ""); err != nil {
+				return fmt.Errorf("store notices: %w", err)
+			}
+			rep.Notices += len(notices.Notices)
+			noticesCurrent = !notices.More
 		}
 		more = end.More
 		if end.More && end.Cursor <= start {
@@ -143,5 +135,5 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 	case err != nil:
 		return acked, false, false, fmt.Errorf("sync: %w", err)
 	}
-	return true, more, noticesDone, nil
+	return true, more, noticesCurrent, nil
 }

@@ -532,24 +532,28 @@ type pageEnd struct {
 	More   bool
 }
 
+// field reads the value of a page's key: its records into records, its
+// cursor and more into e; the value of any other key is skipped.
+func (e *pageEnd) field(dec *stdjson.Decoder, key string, records *recordStream) error {
+	switch key {
+	case "records":
+		return records.read()
+	case "cursor":
+		return dec.Decode(&e.Cursor)
+	case "more":
+		return dec.Decode(&e.More)
+	}
+	var skip stdjson.RawMessage
+	return dec.Decode(&skip)
+}
+
 // streamPage reads a compact page, storing its records chunk by chunk as
 // they arrive; the page's cursor is stored with its last chunk.
 func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, rep *SyncReport) (pageEnd, error) {
 	var end pageEnd
 	dec := stdjson.NewDecoder(body)
 	records := d.recordStream(dec, stored, rep)
-	err := readObject(dec, func(key string) error {
-		switch key {
-		case "records":
-			return records.read()
-		case "cursor":
-			return dec.Decode(&end.Cursor)
-		case "more":
-			return dec.Decode(&end.More)
-		}
-		var skip stdjson.RawMessage
-		return dec.Decode(&skip)
-	})
+	err := readObject(dec, func(key string) error { return end.field(dec, key, records) })
 	if err != nil {
 		return end, errors.Join(err, records.keep())
 	}

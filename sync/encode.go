@@ -2,6 +2,7 @@ package sync
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -87,17 +88,23 @@ func (ch *Change) AppendJSON(b []byte) []byte {
 // appendStringField appends a key (with its punctuation) and a string.
 func appendStringField(b []byte, key, s string) []byte { return appendString(append(b, key...), s) }
 
-// appendMap appends m as a JSON object, keys in no particular order.
+// appendMap appends m as a JSON object, keys in order: the same fields in
+// the same order from one record or change to the next compress far better
+// in a batch or a page than Go's random map order.
 func appendMap[V any](b []byte, m map[string]V, value func([]byte, V) []byte) []byte {
 	b = append(b, '{')
-	first := true
-	for k, v := range m {
-		if !first {
+	var buf [32]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		first = false
 		b = append(appendString(b, k), ':')
-		b = value(b, v)
+		b = value(b, m[k])
 	}
 	return append(b, '}')
 }

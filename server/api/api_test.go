@@ -462,7 +462,9 @@ func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
 	pull := func(tk string, cursor uint64) dsync.PullResponse {
 		t.Helper()
 		var page dsync.PullResponse
-		if code := s.call(t, "GET", fmt.Sprintf("/v1/pull?cursor=%d", cursor), tk, nil, &page); code != 200 {
+		// held: the device still holds every change it sent (1,000 is
+		// above any counter here).
+		if code := s.call(t, "GET", fmt.Sprintf("/v1/pull?cursor=%d&held=1000", cursor), tk, nil, &page); code != 200 {
 			t.Fatalf("pull: %d", code)
 		}
 		return page
@@ -484,6 +486,12 @@ func TestAPI_PullLeavesOutOwnChanges(t *testing.T) {
 	push(li.AccessToken, 0, create("phone-1", "r1", "430102001001", 1)) // seq 1
 	if p := pull(li.AccessToken, 0); len(p.Records) != 0 || p.Cursor != 1 {
 		t.Fatalf("li's own create came back: %+v", p)
+	}
+	// A device that does not hold its change (a file restored from an
+	// older copy: held below the change's counter) gets it back.
+	var restored dsync.PullResponse
+	if code := s.call(t, "GET", "/v1/pull?cursor=0&held=0", li.AccessToken, nil, &restored); code != 200 || len(restored.Records) != 1 {
+		t.Fatalf("li's own create with held=0: %d %+v", code, restored)
 	}
 	push(wang.AccessToken, 0, up("phone-w", 1, "")) // seq 2
 	// li, at cursor 1, edits the record as seq 1 left it: seq 3 is applied

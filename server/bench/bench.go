@@ -63,15 +63,11 @@ const district = "430102001001"
 
 // Sync runs the benchmark.
 func Sync(ctx context.Context, cfg Config) (*Figures, error) {
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "dengji-bench-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, done, err := workDir(cfg.Dir, "dengji-bench-")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	e, err := start(ctx, dir, cfg.Store)
 	if err != nil {
 		return nil, err
@@ -85,6 +81,18 @@ func Sync(ctx context.Context, cfg Config) (*Figures, error) {
 		}
 	}
 	return f, nil
+}
+
+// workDir is dir, or a new temporary directory that done removes.
+func workDir(dir, prefix string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
 }
 
 type env struct {

@@ -83,6 +83,10 @@ type FieldFigures struct {
 	PeakRSSMB                float64      `json:"peak_rss_mb"` // the larger of bootstrap and listing
 	BootstrapRSSMB           float64      `json:"bootstrap_rss_mb"`
 	ListRSSMB                float64      `json:"list_rss_mb"`
+	// *AnonMB: the anonymous part at the end of each (heap and stacks; the
+	// rest of the RSS is the binary's and the device file's pages mapped).
+	BootstrapAnonMB float64 `json:"bootstrap_anon_mb"`
+	ListAnonMB      float64 `json:"list_anon_mb"`
 	// RSSInProcess is true when the device ran in the benchmark's process
 	// (with the server): its RSS figures are then the whole process's.
 	RSSInProcess bool `json:"rss_in_process"`
@@ -109,15 +113,11 @@ const (
 // Field runs the field benchmark: the real server, and real SDK devices
 // reaching it through an emulated link.
 func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
-	dir := cfg.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "dengji-field-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, done, err := workDir(cfg.Dir, "dengji-field-")
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	e, err := startField(ctx, dir, cfg.Bootstrap)
 	if err != nil {
 		return nil, err
@@ -152,6 +152,7 @@ func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
 		f.DeviceFileBytesPerRecord = float64(boot.FileBytes) / float64(boot.Records)
 	}
 	f.BootstrapRSSMB, f.ListRSSMB = boot.RSSMB, list.RSSMB
+	f.BootstrapAnonMB, f.ListAnonMB = boot.AnonMB, list.AnonMB
 	f.PeakRSSMB = max(boot.RSSMB, list.RSSMB)
 	return f, nil
 }
@@ -237,16 +238,23 @@ func seed(ctx context.Context, st store.Store, n int) error {
 	return nil
 }
 
-// counter counts a device's HTTP requests.
-type counter struct {
-	rt http.RoundTripper
+// Counter is an http.RoundTripper that counts a device's requests.
+type Counter struct {
+	RT http.RoundTripper
 	n  atomic.Int64
 }
 
-func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+// NewCounter counts the requests of a transport of its own.
+func NewCounter() *Counter { return &Counter{RT: http.DefaultTransport.(*http.Transport).Clone()} }
+
+// RoundTrip counts r and sends it.
+func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
-	return c.rt.RoundTrip(r)
+	return c.RT.RoundTrip(r)
 }
+
+// Requests is the number of requests sent so far.
+func (c *Counter) Requests() int64 { return c.n.Load() }
 
 // device opens a new device file reaching url, logged in as user.
 func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTripper) (*sdk.Device, error) {
@@ -294,7 +302,7 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	}
 
 	// Push: a registrar of an empty district sends what they typed offline.
-	rt := &counter{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	rt := NewCounter()
 	d, err := e.device(ctx, fieldPushUser, link.URL(), rt)
 	if err != nil {
 		return nil, err
@@ -339,13 +347,13 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	if _, err := d.Create(model.TypeRegistration, fieldPushDistrict, Registration(rng, cfg.Push+1)); err != nil {
 		return nil, err
 	}
-	before := rt.n.Load()
+	before := rt.Requests()
 	start := time.Now()
 	if _, err := d.Sync(ctx); err != nil {
 		return nil, fmt.Errorf("small sync: %w", err)
 	}
 	lf.SmallSyncSeconds = time.Since(start).Seconds()
-	lf.SmallSyncRoundTrips = int(rt.n.Load() - before)
+	lf.SmallSyncRoundTrips = int(rt.Requests() - before)
 	return lf, nil
 }
 
@@ -363,6 +371,7 @@ type DeviceResult struct {
 	Seconds   float64 `json:"seconds"`
 	FileBytes int64   `json:"file_bytes"`
 	RSSMB     float64 `json:"rss_mb"`
+	AnonMB    float64 `json:"anon_mb"` // anonymous RSS (heap, stacks) at the end: RSS less the file pages mapped
 	Error     string  `json:"error,omitempty"`
 }
 
@@ -423,7 +432,7 @@ func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, 
 	if fi, err := os.Stat(file); err == nil {
 		r.FileBytes = fi.Size()
 	}
-	r.RSSMB = peakRSSMB()
+	r.RSSMB, r.AnonMB = peakRSSMB(), procStatusMB("RssAnon:")
 	return r, nil
 }
 
@@ -455,19 +464,30 @@ func listAll(d *sdk.Device) (int, error) {
 // through the fork and exec that started this process), or ru_maxrss
 // where /proc is not.
 func peakRSSMB() float64 {
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				var kb float64
-				if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
-					return kb / 1024
-				}
-			}
-		}
+	if mb := procStatusMB("VmHWM:"); mb > 0 {
+		return mb
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
+
+// procStatusMB reads a figure in kB of /proc/self/status, in MiB (0 if
+// there is none).
+func procStatusMB(key string) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
 }

@@ -179,8 +179,11 @@ func (l *Link) pipe(dst, src net.Conn, d *dirState, rate int) {
 			if wait := time.Until(c.due); wait > 0 {
 				time.Sleep(wait)
 			}
+			// Counted before the write, so that a reader who has the
+			// bytes finds them counted; what did not go out is taken back.
+			d.bytes.Add(int64(len(c.b)))
 			n, err := dst.Write(c.b)
-			d.bytes.Add(int64(n))
+			d.bytes.Add(int64(n - len(c.b)))
 			if err != nil {
 				for range q { // drain: the reader stops at its next read
 				}

@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -41,9 +43,15 @@ func BenchmarkWireEncoding(b *testing.B) {
 	for name, body := range map[string][]byte{"json": plain, "compact": compact} {
 		report(b, name+"_raw", len(body), n)
 		report(b, name+"_gzip1", len(gz(body, gzip.BestSpeed)), n)
+		report(b, name+"_gzip6", len(gz(body, gzip.DefaultCompression)), n)
 		report(b, name+"_gzip9", len(gz(body, gzip.BestCompression)), n)
 		report(b, name+"_zstd", len(zs(body, zstd.SpeedDefault)), n)
 		report(b, name+"_zstd_best", len(zs(body, zstd.SpeedBestCompression)), n)
+	}
+	for _, level := range []int{gzip.BestSpeed, gzip.DefaultCompression, gzip.BestCompression} {
+		start := time.Now()
+		gz(compact, level)
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, fmt.Sprintf("compact_gzip%d_ms", level))
 	}
 	for range b.N {
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,17 +105,6 @@ func TestE2E_PushThroughCutsAppliesOnce(t *testing.T) {
 	}
 }
 
-// countingTransport counts a device's HTTP requests.
-type countingTransport struct {
-	rt http.RoundTripper
-	n  atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return c.rt.RoundTrip(r)
-}
-
 // A one-record sync on an open connection is one round trip: the change
 // goes up, and its answer, the rules (unchanged: not sent) and the page
 // (the device's own record left out) come back in one exchange.
@@ -124,14 +112,14 @@ func TestE2E_SmallSyncOneRoundTrip(t *testing.T) {
 	s := startServer(t)
 	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
 	l := startLink(t, s, bench.LinkEDGE)
-	rt := &countingTransport{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	rt := bench.NewCounter()
 	d := s.device(t, "li", l.URL(), sdk.Options{HTTPClient: &http.Client{Transport: rt}})
 	mustSync(t, d) // the rules, and an open connection
 	id, err := d.Create(model.TypeRegistration, "430102001001", registration(1))
 	must(t, err)
-	reqs, conns := rt.n.Load(), l.Conns()
+	reqs, conns := rt.Requests(), l.Conns()
 	rep := mustSync(t, d)
-	if got := rt.n.Load() - reqs; got != 1 || l.Conns() != conns {
+	if got := rt.Requests() - reqs; got != 1 || l.Conns() != conns {
 		t.Fatalf("a one-record sync took %d requests and %d new connections", got, l.Conns()-conns)
 	}
 	if rep.Pushed["applied"] != 1 || rep.Pulled != 0 || s.record(t, id) == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/dengji/dengji/internal/jsonx"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -39,7 +40,7 @@ func (p *Page) AppendCompactJSON(b []byte) []byte {
 	n := 0
 	for _, raw := range p.Records {
 		var r dsync.Record
-		if json.Unmarshal(raw, &r) != nil {
+		if jsonx.Unmarshal(raw, &r) != nil {
 			continue // stored by this server's own encoder: cannot happen
 		}
 		if n > 0 {

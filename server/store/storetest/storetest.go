@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		"Notices":                      testNotices,
 		"RecordHistory":                testRecordHistory,
 		"ReopenConflict":               testReopenConflict,
+		"OwnChangesLeftOut":            testOwnChangesLeftOut,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
