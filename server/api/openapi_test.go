@@ -178,6 +178,7 @@ func TestOpenAPI_Examples(t *testing.T) {
 	addUser(t, s, "qian", store.RoleRegistrar, "430102001001")
 	s.login(t, "qian", "qian-password", "phone-9")
 	ok := map[string]bool{} // operations that must succeed
+	var resolved string     // the conflict the resolve example resolves
 	type opRef struct{ method, path string }
 	var ops []opRef
 	for path, item := range doc.Paths.Map() {
@@ -195,8 +196,11 @@ func TestOpenAPI_Examples(t *testing.T) {
 				return i
 			}
 		}
-		if o.path == "/v1/me/password" {
+		switch o.path {
+		case "/v1/me/password":
 			return 100
+		case "/v1/conflicts/{id}/reopen":
+			return 11 // the conflict the resolve example resolved
 		}
 		return 10
 	}
@@ -222,10 +226,14 @@ func TestOpenAPI_Examples(t *testing.T) {
 				query.Set(p.Name, v)
 			}
 		}
-		if o.path == "/v1/conflicts/{id}/resolve" {
+		switch o.path {
+		case "/v1/conflicts/{id}/resolve":
 			rec := validRegistration(t, "r-resolve", 500)
 			pushAs(t, s, tokens["enrolled device"], rec)
-			target = "/v1/conflicts/" + editConflict(t, s, tokens["enrolled device"], rec) + "/resolve"
+			resolved = editConflict(t, s, tokens["enrolled device"], rec)
+			target = "/v1/conflicts/" + resolved + "/resolve"
+		case "/v1/conflicts/{id}/reopen":
+			target = "/v1/conflicts/" + resolved + "/reopen"
 		}
 		var body []byte
 		ctype := ""
@@ -292,6 +300,10 @@ func TestOpenAPI_Examples(t *testing.T) {
 	refusals := map[string]string{
 		"POST /v1/auth/refresh":           "no such refresh token",
 		"POST /v1/duplicates/{id}/decide": "no such case",
+		"POST /v1/duplicates/{id}/reopen": "no such case",
+		"POST /v1/conflicts/{id}/reopen":  "no such conflict",
+		"GET /v1/records/{id}/history":    "no such record",
+		"POST /v1/notices/{id}/answer":    "no such notice",
 	}
 	var failed []string
 	for key, succeeded := range ok {

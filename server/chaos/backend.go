@@ -20,6 +20,7 @@ import (
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
+	"github.com/dengji/dengji/server/store/pgstore"
 )
 
 // A Backend is the server under test: something the harness can start,
@@ -71,6 +72,63 @@ type Opener func(location string) (store.Store, error)
 
 // OpenBolt is the Opener of the embedded bbolt store.
 func OpenBolt(dir string) (store.Store, error) { return boltstore.Open(dir) }
+
+// OpenAny opens a postgres:// location with pgstore and anything else as a
+// bbolt data directory.
+func OpenAny(loc string) (store.Store, error) {
+	if pgstore.IsURL(loc) {
+		return pgstore.Open(context.Background(), loc)
+	}
+	return boltstore.Open(loc)
+}
+
+// PostgreSQL makes the backend of each run on a schema of its own in the
+// database at dbURL, served by servers child processes at once (several
+// servers on one database), dropped when the run ends.
+func PostgreSQL(dbURL string, servers int, command func() *exec.Cmd) func(dir string) Backend {
+	return func(string) Backend {
+		return &pgBackend{Process: Process{Open: OpenAny, Command: command, Servers: servers}, dbURL: dbURL}
+	}
+}
+
+type pgBackend struct {
+	Process
+	dbURL string
+	drop  func() error
+}
+
+// Start implements Backend; the first start makes the run's schema.
+func (p *pgBackend) Start(ctx context.Context) ([]string, error) {
+	if err := p.schema(ctx); err != nil {
+		return nil, err
+	}
+	return p.Process.Start(ctx)
+}
+
+// OpenStore implements Backend.
+func (p *pgBackend) OpenStore() (store.Store, error) {
+	if err := p.schema(context.Background()); err != nil {
+		return nil, err
+	}
+	return p.Process.OpenStore()
+}
+
+func (p *pgBackend) schema(ctx context.Context) error {
+	if p.drop != nil {
+		return nil
+	}
+	loc, drop, err := pgstore.NewSchema(ctx, p.dbURL)
+	p.Location, p.drop = loc, drop
+	return err
+}
+
+// Cleanup drops the run's schema.
+func (p *pgBackend) Cleanup() error {
+	if p.drop == nil {
+		return nil
+	}
+	return p.drop()
+}
 
 // ServeIfChild serves the API and never returns when this process was
 // started as a chaos server child (by a Process backend); otherwise it

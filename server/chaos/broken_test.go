@@ -46,7 +46,7 @@ func TestChaos_CatchesLaterWriteWinning(t *testing.T) {
 	broken := func(dir string) Backend {
 		return &InProcess{Dir: dir, Wrap: func(st store.Store) store.Store { return laterWins{st} }}
 	}
-	cfg := Config{Runs: 40, Seed: 7, Backend: broken, Dir: t.TempDir(), Parallel: 2}
+	cfg := Config{Runs: 40, Seed: 11, Backend: broken, Dir: t.TempDir(), Parallel: 2, MaxShrinkRuns: 100}
 	_, err := Run(context.Background(), cfg)
 	var f *Failure
 	if !errors.As(err, &f) {

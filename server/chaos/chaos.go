@@ -339,6 +339,9 @@ func runPlan(ctx context.Context, cfg Config, plan *Plan, steps []int) (Stats, [
 	defer os.RemoveAll(dir)
 	w := &world{ctx: ctx, plan: plan, backend: cfg.Backend(filepath.Join(dir, "server")), dir: dir,
 		stats: &st, known: map[string][]string{}}
+	if c, ok := w.backend.(interface{ Cleanup() error }); ok {
+		defer c.Cleanup()
+	}
 	defer w.stop()
 	if err := w.start(); err != nil {
 		return st, nil, err

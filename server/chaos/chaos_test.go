@@ -6,17 +6,19 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/dengji/dengji/server/store/pgstore/pgtest"
 )
 
 var (
-	flagRuns   = flag.Int("chaos.runs", 16, "runs of the chaos slice")
+	flagRuns   = flag.Int("chaos.runs", 12, "runs of the chaos slice")
 	flagSeed   = flag.Uint64("chaos.seed", 0, "first seed (0: one that changes every day)")
 	flagOnly   = flag.String("chaos.only", "", "replay only these steps of each run (e.g. 3-5,9)")
 	flagFaults = flag.String("chaos.faults", "", "replay with these steps' faults (e.g. 13=kill_server+delay,20=none)")
 )
 
 func TestMain(m *testing.M) {
-	ServeIfChild(nil) // this binary, started again as a run's server
+	ServeIfChild(OpenAny) // this binary, started again as a run's server
 	os.Exit(m.Run())
 }
 
@@ -63,5 +65,25 @@ func TestChaos_Slice(t *testing.T) {
 	}
 	if st.Edits == 0 || st.Syncs == 0 {
 		t.Fatalf("the runs did nothing: %s", st)
+	}
+}
+
+// The same runs on PostgreSQL, each on a schema of its own served by two
+// server processes at once, devices spread over them.
+func TestChaos_PostgreSQL(t *testing.T) {
+	base := os.Getenv(pgtest.EnvURL)
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: .ci/run sets it", pgtest.EnvURL)
+		}
+		t.Skipf("%s is not set", pgtest.EnvURL)
+	}
+	seed := dailySeed() + 500
+	t.Logf("chaos seed %d on PostgreSQL, two servers", seed)
+	st, err := Run(context.Background(), Config{Runs: 3, Seed: seed, Dir: t.TempDir(),
+		Backend: PostgreSQL(base, 2, SelfCommand("-test.run=^$")), Replay: "go run ./server/cmd/dengji chaos --store " + base})
+	t.Log(st)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -24,8 +24,9 @@ type Dumper interface {
 }
 
 // DumpEntry is one stored entry. Keys of sequence-numbered kinds
-// (changes, audit) are SeqKey strings; a counter's value, and the feed's
-// high sequence (kind meta, key "seq"), are decimal.
+// (changes, audit) are SeqKey strings; a counter's value, and the high
+// sequence numbers (kind meta: "seq" of the feed, "notice_seq" of the
+// notices), are decimal.
 type DumpEntry struct {
 	Kind  string
 	Key   string
@@ -34,7 +35,7 @@ type DumpEntry struct {
 
 // DumpKinds are the kinds of entries, in dump order.
 var DumpKinds = []string{"meta", "records", "changes", "results", "counters", "conflicts", "users", "devices",
-	"refresh", "sessions", "settings", "refs", "districts", "dup_cases", "audit"}
+	"refresh", "sessions", "settings", "refs", "districts", "dup_cases", "audit", "notices"}
 
 // SeqKey is the dump key of a sequence number: twenty digits, so byte
 // order is number order.

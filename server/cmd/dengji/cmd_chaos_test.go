@@ -10,7 +10,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	chaos.ServeIfChild(nil) // a chaos run started this binary as its server
+	chaos.ServeIfChild(chaos.OpenAny) // a chaos run started this binary as its server
 	os.Exit(m.Run())
 }
 

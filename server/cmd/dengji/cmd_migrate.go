@@ -20,13 +20,14 @@ func init() {
 const migrateUsage = `dengji migrate --from DIR|postgres://URL --to DIR|postgres://URL [--batch N] [--json]
 
 把一个县的全部数据（记录、变更日志、冲突、账号、设备、会话、设置、选区、
-重复案例、审计日志）从一个存储复制到另一个空的存储：bbolt 数据目录或
+重复案例、给登记员的提示、审计日志）从一个存储复制到另一个空的存储：bbolt 数据目录或
 PostgreSQL 数据库，两个方向都可以。逐字节复制，复制后按种类比对条数和
 SHA-256 内容哈希，不一致时退出码为1。请在服务器停止时运行（PostgreSQL
 源可在运行中读取一个快照）。目标不为空时拒绝。
 
 Copies a county's whole store (records, change log, conflicts, accounts,
-devices, sessions, settings, districts, duplicate cases, the audit log) into
+devices, sessions, settings, districts, duplicate cases, notices to
+registrars, the audit log) into
 an empty one: a bbolt data directory or a PostgreSQL database, either way.
 Values are copied byte for byte; afterwards each kind's entry count and
 SHA-256 content hash are compared, exit 1 if any differs. Run it while the

@@ -18,8 +18,8 @@ import (
 
 // TestMigrate_RoundTrip copies a county's bbolt store into PostgreSQL and
 // back into a new bbolt directory: the content is identical (counts and
-// hashes of every kind), and the PostgreSQL copy serves the same pulls,
-// conflicts and duplicate cases by district, its indexes rebuilt.
+// hashes of every kind), and both copies serve what the original does
+// through their rebuilt indexes.
 func TestMigrate_RoundTrip(t *testing.T) {
 	ctx := context.Background()
 	src, back, pg := t.TempDir(), t.TempDir(), pgtest.URL(t)
@@ -58,7 +58,7 @@ func TestMigrate_RoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the content:\n%v\n%v", first, last)
 	}
 	if first["records"].Entries != 41 || first["conflicts"].Entries != 1 || first["audit"].Entries == 0 ||
-		first["dup_cases"].Entries != 1 || first["results"].Entries != 43 {
+		first["dup_cases"].Entries != 1 || first["results"].Entries != 43 || first["notices"].Entries != 2 {
 		t.Fatalf("the county was not filled as meant: %v", first)
 	}
 	bolt, err := boltstore.Open(src)
@@ -71,8 +71,16 @@ func TestMigrate_RoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ps.Close()
-	if a, b := served(t, bolt), served(t, ps); a != b {
-		t.Fatalf("the PostgreSQL copy serves\n%s\nthe bbolt store\n%s", b, a)
+	backStore, err := boltstore.Open(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backStore.Close()
+	want := served(t, bolt)
+	for name, st := range map[string]store.Store{"the PostgreSQL copy": ps, "the copy back in bbolt": backStore} {
+		if got := served(t, st); got != want {
+			t.Errorf("%s serves\n%s\nthe bbolt store\n%s", name, got, want)
+		}
 	}
 }
 
@@ -114,6 +122,8 @@ func fillCounty(t *testing.T, dir string) {
 			tx.PutDevice(&store.Device{ID: "phone-1", User: "wang", Enrolled: now}),
 			tx.PutRefreshFamily(&store.RefreshToken{Family: "f1", Hash: "h1", User: "wang", Device: "phone-1", Expires: now}),
 			tx.PutRefreshToken(&store.RefreshToken{Hash: "h0", User: "wang", Device: "phone-1", Expires: now}),
+			tx.PutNotice(&dsync.Notice{ID: "n1", Record: "r001", District: "430102001001", Case: "dup-1", Status: "open", Created: now}),
+			tx.PutNotice(&dsync.Notice{ID: "n0", Record: "r002", District: "430102001002", Case: "dup-1", Status: "open", Created: now}),
 			tx.PutDupCase(&store.DupCase{ID: "dup-1", Status: store.DupOpen, Found: now, Evidence: json.RawMessage(`[{"a":1}]`),
 				Members: []store.DupMember{{Record: "r001", District: "430102001001"}, {Record: "r002", District: "430102001002"}}}),
 		} {
@@ -128,8 +138,10 @@ func fillCounty(t *testing.T, dir string) {
 	}
 }
 
-// served describes what a store answers through its indexes: a
-// district's pull, the feed's districts, conflicts and cases by district.
+// served describes what a store answers through its indexes (a
+// district's pull, the feed's districts, conflicts and cases by district,
+// a record's history, notices by district) and the number a new notice
+// takes after the copied ones.
 func served(t *testing.T, st store.Store) string {
 	ctx := context.Background()
 	var b strings.Builder
@@ -138,7 +150,7 @@ func served(t *testing.T, st store.Store) string {
 		t.Fatal(err)
 	}
 	b.Write(page.AppendJSON(nil))
-	err = st.View(ctx, func(tx store.Tx) error {
+	err = st.Update(ctx, func(tx store.Tx) error {
 		ds, err := tx.FeedDistricts("430102")
 		fmt.Fprintln(&b, ds, err)
 		cs, err := tx.Conflicts(store.ConflictQuery{Districts: []string{"430102001000"}})
@@ -147,7 +159,25 @@ func served(t *testing.T, st store.Store) string {
 		fmt.Fprintln(&b, len(dups), err)
 		high, err := tx.HighSeq()
 		fmt.Fprintln(&b, high, err)
-		return nil
+		hist, err := tx.RecordChanges("r000")
+		fmt.Fprintln(&b, hist, err)
+		ns, more, err := tx.Notices([]string{"430102001001", "430102001002"}, 0, 10)
+		for _, n := range ns {
+			fmt.Fprint(&b, n.ID, n.Seq, " ")
+		}
+		fmt.Fprintln(&b, more, err)
+		err = tx.PutNotice(&dsync.Notice{ID: "n2", District: "430102001001"}) // numbered after the copied ones
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.View(ctx, func(tx store.Tx) error {
+		n, err := tx.Notice("n2")
+		if err == nil {
+			fmt.Fprintln(&b, n.Seq)
+		}
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -96,7 +96,7 @@ func serveConfig(args []string) (config.Config, string, error) {
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "data":
+		case "data", "store":
 			cfg.Data = f.Data
 		case "key-file":
 			cfg.KeyFile = f.KeyFile

@@ -93,7 +93,7 @@ listen = "127.0.0.1:0"
 	t.Cleanup(func() { logOutput = os.Stderr })
 	data := filepath.Join(dir, "from-flag")
 	out := startServe(t, "--config", cfgFile, "--addr", "127.0.0.1:0", "--data", data)
-	api := regexp.MustCompile(`serving on (https://\S+)`).FindStringSubmatch(out.String())
+	api := regexp.MustCompile(`serving on (https://[0-9.:]+)`).FindStringSubmatch(out.String())
 	mon := regexp.MustCompile(`metrics on (http://\S+)/metrics`).FindStringSubmatch(out.String())
 	if api == nil || mon == nil {
 		t.Fatalf("serve printed %s", out.String())

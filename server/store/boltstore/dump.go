@@ -15,13 +15,13 @@ import (
 
 var _ store.Dumper = (*Store)(nil)
 
-// dumpBuckets maps each dump kind to its bucket (meta is the changes
-// bucket's sequence).
+// dumpBuckets maps each dump kind to its bucket (meta is the sequences of
+// the changes and notices buckets).
 var dumpBuckets = map[string][]byte{
 	"records": bucketRecords, "changes": bucketChanges, "results": bucketResults, "counters": bucketCounters,
 	"conflicts": bucketConflicts, "users": bucketUsers, "devices": bucketDevices, "refresh": bucketRefresh,
 	"sessions": bucketSessions, "settings": bucketSettings, "refs": bucketRefs, "districts": bucketDistricts,
-	"dup_cases": bucketDupCases, "audit": bucketAudit,
+	"dup_cases": bucketDupCases, "audit": bucketAudit, "notices": bucketNotices,
 }
 
 // seqKeyed are the buckets keyed by big-endian sequence numbers.
@@ -30,9 +30,14 @@ var seqKeyed = map[string]bool{"changes": true, "audit": true}
 // Dump reads every entry in one read transaction.
 func (s *Store) Dump(ctx context.Context, fn func(store.DumpEntry) error) error {
 	return s.db.View(func(btx *bolt.Tx) error {
-		seq := btx.Bucket(bucketChanges).Sequence()
-		if err := fn(store.DumpEntry{Kind: "meta", Key: "seq", Value: strconv.AppendUint(nil, seq, 10)}); err != nil {
-			return err
+		for _, m := range []struct {
+			key    string
+			bucket []byte
+		}{{"notice_seq", bucketNotices}, {"seq", bucketChanges}} { // in key order
+			seq := btx.Bucket(m.bucket).Sequence()
+			if err := fn(store.DumpEntry{Kind: "meta", Key: m.key, Value: strconv.AppendUint(nil, seq, 10)}); err != nil {
+				return err
+			}
 		}
 		for _, kind := range store.DumpKinds[1:] {
 			err := btx.Bucket(dumpBuckets[kind]).ForEach(func(k, v []byte) error {
@@ -56,8 +61,9 @@ func (s *Store) Dump(ctx context.Context, fn func(store.DumpEntry) error) error 
 	})
 }
 
-// Load stores entries as they were dumped, rebuilding the feed and the
-// district indexes from the values.
+// Load stores entries as they were dumped, rebuilding the feed, the
+// records' histories, the notices' numbering and the district indexes from
+// the values.
 func (s *Store) Load(ctx context.Context, entries []store.DumpEntry) error {
 	return s.db.Update(func(btx *bolt.Tx) error {
 		t := &tx{btx}
@@ -78,13 +84,37 @@ func (t *tx) load(e store.DumpEntry) error {
 		if err != nil {
 			return err
 		}
-		return t.b(bucketChanges).SetSequence(n)
+		b := map[string][]byte{"seq": bucketChanges, "notice_seq": bucketNotices}[e.Key]
+		if b == nil {
+			return fmt.Errorf("unknown sequence")
+		}
+		return t.b(b).SetSequence(n)
 	case "changes", "audit":
 		n, err := store.ParseSeqKey(e.Key)
 		if err != nil {
 			return err
 		}
 		key = u64(n)
+		if e.Kind == "changes" {
+			var ch dsync.Change
+			if err := store.DecodeChange(value, &ch); err != nil {
+				return err
+			}
+			if err := t.b(bucketRecordLog).Put(feedKey(ch.Record, n), nil); err != nil {
+				return err
+			}
+		}
+	case "notices":
+		var nt dsync.Notice
+		if err := json.Unmarshal(value, &nt); err != nil {
+			return err
+		}
+		if err := t.b(bucketNoticeSeq).Put(u64(nt.Seq), []byte(nt.ID)); err != nil {
+			return err
+		}
+		if err := t.b(bucketNoticeIdx).Put(noticeIdxKey(nt.District, nt.Seq), []byte(nt.ID)); err != nil {
+			return err
+		}
 	case "counters":
 		n, err := strconv.ParseUint(string(value), 10, 64)
 		if err != nil {
