@@ -344,8 +344,8 @@ func BenchmarkConsole_Verification(b *testing.B) {
 }
 
 // BenchmarkConsole_TallyFirstCount is the overview's first count of every
-// record, which a server does once, in the background, at start (about
-// half a minute a count at a million: run it alone with -benchtime 1x).
+// record, which a server does once, in the background, at start (about a
+// minute a count at a million: run it alone with -benchtime 1x).
 func BenchmarkConsole_TallyFirstCount(b *testing.B) {
 	benchFixture(b)
 	for b.Loop() {

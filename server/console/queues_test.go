@@ -141,6 +141,9 @@ func TestConsole_DedupStartAndSummary(t *testing.T) {
 	if !strings.Contains(page, `id="dedup-last"`) {
 		t.Fatalf("the dedup page shows no last run")
 	}
+	if !strings.Contains(page, `id="dedup-backlog">0<`) {
+		t.Errorf("the dedup page shows no backlog of 0 after the run")
+	}
 	resp, err := admin.Get(e.url + "/console/admin/dedup/status")
 	if err != nil {
 		t.Fatal(err)

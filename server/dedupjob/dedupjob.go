@@ -114,12 +114,14 @@ type Status struct {
 	Continuous bool `json:"continuous"`
 	// Cursor is the feed sequence the index has matched; Backlog the
 	// records committed after it, waiting to be matched (at most
-	// backlogCap counted: BacklogMore says more wait), and OldestSeconds
-	// how long the oldest of them has waited, as the watcher saw it
-	// commit (0 when nothing waits or no watcher runs).
+	// backlogCap counted: BacklogMore says more wait, and Changes, the
+	// changes committed since the cursor, bounds how many), and
+	// OldestSeconds how long the oldest of them has waited, as the watcher
+	// saw it commit (0 when nothing waits or no watcher runs).
 	Cursor        uint64   `json:"cursor"`
 	Backlog       int      `json:"backlog"`
 	BacklogMore   bool     `json:"backlog_more,omitempty"`
+	Changes       uint64   `json:"changes_waiting"`
 	OldestSeconds float64  `json:"oldest_seconds"`
 	Last          *Summary `json:"last,omitempty"`
 	Error         string   `json:"error,omitempty"` // of the last run
@@ -287,18 +289,9 @@ func (j *Job) progress(phase string, done, total int) {
 // roll is the office's batch.
 func (j *Job) full(ctx context.Context) (Summary, error) {
 	started := j.opt.Now()
-	var cursor uint64
-	var known bool
-	err := j.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		cursor, known, err = keptSeq(tx)
-		return err
-	})
+	cursor, err := j.freshAbove(ctx)
 	if err != nil {
 		return Summary{}, err
-	}
-	if !known {
-		cursor = math.MaxUint64
 	}
 	recs, seq, fresh, err := j.loadAll(ctx, 0, cursor)
 	if err != nil {
@@ -337,6 +330,22 @@ func (j *Job) full(ctx context.Context) (Summary, error) {
 	}
 	j.setIndex(ix, seq, len(recs))
 	return sum, nil
+}
+
+// freshAbove is the sequence above which a full run's registrations get
+// notices: the one the last run kept, or none before a first run.
+func (j *Job) freshAbove(ctx context.Context) (uint64, error) {
+	var cursor uint64
+	var known bool
+	err := j.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		cursor, known, err = keptSeq(tx)
+		return err
+	})
+	if !known {
+		cursor = math.MaxUint64
+	}
+	return cursor, err
 }
 
 // setIndex keeps the index, the sequence it has matched and, unless -1,
@@ -385,10 +394,21 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 		sum.Compared = res.Stats.Comparisons
 	}
 	j.progress(PhaseMatch, len(batch), len(batch))
-	// The records whose cases the run may touch: the batch's, the dead,
-	// and every one proposed.
-	touched := make(map[string]bool, len(batch)+len(dead))
-	changed := make(map[string]bool, len(batch))
+	touched, changed := touchedBy(batch, dead, proposals)
+	err = j.save(ctx, &sum, batchResult{proposals: proposals, dead: dead, district: ix.District,
+		touched: touched, changed: changed})
+	if err != nil {
+		return Summary{}, err
+	}
+	j.setIndex(ix, seq, -1)
+	return sum, nil
+}
+
+// touchedBy lists the records whose cases an incremental run may touch
+// (the batch's, the dead, every one proposed) and those of the batch.
+func touchedBy(batch []dedup.Record, dead map[string]string, proposals []dedup.Case) (touched, changed map[string]bool) {
+	touched = make(map[string]bool, len(batch)+len(dead))
+	changed = make(map[string]bool, len(batch))
 	for i := range batch {
 		changed[batch[i].ID], touched[batch[i].ID] = true, true
 	}
@@ -400,13 +420,7 @@ func (j *Job) incremental(ctx context.Context) (Summary, error) {
 			touched[r] = true
 		}
 	}
-	err = j.save(ctx, &sum, batchResult{proposals: proposals, dead: dead, district: ix.District,
-		touched: touched, changed: changed})
-	if err != nil {
-		return Summary{}, err
-	}
-	j.setIndex(ix, seq, -1)
-	return sum, nil
+	return touched, changed
 }
 
 // loadAll reads every live registration and the feed sequence it saw;

@@ -206,7 +206,7 @@ func TestJob_DecisionsSurviveRuns(t *testing.T) {
 	if _, err := dedupjob.New(st, options()).RunIncremental(ctx); err != nil {
 		t.Fatal(err)
 	}
-	check("fresh process's incremental (full) run")
+	check("a fresh process's incremental run (its index rebuilt)")
 }
 
 func TestJob_IncrementalFindsNewDuplicate(t *testing.T) {

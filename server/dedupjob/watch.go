@@ -11,8 +11,9 @@ import (
 // DefaultWatchEvery is how often Watch looks for registrations to match.
 const DefaultWatchEvery = 500 * time.Millisecond
 
-// backlogCap bounds the records Status counts as waiting.
-const backlogCap = 100_000
+// backlogCap bounds the records Status counts as waiting (beyond it, the
+// sequence numbers committed say how many changes wait).
+const backlogCap = 10_000
 
 // sighting is a feed sequence the watcher saw committed, and when.
 type sighting struct {
@@ -131,6 +132,11 @@ func (j *Job) backlog(tx store.Tx, s *Status) error {
 		more = m
 		s.BacklogMore = m && s.Backlog >= backlogCap
 	}
+	high, err := tx.HighSeq()
+	if err != nil {
+		return err
+	}
+	s.Changes = high - min(high, s.Cursor)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if s.Backlog > 0 && len(j.seen) > 0 {

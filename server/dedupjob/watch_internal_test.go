@@ -45,13 +45,13 @@ func TestStatus_OldestWait(t *testing.T) {
 	push("r2")
 	j.due(ctx)
 	now = now.Add(2 * time.Second)
-	if s := status(); s.Backlog != 2 || s.OldestSeconds != 5 {
-		t.Errorf("two records waiting: backlog %d, oldest %.1f s (want 2, 5)", s.Backlog, s.OldestSeconds)
+	if s := status(); s.Backlog != 2 || s.Changes != 2 || s.OldestSeconds != 5 {
+		t.Errorf("two records waiting: backlog %d, changes %d, oldest %.1f s (want 2, 2, 5)", s.Backlog, s.Changes, s.OldestSeconds)
 	}
 	if _, err := j.RunIncremental(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s := status(); s.Backlog != 0 || s.OldestSeconds != 0 || j.due(ctx) {
+	if s := status(); s.Backlog != 0 || s.Changes != 0 || s.OldestSeconds != 0 || j.due(ctx) {
 		t.Errorf("after the run: backlog %d, oldest %.1f s", s.Backlog, s.OldestSeconds)
 	}
 }
