@@ -26,12 +26,7 @@ func (s *Server) reopenConflict(c *gin.Context) {
 	}
 	u := user(c)
 	cf, err := store.ReopenConflict(actor(c), s.store, store.Reopen{ID: c.Param("id"), Reason: req.Reason, By: u.Name,
-		Allow: func(cf *dsync.Conflict) error {
-			if !u.InScope(cf.District) {
-				return ErrNotFound
-			}
-			return nil
-		}})
+		Allow: conflictInScope(u)})
 	if err != nil {
 		fail(c, err)
 		return

@@ -75,12 +75,7 @@ func (s *Server) resolveConflict(c *gin.Context) {
 	u := user(c)
 	conflict, err := store.ResolveConflict(actor(c), s.store, store.Resolve{
 		Conflict: c.Param("id"), Choice: req.Choice, Value: req.Value, By: u.Name, Validate: s.cfg.Validator,
-		Allow: func(cf *dsync.Conflict) error {
-			if !u.InScope(cf.District) {
-				return ErrNotFound
-			}
-			return nil
-		}})
+		Allow: conflictInScope(u)})
 	if err != nil {
 		fail(c, err)
 		return
@@ -134,4 +129,15 @@ func (s *Server) conflictStatus(c *gin.Context) {
 		return
 	}
 	respond(c, 200, conflictsResponse{Conflicts: out})
+}
+
+// conflictInScope lets u act on a conflict of its districts only; another
+// is not found, as one that does not exist.
+func conflictInScope(u *store.User) func(*dsync.Conflict) error {
+	return func(cf *dsync.Conflict) error {
+		if !u.InScope(cf.District) {
+			return ErrNotFound
+		}
+		return nil
+	}
 }
