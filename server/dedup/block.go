@@ -97,10 +97,12 @@ func runePrefix(s string, n int) string {
 	return s
 }
 
-// posting is one (key, record) pair.
+// posting is one (key, record) pair, with the record's tag in what would
+// be padding.
 type posting struct {
 	h   uint64
 	rec int32
+	tag tag
 }
 
 func cmpPosting(a, b posting) int {
@@ -154,9 +156,9 @@ func collectPostings(ps []prep, opt Options) []posting {
 		var keys []uint64
 		for i := lo; i < hi; i++ {
 			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
-			at := start[i]
+			at, t := start[i], tagOf(&ps[i])
 			for _, k := range keys {
-				post[at] = posting{k, int32(i)}
+				post[at] = posting{k, int32(i), t}
 				at++
 			}
 		}

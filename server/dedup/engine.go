@@ -181,6 +181,7 @@ func (ix *Index) scoreAll() ([]pairLink, int) {
 // scoreRecord scores record i against every later record sharing a block.
 func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]pairLink, int) {
 	bi := ix.bi
+	t := tagOf(&ix.ps[i])
 	for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
 		hi := bi.blockEnd(int(lo))
 		for _, q := range bi.post[lo:hi] {
@@ -193,6 +194,9 @@ func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]
 			}
 			seen[j] = i
 			cnt++
+			if implausible(t, q.tag) {
+				continue
+			}
 			if l, ok := ix.scorePair(&ix.ps[i], &ix.ps[j], ix.st[i], ix.st[j]); ok {
 				l.a, l.b = i, j
 				out = append(out, l)
@@ -203,16 +207,22 @@ func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]
 }
 
 // scorePair compares two records and decides; ok is false below review.
+// The comparisons that take no string metric come first; the costly ones
+// (Jaro–Winkler on names and addresses, ID repairs) are made only when
+// their best outcome could still lift the pair to a link. Field weights
+// add up, so the best total over the pending fields' possible levels is an
+// upper bound: a pair skipped below it is one the full comparison would
+// not link either.
 func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
-	lv := compare(a, b, ix.opt.IDChecksum)
+	lv, p := compareCheap(a, b, ix.opt.IDChecksum)
+	if p != 0 && ix.best(lv, p, sa, sb)+ix.prior < min(ix.opt.ReviewBits, ix.opt.AutoBits) {
+		return pairLink{}, false
+	}
+	settle(&lv, p, a, b)
 	if !plausible(lv) {
 		return pairLink{}, false
 	}
-	total := 0.0
-	n := float64(ix.fr.n)
-	for f := Field(0); f < numFields; f++ {
-		total += ix.w.fieldWeight(f, lv, sa, sb, n)
-	}
+	total := ix.total(lv, sa, sb)
 	post := total + ix.prior
 	switch {
 	case post >= ix.opt.AutoBits && corroborated(lv):
@@ -221,6 +231,68 @@ func (ix *Index) scorePair(a, b *prep, sa, sb recStat) (pairLink, bool) {
 		return pairLink{score: post, total: total, lv: lv, dec: Review}, true
 	}
 	return pairLink{}, false
+}
+
+// total is the sum of the field weights of a pair at levels lv.
+func (ix *Index) total(lv levels, sa, sb recStat) float64 {
+	total := 0.0
+	n := float64(ix.fr.n)
+	for f := Field(0); f < numFields; f++ {
+		total += ix.w.fieldWeight(f, lv, sa, sb, n)
+	}
+	return total
+}
+
+// best is the highest total of a pair whose pending fields may each stay
+// at lv's level or rise to their upgrade (each subset of them tried: the
+// weight of one field depends on the levels of others).
+func (ix *Index) best(lv levels, p pending, sa, sb recStat) float64 {
+	best := math.Inf(-1)
+	for sub := p; ; sub = (sub - 1) & p {
+		l := lv
+		for f := Field(0); f < numFields; f++ {
+			if sub.has(f) {
+				l[f] = upgrade[f]
+			}
+		}
+		best = max(best, ix.total(l, sa, sb))
+		if sub == 0 {
+			return best
+		}
+	}
+}
+
+// tag packs into 32 bits what makes most candidate pairs implausible: the
+// gender (the low two bits) and a hash of a valid ID number (the rest; 0
+// when the ID is blank or fails its checksum). Postings carry it, so that
+// such a pair is turned away without reading the other record: at a
+// million records most candidates share a birth date and a surname and
+// hold two different valid ID numbers.
+type tag uint32
+
+func tagOf(p *prep) tag {
+	var t tag
+	if p.idValid {
+		t = tag(hashKey(0, p.id))&^3 | 4 // never 0 above the gender bits
+	}
+	switch p.gender {
+	case 'M':
+		t |= 1
+	case 'F':
+		t |= 2
+	}
+	return t
+}
+
+// implausible reports pairs plausible turns away, by their tags: different
+// valid ID numbers, or different genders under ID numbers that differ
+// (one valid and one not cannot be equal). Equal ID hashes, or neither ID
+// valid, leave it to the records.
+func implausible(a, b tag) bool {
+	if a>>2 == b>>2 {
+		return false
+	}
+	return a>>2 != 0 && b>>2 != 0 || a&3 != 0 && b&3 != 0 && a&3 != b&3
 }
 
 // plausible reports whether a pair may be one person at all. Two different
@@ -442,10 +514,7 @@ func (ix *Index) Explain(a, b Record) Link {
 	lv := compare(&pa, &pb, ix.opt.IDChecksum)
 	l, ok := ix.scorePair(&pa, &pb, sa, sb)
 	if !ok {
-		l = pairLink{lv: lv, dec: ""}
-		for f := Field(0); f < numFields; f++ {
-			l.total += ix.w.fieldWeight(f, lv, sa, sb, float64(ix.fr.n))
-		}
+		l = pairLink{lv: lv, dec: "", total: ix.total(lv, sa, sb)}
 		l.score = l.total + ix.prior
 	}
 	ns := &nodeSet{ix: ix, batch: []Record{a, b}, bps: []prep{pa, pb}, bst: []recStat{sa, sb}}

@@ -74,6 +74,7 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 		for k := lo; k < hi; k++ {
 			clear(seen)
 			p := &ns.bps[k]
+			t := tagOf(p)
 			keys = appendKeys(keys[:0], p, ix.opt.IDChecksum)
 			for _, h := range keys {
 				main, delta := ix.bi.lookup(h)
@@ -87,6 +88,9 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 					}
 					seen[q.rec] = struct{}{}
 					cnt++
+					if implausible(t, q.tag) {
+						continue
+					}
 					if l, ok := ix.scorePair(&ix.ps[q.rec], p, ix.st[q.rec], ns.bst[k]); ok {
 						l.a, l.b = q.rec, n+int32(k)
 						out = append(out, l)
@@ -112,6 +116,7 @@ func (ix *Index) matchBatch(ns *nodeSet) ([]pairLink, int) {
 	seen := map[int32]struct{}{}
 	for i := int32(0); i < int32(len(ns.bps)); i++ {
 		clear(seen)
+		t := tagOf(&ns.bps[i])
 		for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
 			for _, q := range bi.post[lo:bi.blockEnd(int(lo))] {
 				j := q.rec
@@ -120,6 +125,9 @@ func (ix *Index) matchBatch(ns *nodeSet) ([]pairLink, int) {
 				}
 				seen[j] = struct{}{}
 				cnt++
+				if implausible(t, q.tag) {
+					continue
+				}
 				if l, ok := ix.scorePair(&ns.bps[i], &ns.bps[j], ns.bst[i], ns.bst[j]); ok {
 					l.a, l.b = n+i, n+j
 					out = append(out, l)

@@ -105,3 +105,22 @@ func proposals(res *dedup.Result) []string {
 	slices.Sort(out)
 	return out
 }
+
+// The cheap route of scoring (levels without string metrics first, the
+// pair's tags, the bound on what the costly comparisons could add) turns
+// away only pairs the full comparison would not link, and links the others
+// with the same evidence: the speed-up loses nothing.
+func TestScorePair_BoundIsExact(t *testing.T) {
+	recs, _ := gen.Generate(gen.DefaultConfig(20000, 5))
+	c, err := dedup.CheckBound(recs, dedup.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mismatch != nil {
+		t.Fatal(c.Mismatch)
+	}
+	t.Logf("%+v", c)
+	if c.Tagged == 0 || c.Bounded == 0 || c.Upgraded == 0 || c.Linked == 0 {
+		t.Fatalf("the check saw no pair of some kind: %+v", c)
+	}
+}

@@ -7,35 +7,84 @@ type levels [numFields]Level
 
 // compare computes the agreement level of every field of a pair.
 func compare(a, b *prep, checksum bool) levels {
+	lv, pending := compareCheap(a, b, checksum)
+	settle(&lv, pending, a, b)
+	return lv
+}
+
+// pending marks the fields whose level compareCheap left to settle, one bit
+// per Field: the name and the addresses, which only a Jaro–Winkler
+// comparison tells close from disagreeing, and an ID number with checksum
+// repairs, which may be repaired to the other. Such a field is at the level
+// compareCheap gave it or at its upgrade, nothing else.
+type pending uint8
+
+// upgrade is the one level a pending field may rise to.
+var upgrade = levels{FieldName: LevelClose, FieldID: LevelRepaired, FieldAddress: LevelClose}
+
+// compareCheap computes the levels that take no string metric: every field
+// but the pending ones is final; a pending one is at its lower level.
+func compareCheap(a, b *prep, checksum bool) (levels, pending) {
 	var l levels
-	l[FieldName] = compareName(a, b)
+	var p pending
+	var open bool
 	l[FieldBirth] = compareBirth(a, b)
-	l[FieldID] = compareID(a, b, checksum)
 	l[FieldGender] = compareGender(a.gender, b.gender)
 	l[FieldPhone] = comparePhone(a.phone, b.phone)
-	l[FieldAddress] = compareAddress(a, b)
-	return l
+	l[FieldName], open = compareName(a, b)
+	p.mark(FieldName, open)
+	l[FieldID], open = compareID(a, b, checksum)
+	p.mark(FieldID, open)
+	l[FieldAddress], open = compareAddress(a, b)
+	p.mark(FieldAddress, open)
+	return l, p
+}
+
+func (p *pending) mark(f Field, open bool) {
+	if open {
+		*p |= 1 << f
+	}
+}
+
+func (p pending) has(f Field) bool { return p&(1<<f) != 0 }
+
+// settle makes the costly comparisons of the pending fields.
+func settle(l *levels, p pending, a, b *prep) {
+	if p.has(FieldName) && namesClose(a, b) {
+		l[FieldName] = LevelClose
+	}
+	if p.has(FieldID) && (repairedTo(a, b) || repairedTo(b, a) || sharedRepair(a, b)) {
+		l[FieldID] = LevelRepaired
+	}
+	if p.has(FieldAddress) && addressesClose(a, b) {
+		l[FieldAddress] = LevelClose
+	}
 }
 
 // closeName is the Jaro-Winkler similarity from which names are "close".
 const closeName = 0.92
 
-func compareName(a, b *prep) Level {
+// compareName leaves names that differ in sound pending: namesClose
+// decides.
+func compareName(a, b *prep) (Level, bool) {
 	switch {
 	case a.name == "" || b.name == "":
-		return LevelMissing
+		return LevelMissing, false
 	case a.name == b.name:
-		return LevelExact
+		return LevelExact, false
 	case a.py != "" && a.py == b.py:
-		return LevelPinyin
+		return LevelPinyin, false
 	case a.fuzzy != "" && a.fuzzy == b.fuzzy:
-		return LevelClose // dialect sounds: 黄伟 and 王伟
-	case jwStrings(a.py, b.py) >= closeName, jwStrings(a.name, b.name) >= closeName:
-		return LevelClose
-	case a.surPy != "" && a.surPy+a.givenPy == b.givenPy+b.surPy:
-		return LevelClose // given name and surname swapped
+		return LevelClose, false // dialect sounds: 黄伟 and 王伟
 	}
-	return LevelDisagree
+	return LevelDisagree, true
+}
+
+// namesClose reports names spelt alike, or with given name and surname
+// swapped.
+func namesClose(a, b *prep) bool {
+	return jwStrings(a.py, b.py) >= closeName || jwStrings(a.name, b.name) >= closeName ||
+		a.surPy != "" && a.surPy+a.givenPy == b.givenPy+b.surPy
 }
 
 func compareBirth(a, b *prep) Level {
@@ -79,20 +128,22 @@ func datesClose(a, b int32) bool {
 	return diff == 2 && first < 7 && da[first] == db[first+1] && da[first+1] == db[first]
 }
 
-func compareID(a, b *prep, checksum bool) Level {
+// compareID leaves an ID with checksum repairs pending: it may be repaired
+// to the other, or share a repair with it.
+func compareID(a, b *prep, checksum bool) (Level, bool) {
 	switch {
 	case a.id == "" || b.id == "":
-		return LevelMissing
+		return LevelMissing, false
 	case a.id == b.id:
-		return LevelExact
+		return LevelExact, false
 	case checksum && a.idValid && b.idValid:
-		return LevelConflict
-	case repairedTo(a, b) || repairedTo(b, a) || sharedRepair(a, b):
-		return LevelRepaired
-	case oneEdit(a.id, b.id):
-		return LevelClose
+		return LevelConflict, false
 	}
-	return LevelDisagree
+	l := LevelDisagree
+	if oneEdit(a.id, b.id) {
+		l = LevelClose
+	}
+	return l, len(a.repairs) > 0 || len(b.repairs) > 0
 }
 
 func repairedTo(broken, valid *prep) bool {
@@ -140,22 +191,39 @@ func comparePhone(a, b string) Level {
 // closeAddress is the Jaro-Winkler similarity from which addresses are "close".
 const closeAddress = 0.9
 
-func compareAddress(a, b *prep) Level {
-	as, bs := [2]string{a.hh, a.res}, [2]string{b.hh, b.res}
+// compareAddress leaves addresses that are present and all different
+// pending: addressesClose decides.
+func compareAddress(a, b *prep) (Level, bool) {
 	present := false
-	for _, x := range as {
-		for _, y := range bs {
+	for _, x := range [2]string{a.hh, a.res} {
+		for _, y := range [2]string{b.hh, b.res} {
 			if x != "" && y != "" {
 				if x == y {
-					return LevelExact
+					return LevelExact, false
 				}
 				present = true
 			}
 		}
 	}
 	if !present {
-		return LevelMissing
+		return LevelMissing, false
 	}
+	return LevelDisagree, true
+}
+
+// addressLevel is the level of the addresses alone.
+func addressLevel(a, b *prep) Level {
+	l, open := compareAddress(a, b)
+	if open && addressesClose(a, b) {
+		return LevelClose
+	}
+	return l
+}
+
+// addressesClose reports an address of one within Jaro–Winkler closeAddress
+// of one of the other's.
+func addressesClose(a, b *prep) bool {
+	as, bs := [2]string{a.hh, a.res}, [2]string{b.hh, b.res}
 	// Each address is decoded once for the up to four comparisons.
 	var buf [4][maxJaroLen]rune
 	var ra, rb [2][]rune
@@ -166,11 +234,11 @@ func compareAddress(a, b *prep) Level {
 	for x := range 2 {
 		for y := range 2 {
 			if len(ra[x]) > 0 && len(rb[y]) > 0 && jaroWinkler(ra[x], rb[y]) >= closeAddress {
-				return LevelClose
+				return true
 			}
 		}
 	}
-	return LevelDisagree
+	return false
 }
 
 // jwStrings is jaroWinkler over UTF-8 strings, decoded on the stack.

@@ -130,7 +130,7 @@ func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Opt
 	}
 	if kind == keyPhone {
 		if tr.nHouse < opt.Samples && a.idValid && b.idValid && a.id != b.id {
-			tr.house[compareAddress(a, b)]++
+			tr.house[addressLevel(a, b)]++
 			tr.nHouse++
 		}
 		return
