@@ -223,3 +223,38 @@ func TestDecode_MatchesUTF8(t *testing.T) {
 		}
 	}
 }
+
+// The directory finds every posting by its key, whatever its kind: a kind
+// missing from kinds, or listed out of order, would send its keys to the
+// wrong slots.
+func TestDirectory_FindsEveryKey(t *testing.T) {
+	var ps []prep
+	for i := range 200 {
+		id := fmt.Sprintf("1101011990%02d%02d12%d", 1+i%12, 1+i%28, i%10)
+		if i%3 == 0 {
+			id += string(checkDigit(id)) // valid; others fail the check and have repairs
+		} else {
+			id += "0"
+		}
+		r := Record{Name: fmt.Sprint("欧阳", i), Gender: "F", BirthDate: fmt.Sprintf("1990-%02d-%02d", 1+i%12, 1+i%28),
+			IDNumber: id, Phone: fmt.Sprint(13800000000 + i), HouseholdAddress: fmt.Sprint("北京市东城区人民路", i, "号"),
+			ResidenceAddress: fmt.Sprint("湖南省长沙市", i, "号")}
+		ps = append(ps, prepare(&r, true))
+	}
+	post := collectPostings(ps, DefaultOptions())
+	sortPostings(post, 1)
+	d := newDirectory(post)
+	if d.bits == 0 {
+		t.Fatalf("%d postings make a directory of kinds only", len(post))
+	}
+	seen := map[byte]bool{}
+	for _, q := range post {
+		seen[keyKind(q.h)] = true
+		if !slices.Contains(d.lookup(post, q.h), q) {
+			t.Fatalf("posting %+v (kind %c) not found", q, keyKind(q.h))
+		}
+	}
+	if len(seen) != len(kinds) {
+		t.Fatalf("the records made keys of %d kinds, want all %d", len(seen), len(kinds))
+	}
+}
