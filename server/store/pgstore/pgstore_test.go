@@ -99,3 +99,38 @@ func (t *twoServers) Close() error {
 	t.s[0].Close()
 	return t.s[1].Close()
 }
+
+// TestTryLock_OnePerSchema: the run lock excludes the stores of one schema
+// (two servers of one county) and not those of another schema in the same
+// database (advisory locks belong to the database).
+func TestTryLock_OnePerSchema(t *testing.T) {
+	ctx := context.Background()
+	u := pgtest.URL(t)
+	open := func(u string) *pgstore.Store {
+		st, err := pgstore.Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a, b, other := open(u), open(u), pgtest.Open(t)
+	unlock, ok, err := a.TryLock(ctx, "dedup")
+	if err != nil || !ok {
+		t.Fatalf("first lock: %v %v", ok, err)
+	}
+	if _, ok, err := b.TryLock(ctx, "dedup"); err != nil || ok {
+		t.Fatalf("a second server of the schema took the lock: %v %v", ok, err)
+	}
+	unlockOther, ok, err := other.TryLock(ctx, "dedup")
+	if err != nil || !ok {
+		t.Fatalf("a store of another schema: %v %v", ok, err)
+	}
+	unlockOther()
+	unlock()
+	unlockB, ok, err := b.TryLock(ctx, "dedup")
+	if err != nil || !ok {
+		t.Fatalf("after the first let go: %v %v", ok, err)
+	}
+	unlockB()
+}
