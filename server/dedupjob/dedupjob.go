@@ -150,6 +150,7 @@ type Job struct {
 	indexed  int          // ix.Len() after the last run
 	status   Status
 	watching bool
+	unlock   func()     // of the store's run lock, while Watch holds it
 	seen     []sighting // feed sequences the watcher saw committed, oldest first
 }
 
@@ -215,17 +216,24 @@ func (j *Job) Start(ctx context.Context, incremental bool) error {
 	return nil
 }
 
+// runLockName names the store's run lock (store.RunLocker).
+const runLockName = "dedup"
+
 // claim takes the one run: in this process, and, on a store several
-// servers share (store.RunLocker), across them; else ErrRunning.
+// servers share (store.RunLocker), across them, unless this process's
+// Watch holds that lock already; else ErrRunning.
 func (j *Job) claim(ctx context.Context) (release func(), err error) {
 	if !j.running.CompareAndSwap(false, true) {
 		return nil, ErrRunning
 	}
 	l, ok := j.st.(store.RunLocker)
-	if !ok {
+	j.mu.Lock()
+	held := j.unlock != nil
+	j.mu.Unlock()
+	if !ok || held {
 		return func() { j.running.Store(false) }, nil
 	}
-	unlock, ok, err := l.TryLock(ctx, "dedup")
+	unlock, ok, err := l.TryLock(ctx, runLockName)
 	if err != nil || !ok {
 		j.running.Store(false)
 		return nil, cmp.Or(err, ErrRunning)

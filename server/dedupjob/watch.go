@@ -32,9 +32,20 @@ type sighting struct {
 // first few registrations). While an operator's run is under way it
 // waits; a run that fails is tried again at the next interval, its error
 // in Status.
+//
+// On a store several servers share (store.RunLocker), one server matches:
+// Watch first takes the run lock a full run takes, trying again every
+// interval while another server holds it, and keeps it until ctx ends;
+// meanwhile this server's own runs go under it and other servers' runs are
+// ErrRunning. Taking over, it drops any index it had, since another
+// server may have matched since: the first pass rebuilds it from the
+// store.
 func (j *Job) Watch(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = DefaultWatchEvery
+	}
+	if !j.holdLock(ctx, every) {
+		return
 	}
 	j.mu.Lock()
 	j.watching = true
@@ -43,6 +54,7 @@ func (j *Job) Watch(ctx context.Context, every time.Duration) {
 		j.mu.Lock()
 		j.watching = false
 		j.mu.Unlock()
+		j.releaseLock()
 	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -63,6 +75,41 @@ func (j *Job) Watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// holdLock takes the store's run lock for Watch, waiting for it as long as
+// another server (or a run of this one) holds it; false if ctx ended first.
+// A store one server owns (bbolt) has no such lock: true at once.
+func (j *Job) holdLock(ctx context.Context, every time.Duration) bool {
+	l, ok := j.st.(store.RunLocker)
+	if !ok {
+		return true
+	}
+	for {
+		unlock, ok, err := l.TryLock(ctx, runLockName)
+		if err == nil && ok {
+			j.mu.Lock()
+			defer j.mu.Unlock()
+			j.unlock = unlock
+			j.ix, j.caseOf, j.ixSeq, j.indexed = nil, nil, 0, 0
+			return true
+		}
+		sleep(ctx, every)
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+}
+
+// releaseLock gives back the run lock holdLock took, if any.
+func (j *Job) releaseLock() {
+	j.mu.Lock()
+	unlock := j.unlock
+	j.unlock = nil
+	j.mu.Unlock()
+	if unlock != nil {
+		unlock()
 	}
 }
 
