@@ -423,29 +423,43 @@ func touchedBy(batch []dedup.Record, dead map[string]string, proposals []dedup.C
 	return touched, changed
 }
 
-// loadAll reads every live registration and the feed sequence it saw;
-// with upTo above 0, only those last changed at or below it. fresh are
-// those changed above freshAbove.
+// loadAll reads every live registration, in ID order (so that a run sees
+// the same input on every backend), and the feed sequence it saw; with upTo
+// above 0, only those last changed at or below it. fresh are those changed
+// above freshAbove. Records are read and decoded on every core.
 func (j *Job) loadAll(ctx context.Context, upTo, freshAbove uint64) (recs []dedup.Record, seq uint64,
 	fresh map[string]bool, err error) {
 	j.progress(PhaseLoad, 0, 0)
 	fresh = map[string]bool{}
+	var mu sync.Mutex
 	err = j.st.View(ctx, func(tx store.Tx) error {
 		if seq, err = tx.HighSeq(); err != nil {
 			return err
 		}
-		return tx.ForEachRecord(model.TypeRegistration, func(r *dsync.Record) error {
-			if upTo > 0 && r.Seq > upTo {
-				return nil
+		return store.DecodeAll(tx, model.TypeRegistration, func(batch []dsync.Record) error {
+			out := make([]dedup.Record, 0, len(batch))
+			var added []string
+			for i := range batch {
+				r := &batch[i]
+				if upTo > 0 && r.Seq > upTo {
+					continue
+				}
+				if rec, ok := engineRecord(r); ok {
+					if r.Seq > freshAbove {
+						added = append(added, rec.ID)
+					}
+					out = append(out, rec)
+				}
 			}
-			if rec, ok := engineRecord(r); ok {
-				if r.Seq > freshAbove {
-					fresh[rec.ID] = true
-				}
-				recs = append(recs, rec)
-				if len(recs)%10000 == 0 {
-					j.progress(PhaseLoad, len(recs), 0)
-				}
+			mu.Lock()
+			defer mu.Unlock()
+			before := len(recs)
+			recs = append(recs, out...)
+			for _, id := range added {
+				fresh[id] = true
+			}
+			if len(recs)/10000 > before/10000 {
+				j.progress(PhaseLoad, len(recs), 0)
 			}
 			return ctx.Err()
 		})
@@ -453,6 +467,7 @@ func (j *Job) loadAll(ctx context.Context, upTo, freshAbove uint64) (recs []dedu
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("dedupjob: load registrations: %w", err)
 	}
+	slices.SortFunc(recs, func(a, b dedup.Record) int { return strings.Compare(a.ID, b.ID) })
 	j.progress(PhaseLoad, len(recs), len(recs))
 	return recs, seq, fresh, nil
 }

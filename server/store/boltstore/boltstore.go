@@ -287,6 +287,12 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 	return err
 }
 
+// ScanRecords passes every record in ID order, whatever its type: bbolt
+// keeps no type apart from the record.
+func (t *tx) ScanRecords(_ string, fn func(id string, data []byte) error) error {
+	return t.b(bucketRecords).ForEach(func(k, v []byte) error { return fn(string(k), v) })
+}
+
 func (t *tx) Ref(key string) (string, error) {
 	v := t.b(bucketRefs).Get([]byte(key))
 	if v == nil {

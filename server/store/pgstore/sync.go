@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -244,6 +245,27 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 		return &store.UnreadableError{IDs: unreadable}
 	}
 	return nil
+}
+
+// ScanRecords reads the records of a type in one query, a sequential
+// scan streamed as PostgreSQL produces it: the fastest way to read them
+// all (no page of an index walk nor a sort).
+func (t *tx) ScanRecords(typ string, fn func(id string, data []byte) error) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	rows, err := t.q.Query(t.ctx, `SELECT id, data FROM records WHERE $1 = '' OR type = $1`, typ)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		raw := rows.RawValues() // reused by the next row: copied
+		if err := fn(string(raw[0]), bytes.Clone(raw[1])); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (t *tx) Ref(key string) (string, error) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		"RecordHistory":                testRecordHistory,
 		"ReopenConflict":               testReopenConflict,
 		"OwnChangesLeftOut":            testOwnChangesLeftOut,
+		"DecodeAll":                    testDecodeAll,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -636,6 +638,55 @@ func testServerChangesNumbered(t *testing.T, s store.Store) {
 			if err != nil || ch.Counter != r.Seq {
 				t.Errorf("server change at %d numbered %+v %v", r.Seq, ch, err)
 			}
+		}
+		return nil
+	})
+}
+
+// testDecodeAll: the bulk scan passes every record of the type once,
+// whatever the backend's order, across many of DecodeAll's chunks, and the
+// first error fn returns ends it.
+func testDecodeAll(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	const n = 2500
+	var chs []dsync.Change
+	for i := range n {
+		typ := model.TypeRegistration
+		if i%5 == 0 {
+			typ = model.TypeMigrantContact
+		}
+		ch := a.change(dsync.OpCreate, nil, fmt.Sprintf("r%04d", i), "d1", map[string]string{"name": `"x"`})
+		ch.Type = typ
+		if chs = append(chs, ch); len(chs) == 500 {
+			push(t, s, a, chs...)
+			chs = nil
+		}
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		err := store.DecodeAll(tx, model.TypeRegistration, func(rs []dsync.Record) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				if r.Type != model.TypeRegistration {
+					t.Errorf("%s of type %s in a scan of registrations", r.ID, r.Type)
+				}
+				seen[r.ID]++
+			}
+			return nil
+		})
+		if err != nil || len(seen) != n-n/5 {
+			t.Errorf("scan: %d registrations, want %d (%v)", len(seen), n-n/5, err)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("%s passed %d times", id, k)
+			}
+		}
+		stop := errors.New("stop")
+		if err := store.DecodeAll(tx, "", func([]dsync.Record) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("fn's error ended the scan as %v", err)
 		}
 		return nil
 	})
