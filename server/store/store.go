@@ -118,6 +118,9 @@ type SyncTx interface {
 	// record ID; PutRef sets it.
 	Ref(key string) (string, error)
 	PutRef(key, recordID string) error
+	// Refs resolves many references at once (an import's batch): the
+	// record IDs of those keys that have one, the others left out.
+	Refs(keys []string) (map[string]string, error)
 	District(code string) (*model.District, error)
 	PutDistrict(d *model.District) error
 	// Districts lists the districts table in code order.

@@ -301,6 +301,17 @@ func (t *tx) Ref(key string) (string, error) {
 	return string(v), nil
 }
 
+func (t *tx) Refs(keys []string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
+	b := t.b(bucketRefs)
+	for _, k := range keys {
+		if v := b.Get([]byte(k)); v != nil {
+			out[k] = string(v)
+		}
+	}
+	return out, nil
+}
+
 func (t *tx) PutRef(key, recordID string) error {
 	return t.b(bucketRefs).Put([]byte(key), []byte(recordID))
 }

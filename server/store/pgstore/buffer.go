@@ -16,6 +16,13 @@ type buffer struct {
 	results  map[string][]byte
 	counters map[string]int64
 
+	// refs are references known to this transaction: written, or read by
+	// Refs ("" for a key known absent). writtenRefs are those to flush,
+	// newRefs those known absent from the table (their rows go in by COPY).
+	refs        map[string]string
+	writtenRefs map[string]bool
+	newRefs     map[string]bool
+
 	// known are values read ahead by Preload, nil for a key known absent.
 	knownRecords map[string][]byte
 	knownResults map[string][]byte
@@ -35,11 +42,13 @@ type recordRow struct {
 
 func newBuffer() *buffer {
 	return &buffer{records: map[string]recordRow{}, changes: map[int64]changeRow{}, results: map[string][]byte{},
-		counters: map[string]int64{}, knownRecords: map[string][]byte{}, knownResults: map[string][]byte{}}
+		counters: map[string]int64{}, knownRecords: map[string][]byte{}, knownResults: map[string][]byte{},
+		refs: map[string]string{}, writtenRefs: map[string]bool{}, newRefs: map[string]bool{}}
 }
 
 func (b *buffer) empty() bool {
-	return len(b.records) == 0 && len(b.changes) == 0 && len(b.results) == 0 && len(b.counters) == 0
+	return len(b.records) == 0 && len(b.changes) == 0 && len(b.results) == 0 && len(b.counters) == 0 &&
+		len(b.writtenRefs) == 0
 }
 
 // flush writes the buffer out and empties it. Rows the transaction knows
@@ -90,6 +99,20 @@ func (t *tx) flush() error {
 		batch.Queue(`INSERT INTO results (change_id, data) SELECT * FROM unnest($1::text[], $2::bytea[])
 			ON CONFLICT (change_id) DO UPDATE SET data = excluded.data`, resultIDs, resultData)
 	}
+	var newRefs [][]any
+	var refKeys, refIDs []string
+	for k := range b.writtenRefs {
+		if b.newRefs[k] {
+			newRefs = append(newRefs, []any{k, b.refs[k]})
+			delete(b.newRefs, k)
+		} else {
+			refKeys, refIDs = append(refKeys, k), append(refIDs, b.refs[k])
+		}
+	}
+	if len(refKeys) > 0 {
+		batch.Queue(`INSERT INTO refs (key, record_id) SELECT * FROM unnest($1::text[], $2::text[])
+			ON CONFLICT (key) DO UPDATE SET record_id = excluded.record_id`, refKeys, refIDs)
+	}
 	if len(b.counters) > 0 {
 		devices, counters := pairs(b.counters)
 		batch.Queue(`INSERT INTO counters (device, counter) SELECT * FROM unnest($1::text[], $2::bigint[])
@@ -103,6 +126,7 @@ func (t *tx) flush() error {
 		{"records", []string{"id", "type", "district", "seq", "deleted", "data"}, newRecords},
 		{"changes", []string{"seq", "record", "data"}, changes},
 		{"results", []string{"change_id", "data"}, newResults},
+		{"refs", []string{"key", "record_id"}, newRefs},
 	} {
 		if len(c.rows) == 0 {
 			continue
@@ -120,6 +144,7 @@ func (t *tx) flush() error {
 	clear(b.changes)
 	clear(b.results)
 	clear(b.counters)
+	clear(b.writtenRefs)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		"ReopenConflict":               testReopenConflict,
 		"OwnChangesLeftOut":            testOwnChangesLeftOut,
 		"DecodeAll":                    testDecodeAll,
+		"RefsInBatches":                testRefsInBatches,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -687,6 +689,64 @@ func testDecodeAll(t *testing.T, s store.Store) {
 		stop := errors.New("stop")
 		if err := store.DecodeAll(tx, "", func([]dsync.Record) error { return stop }); !errors.Is(err, stop) {
 			t.Errorf("fn's error ended the scan as %v", err)
+		}
+		return nil
+	})
+}
+
+// testRefsInBatches: Refs answers many references at once, and what a
+// writer read with it, wrote after, or wrote again reads back right, inside
+// the transaction and after it; a failed transaction leaves none.
+func testRefsInBatches(t *testing.T, s store.Store) {
+	refs := func(tx store.Tx, keys ...string) string {
+		m, err := tx.Refs(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range keys {
+			if id, ok := m[k]; ok {
+				out = append(out, k+"="+id)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	update := func(fn func(tx store.Tx) error) {
+		t.Helper()
+		if err := s.Update(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(tx store.Tx) error {
+		if got := refs(tx, "a", "b"); got != "" {
+			t.Errorf("refs of an empty table: %q", got)
+		}
+		if err := tx.PutRef("a", "r1"); err != nil {
+			return err
+		}
+		if id, err := tx.Ref("a"); err != nil || id != "r1" {
+			t.Errorf("ref written in the transaction: %q %v", id, err)
+		}
+		if _, err := tx.Ref("b"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ref known absent: %v", err)
+		}
+		return nil
+	})
+	update(func(tx store.Tx) error { return tx.PutRef("b", "r2") })
+	update(func(tx store.Tx) error {
+		if got := refs(tx, "a", "b", "c"); got != "a=r1 b=r2" {
+			t.Errorf("refs: %q", got)
+		}
+		return tx.PutRef("a", "r3")
+	})
+	s.Update(ctx, func(tx store.Tx) error {
+		refs(tx, "c")
+		tx.PutRef("c", "r4")
+		return errors.New("rolled back")
+	})
+	s.View(ctx, func(tx store.Tx) error {
+		if got := refs(tx, "a", "b", "c"); got != "a=r3 b=r2" {
+			t.Errorf("refs after the commits: %q", got)
 		}
 		return nil
 	})
