@@ -6,8 +6,8 @@ import (
 
 // buffer holds a writer's writes to the push path's tables until they are
 // needed: at commit, or before a query over ranges of those tables (the
-// feed, a scan), new rows by COPY and the others by one upsert per table. Point reads look in the
-// buffer first, then in what Preload read, then in the database, which
+// feed, a scan, a list of cases), new rows by COPY and the others by one
+// multi-row statement per table. Point reads look in the buffer first, then in what Preload read, then in the database, which
 // under the write lock no other transaction changes meanwhile. A push of
 // 1,000 changes costs a few round trips instead of eight thousand.
 type buffer struct {
@@ -26,6 +26,14 @@ type buffer struct {
 	// known are values read ahead by Preload, nil for a key known absent.
 	knownRecords map[string][]byte
 	knownResults map[string][]byte
+
+	dupCases map[string]dupCaseRow // duplicate cases written, by ID
+}
+
+type dupCaseRow struct {
+	status    string
+	data      []byte
+	districts []string
 }
 
 type changeRow struct {
@@ -43,12 +51,13 @@ type recordRow struct {
 func newBuffer() *buffer {
 	return &buffer{records: map[string]recordRow{}, changes: map[int64]changeRow{}, results: map[string][]byte{},
 		counters: map[string]int64{}, knownRecords: map[string][]byte{}, knownResults: map[string][]byte{},
-		refs: map[string]string{}, writtenRefs: map[string]bool{}, newRefs: map[string]bool{}}
+		refs: map[string]string{}, writtenRefs: map[string]bool{}, newRefs: map[string]bool{},
+		dupCases: map[string]dupCaseRow{}}
 }
 
 func (b *buffer) empty() bool {
 	return len(b.records) == 0 && len(b.changes) == 0 && len(b.results) == 0 && len(b.counters) == 0 &&
-		len(b.writtenRefs) == 0
+		len(b.writtenRefs) == 0 && len(b.dupCases) == 0
 }
 
 // flush writes the buffer out and empties it. Rows the transaction knows
@@ -113,6 +122,21 @@ func (t *tx) flush() error {
 		batch.Queue(`INSERT INTO refs (key, record_id) SELECT * FROM unnest($1::text[], $2::text[])
 			ON CONFLICT (key) DO UPDATE SET record_id = excluded.record_id`, refKeys, refIDs)
 	}
+	if len(b.dupCases) > 0 {
+		var ids, statuses, memberCases, memberDistricts []string
+		var datas [][]byte
+		for id, c := range b.dupCases {
+			ids, statuses, datas = append(ids, id), append(statuses, c.status), append(datas, c.data)
+			for _, d := range c.districts {
+				memberCases, memberDistricts = append(memberCases, id), append(memberDistricts, d)
+			}
+		}
+		batch.Queue(`DELETE FROM dup_case_members WHERE case_id = ANY($1)`, ids)
+		batch.Queue(`INSERT INTO dup_case_members (district, case_id) SELECT * FROM unnest($1::text[], $2::text[])`,
+			memberDistricts, memberCases)
+		batch.Queue(`INSERT INTO dup_cases (id, status, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data`, ids, statuses, datas)
+	}
 	if len(b.counters) > 0 {
 		devices, counters := pairs(b.counters)
 		batch.Queue(`INSERT INTO counters (device, counter) SELECT * FROM unnest($1::text[], $2::bigint[])
@@ -145,6 +169,7 @@ func (t *tx) flush() error {
 	clear(b.results)
 	clear(b.counters)
 	clear(b.writtenRefs)
+	clear(b.dupCases)
 	return nil
 }
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		"OwnChangesLeftOut":            testOwnChangesLeftOut,
 		"DecodeAll":                    testDecodeAll,
 		"RefsInBatches":                testRefsInBatches,
+		"DupCasesInOneTransaction":     testDupCasesInOneTransaction,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -747,6 +748,68 @@ func testRefsInBatches(t *testing.T, s store.Store) {
 	s.View(ctx, func(tx store.Tx) error {
 		if got := refs(tx, "a", "b", "c"); got != "a=r3 b=r2" {
 			t.Errorf("refs after the commits: %q", got)
+		}
+		return nil
+	})
+}
+
+// testDupCasesInOneTransaction: a writer reads back the cases it wrote
+// before committing them, a case written twice keeps its last members,
+// and a deleted one is gone from the lists (a full run writes every case
+// in one transaction).
+func testDupCasesInOneTransaction(t *testing.T, s store.Store) {
+	c := store.DupCase{ID: "dup-1", Decision: "auto", Status: store.DupOpen,
+		Members: []store.DupMember{{Record: "r1", District: "d1"}, {Record: "r2", District: "d2"}}}
+	gone := store.DupCase{ID: "dup-2", Decision: "review", Status: store.DupOpen,
+		Members: []store.DupMember{{Record: "r3", District: "d3"}, {Record: "r4", District: "d3"}}}
+	list := func(tx store.Tx, districts ...string) string {
+		cs, err := tx.DupCases(store.DupCaseQuery{Districts: districts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutDupCase(&gone); err != nil {
+			return err
+		}
+		if err := tx.PutDupCase(&c); err != nil {
+			return err
+		}
+		if got, err := tx.DupCase("dup-1"); err != nil || len(got.Members) != 2 {
+			t.Errorf("a case read back before commit: %+v %v", got, err)
+		}
+		c.Members = c.Members[:1]
+		if err := tx.PutDupCase(&c); err != nil {
+			return err
+		}
+		if got := list(tx, "d2"); got != "" {
+			t.Errorf("cases of d2 after its member left: %q", got)
+		}
+		if got := list(tx, "d1", "d3"); got != "dup-1 dup-2" {
+			t.Errorf("cases of d1 and d3: %q", got)
+		}
+		if err := tx.DeleteDupCase("dup-2"); err != nil {
+			return err
+		}
+		if got := list(tx); got != "dup-1" {
+			t.Errorf("cases after a delete: %q", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		if got := list(tx, "d1"); got != "dup-1" {
+			t.Errorf("cases of d1 after commit: %q", got)
+		}
+		if got := list(tx, "d2", "d3"); got != "" {
+			t.Errorf("cases of d2 and d3 after commit: %q", got)
 		}
 		return nil
 	})
