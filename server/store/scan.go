@@ -22,6 +22,17 @@ var errScanStopped = errors.New("store: scan stopped")
 // decoder reads is skipped and named in the *UnreadableError returned at
 // the end.
 func DecodeAll(tx SyncTx, typ string, fn func([]dsync.Record) error) error {
+	return Scan(tx, typ, func(data []byte) (r dsync.Record, ok bool, err error) {
+		err = DecodeRecord(data, &r)
+		return r, err == nil && (typ == "" || r.Type == typ), err
+	}, fn)
+}
+
+// Scan is DecodeAll with a decoder of the caller's, for a scan that needs
+// a few fields of each record rather than all of them. decode returns
+// ok=false for a record to leave out (of another type, say), an error for
+// one it cannot read.
+func Scan[T any](tx SyncTx, typ string, decode func(data []byte) (T, bool, error), fn func([]T) error) error {
 	type raw struct {
 		id   string
 		data []byte
@@ -49,16 +60,14 @@ func DecodeAll(tx SyncTx, typ string, fn func([]dsync.Record) error) error {
 				if stopped() {
 					continue // drain
 				}
-				recs := make([]dsync.Record, 0, len(chunk))
+				out := make([]T, 0, len(chunk))
 				var bad []string
 				for _, c := range chunk {
-					var r dsync.Record
-					if err := DecodeRecord(c.data, &r); err != nil {
+					v, ok, err := decode(c.data)
+					if err != nil {
 						bad = append(bad, c.id)
-						continue
-					}
-					if typ == "" || r.Type == typ {
-						recs = append(recs, r)
+					} else if ok {
+						out = append(out, v)
 					}
 				}
 				if bad != nil {
@@ -66,7 +75,7 @@ func DecodeAll(tx SyncTx, typ string, fn func([]dsync.Record) error) error {
 					unreadable = append(unreadable, bad...)
 					mu.Unlock()
 				}
-				if err := fn(recs); err != nil {
+				if err := fn(out); err != nil {
 					fail(err)
 				}
 			}

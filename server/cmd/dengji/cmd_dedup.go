@@ -64,15 +64,17 @@ func runDedup(ctx context.Context, args []string, out io.Writer) error {
 	})
 }
 
-// dedupProgress prints each phase's start and every 50,000 records loaded.
+// dedupProgress prints each phase's start and a line each time another
+// 500,000 records are loaded.
 func dedupProgress(w io.Writer) dedupjob.Progress {
-	last := ""
+	last, printed := "", 0
 	return func(phase string, done, total int) {
 		switch {
 		case phase != last:
-			last = phase
+			last, printed = phase, 0
 			fmt.Fprintf(w, "%s …\n", phaseNames[phase])
-		case phase == dedupjob.PhaseLoad && done%50000 == 0 && done > 0:
+		case phase == dedupjob.PhaseLoad && done/500000 > printed:
+			printed = done / 500000
 			fmt.Fprintf(w, "  已读取 / read %d\n", done)
 		}
 	}
