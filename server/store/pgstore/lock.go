@@ -10,19 +10,14 @@ var _ store.RunLocker = (*Store)(nil)
 
 // TryLock takes a session-level advisory lock named name on a connection
 // of its own, held until unlock (or until the process, and with it the
-// session, ends: a crashed server never leaves the lock behind). Advisory
-// locks belong to the database, so the key hashes the store's schema with
-// the name: servers of one schema share the lock, and a store in another
-// schema of the same database (another county, a test) has its own.
+// session, ends: a crashed server never leaves the lock behind).
 func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	key := s.lockKey("run " + name)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	var key int64
-	err = conn.QueryRow(ctx, `SELECT k, pg_try_advisory_lock(k)
-		FROM (SELECT hashtextextended('dengji run lock ' || current_schema() || ' ' || $1, 0) AS k) key`, name).Scan(&key, &ok)
-	if err != nil || !ok {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil || !ok {
 		conn.Release()
 		return nil, false, err
 	}

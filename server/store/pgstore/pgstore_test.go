@@ -100,37 +100,38 @@ func (t *twoServers) Close() error {
 	return t.s[1].Close()
 }
 
-// TestTryLock_OnePerSchema: the run lock excludes the stores of one schema
-// (two servers of one county) and not those of another schema in the same
-// database (advisory locks belong to the database).
-func TestTryLock_OnePerSchema(t *testing.T) {
-	ctx := context.Background()
-	u := pgtest.URL(t)
-	open := func(u string) *pgstore.Store {
-		st, err := pgstore.Open(ctx, u)
+// TestLocks_PerSchema: advisory locks belong to the whole database, so
+// their keys name the schema: two stores in two schemas of one database
+// (two provinces, or two tests) neither share the duplicate check's run
+// lock nor wait for each other's writers. (The 30 s is a deadlock's bound,
+// not a timing assertion.)
+func TestLocks_PerSchema(t *testing.T) {
+	a, b := pgtest.Open(t), pgtest.Open(t)
+	unlock, ok, err := a.TryLock(context.Background(), "dedup")
+	if err != nil || !ok {
+		t.Fatalf("run lock in schema a: %v %v", ok, err)
+	}
+	defer unlock()
+	if unlockB, ok, err := b.TryLock(context.Background(), "dedup"); err != nil || !ok {
+		t.Fatalf("schema b's run lock was taken by schema a's: %v %v", ok, err)
+	} else {
+		unlockB()
+	}
+	release, pushed := make(chan struct{}), make(chan error, 1)
+	go a.Update(context.Background(), func(store.Tx) error { <-release; return nil }) // a writer of a holds its lock
+	defer close(release)
+	go func() {
+		_, err := store.Push(context.Background(), b, store.PushRequest{Device: "B", Changes: []dsync.Change{{
+			ID: "c1", Device: "B", Counter: 1, Record: "r1", Type: "registration", District: "d1", Op: dsync.OpCreate,
+			Set: map[string]json.RawMessage{"name": json.RawMessage(`"x"`)}}}})
+		pushed <- err
+	}()
+	select {
+	case err := <-pushed:
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { st.Close() })
-		return st
+	case <-time.After(30 * time.Second):
+		t.Fatal("a push in schema b waited for a writer in schema a")
 	}
-	a, b, other := open(u), open(u), pgtest.Open(t)
-	unlock, ok, err := a.TryLock(ctx, "dedup")
-	if err != nil || !ok {
-		t.Fatalf("first lock: %v %v", ok, err)
-	}
-	if _, ok, err := b.TryLock(ctx, "dedup"); err != nil || ok {
-		t.Fatalf("a second server of the schema took the lock: %v %v", ok, err)
-	}
-	unlockOther, ok, err := other.TryLock(ctx, "dedup")
-	if err != nil || !ok {
-		t.Fatalf("a store of another schema: %v %v", ok, err)
-	}
-	unlockOther()
-	unlock()
-	unlockB, ok, err := b.TryLock(ctx, "dedup")
-	if err != nil || !ok {
-		t.Fatalf("after the first let go: %v %v", ok, err)
-	}
-	unlockB()
 }
