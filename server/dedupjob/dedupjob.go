@@ -484,7 +484,8 @@ func (j *Job) loadAll(ctx context.Context, upTo, freshAbove uint64) (recs []dedu
 
 // loadSince reads the registrations changed after seq from the feed: the
 // live ones as a batch, the deleted or removed ones as dead (record ID to
-// district).
+// district). Records are decoded as loadAll decodes them, only the values
+// the engine reads.
 func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record, dead map[string]string, seq uint64, err error) {
 	j.progress(PhaseLoad, 0, 0)
 	dead = map[string]string{}
@@ -493,20 +494,20 @@ func (j *Job) loadSince(ctx context.Context, from uint64) (batch []dedup.Record,
 			return err
 		}
 		for cursor, more := from, true; more; {
-			var page []dsync.Record
-			if page, more, err = tx.Feed(nil, cursor, j.opt.PageSize); err != nil {
+			var page []store.FeedEntry
+			if page, more, err = tx.FeedRaw(nil, cursor, j.opt.PageSize); err != nil {
 				return err
 			}
-			for i := range page {
-				r := &page[i]
-				cursor = r.Seq
-				if r.Type != model.TypeRegistration {
-					continue
-				}
-				if rec, ok := engineRecord(r); ok {
+			for _, e := range page {
+				cursor = e.Seq
+				rec, _, ok, err := decodeRegistration(e.Record)
+				switch {
+				case err != nil:
+					return fmt.Errorf("feed entry %d: %w", e.Seq, err)
+				case ok:
 					batch = append(batch, rec)
-				} else {
-					dead[strings.Clone(r.ID)] = strings.Clone(r.District)
+				case rec.ID != "":
+					dead[rec.ID] = rec.District
 				}
 			}
 			j.progress(PhaseLoad, len(batch)+len(dead), 0)
@@ -549,9 +550,11 @@ type storedValue struct {
 }
 
 // decodeRegistration reads a stored record for the engine: ok is false for
-// another type, a deleted or a removed registration. A record whose values
-// are not plain JSON strings is read the long way (store.DecodeRecord and
-// engineRecord): both give the same for every record the model accepts.
+// another type, a deleted or a removed registration; of those, a
+// registration's ID and district are in rec (ID "": another type). A record
+// whose values are not plain JSON strings is read the long way
+// (store.DecodeRecord and engineRecord): both give the same for every
+// record the model accepts.
 func decodeRegistration(data []byte) (rec dedup.Record, seq uint64, ok bool, err error) {
 	var s storedRegistration
 	if json.Unmarshal(data, &s) == nil {
@@ -566,8 +569,11 @@ func decodeRegistration(data []byte) (rec dedup.Record, seq uint64, ok bool, err
 			}
 		}
 		if plain && (len(f.Deleted.V) == 0 || string(f.Deleted.V) == "false") {
-			if s.Type != model.TypeRegistration || str[8] == statusRemoved {
+			switch {
+			case s.Type != model.TypeRegistration:
 				return rec, s.Seq, false, nil
+			case str[8] == statusRemoved:
+				return deadRecord(s.ID, s.District), s.Seq, false, nil
 			}
 			// The decoder may slice ID and district out of data: cloned,
 			// they let it go.
@@ -583,8 +589,15 @@ func decodeRegistration(data []byte) (rec dedup.Record, seq uint64, ok bool, err
 	if r.Type != model.TypeRegistration {
 		return rec, r.Seq, false, nil
 	}
-	rec, ok = engineRecord(&r)
+	if rec, ok = engineRecord(&r); !ok {
+		rec = deadRecord(r.ID, r.District)
+	}
 	return rec, r.Seq, ok, nil
+}
+
+// deadRecord names a registration deleted or removed: its ID and district.
+func deadRecord(id, district string) dedup.Record {
+	return dedup.Record{ID: strings.Clone(id), District: strings.Clone(district)}
 }
 
 // engineRecord maps a stored registration to the engine's record; ok is

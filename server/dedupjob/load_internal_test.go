@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/dedup"
 	"github.com/dengji/dengji/server/dedup/gen"
 	"github.com/dengji/dengji/server/store"
 	dsync "github.com/dengji/dengji/sync"
@@ -14,7 +15,8 @@ import (
 // decodeRegistration, which reads only the values the engine uses, gives
 // what decoding the whole record and engineRecord give: for a generated
 // roll, and for the records it leaves to the long way (escapes, nulls) or
-// leaves out (deleted, removed, another type).
+// leaves out (deleted, removed, another type), naming a registration left
+// out by its ID and district (an incremental run's dead).
 func TestDecodeRegistration_AsTheLongWay(t *testing.T) {
 	recs, _ := gen.Generate(gen.DefaultConfig(2000, 7))
 	var stored [][]byte
@@ -57,6 +59,14 @@ func TestDecodeRegistration_AsTheLongWay(t *testing.T) {
 		}
 		if ok {
 			kept++
+		}
+		// A registration left out is named, for the dead: its ID and district.
+		dead := dedup.Record{}
+		if !ok && r.Type == model.TypeRegistration {
+			dead = dedup.Record{ID: r.ID, District: r.District}
+		}
+		if !ok && got != dead {
+			t.Fatalf("%s: left out as %+v, want %+v", data, got, dead)
 		}
 	}
 	if kept == 0 || kept == len(stored) {
