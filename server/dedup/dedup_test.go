@@ -258,3 +258,13 @@ func TestDirectory_FindsEveryKey(t *testing.T) {
 		t.Fatalf("the records made keys of %d kinds, want all %d", len(seen), len(kinds))
 	}
 }
+
+// keptUnchanged's shortcut for ideographs answers what the Unicode tables
+// answer, for every rune of the planes a roll is written in.
+func TestKeptUnchanged_ShortcutIsExact(t *testing.T) {
+	for r := rune(0); r < 0x30000; r++ {
+		if keptUnchanged(r) != keptUnchangedSlow(r) {
+			t.Fatalf("keptUnchanged(%U) = %v, the tables say %v", r, keptUnchanged(r), keptUnchangedSlow(r))
+		}
+	}
+}
