@@ -12,7 +12,7 @@ import (
 
 // schemaVersion is the layout of the device file this code writes. Bump it and
 // add a step to migrations when a bucket or an encoding changes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Buckets of the device file. Every bucket is declared here and nowhere else.
 var (
@@ -27,6 +27,10 @@ var (
 	// record without pending changes has no view: the app sees its base, so
 	// a record is kept once.
 	bucketView = []byte("view")
+	// bucketSummary maps record ID to the summary of the record as the app
+	// sees it (view, else base), for lists and Search (summary.go); written
+	// with the record.
+	bucketSummary = []byte("summary")
 	// bucketOutbox maps counter (key64) to a pending dsync.Change (JSON).
 	bucketOutbox = []byte("outbox")
 	// bucketPending indexes the outbox by record: pendingKey(record, counter)
@@ -49,7 +53,7 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+	bucketMeta, bucketBase, bucketView, bucketSummary, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
 	bucketNotices, bucketAnswers, bucketPushed,
 }
 
@@ -74,6 +78,7 @@ var (
 // migrations[v] upgrades a file from schema version v to v+1.
 var migrations = map[uint64]func(*bbolt.Tx) error{
 	1: compactRecordsTx,
+	2: buildSummariesTx,
 }
 
 // compactRecordsTx (1 → 2) writes every record in the compact encoding and

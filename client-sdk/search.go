@@ -23,13 +23,31 @@ func (d *Device) ListPage(f ListFilter, after string, limit int) ([]*dsync.Recor
 // limit after after (as ListPage pages): by name, written in characters
 // ("李碧") or as the pinyin initials of the name ("lbh", any case); by the
 // last digits of the ID number ("1241", at least four); or by a part of an
-// address ("水塘垸"). The device scans its records; nothing is indexed.
+// address ("水塘垸"). It scans the records' summaries (summary.go), small
+// pages, and reads only the records found.
 func (d *Device) Search(query string, after string, limit int) ([]*dsync.Record, string, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, "", nil
 	}
-	return d.scan(after, limit, searchMatcher(q))
+	found, next, err := d.scanSummaries(after, limit, searchMatcher(q))
+	if err != nil || len(found) == 0 {
+		return nil, next, err
+	}
+	out := make([]*dsync.Record, 0, len(found))
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		for _, s := range found {
+			r, err := viewRecordTx(tx, s.ID)
+			if err != nil {
+				return err
+			}
+			if r != nil { // nil: gone since the scan
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, next, err
 }
 
 // scan reads the view in ID order after after, keeping up to limit records
@@ -57,25 +75,22 @@ func (d *Device) scan(after string, limit int, match func(*dsync.Record) bool) (
 }
 
 // searchMatcher is what Search matches query against.
-func searchMatcher(q string) func(*dsync.Record) bool {
+func searchMatcher(q string) func(*Summary) bool {
 	digits := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsDigit(r) && r != 'x' && r != 'X' }) < 0
 	letters := strings.IndexFunc(q, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) }) < 0
 	switch {
 	case digits && len(q) >= 4:
 		suffix := strings.ToUpper(q)
-		return func(r *dsync.Record) bool {
-			return !r.Deleted() && strings.HasSuffix(strings.ToUpper(stringField(r, "id_number")), suffix)
+		return func(s *Summary) bool {
+			return !s.Deleted && strings.HasSuffix(strings.ToUpper(s.IDNumber), suffix)
 		}
 	case letters:
 		initials := strings.ToLower(q)
-		return func(r *dsync.Record) bool {
-			return !r.Deleted() && strings.HasPrefix(pinyinInitials(stringField(r, "name")), initials)
-		}
+		return func(s *Summary) bool { return !s.Deleted && strings.HasPrefix(s.Initials, initials) }
 	}
-	return func(r *dsync.Record) bool {
-		return !r.Deleted() && (strings.Contains(stringField(r, "name"), q) ||
-			strings.Contains(stringField(r, "household_address"), q) ||
-			strings.Contains(stringField(r, "residence_address"), q))
+	return func(s *Summary) bool {
+		return !s.Deleted && (strings.Contains(s.Name, q) || strings.Contains(s.HouseholdAddress, q) ||
+			strings.Contains(s.ResidenceAddress, q))
 	}
 }
 

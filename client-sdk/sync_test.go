@@ -182,6 +182,9 @@ func TestSync_Rejected(t *testing.T) {
 	if _, err := d.Get(bad); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("rejected create still in view: %v", err)
 	}
+	if ss := must[[]*Summary](t)(summaries(d)); len(ss) != 1 || ss[0].ID != good {
+		t.Fatalf("summaries after the refusal: %+v", ss)
+	}
 	must[*dsync.Record](t)(d.Get(good))
 	if n := must[int](t)(d.Pending()); n != 0 {
 		t.Fatalf("pending = %d", n)
@@ -207,7 +210,14 @@ func TestSync_PendingOnTop(t *testing.T) {
 	if n := must[int](t)(b.Pending()); n != 1 {
 		t.Fatalf("pending = %d", n)
 	}
-	mustSync(t, b)
+	// The summary is the view's, pending edit included, before and after
+	// the sync that takes the view away.
+	for range 2 {
+		if ss := must[[]*Summary](t)(summaries(b)); len(ss) != 1 || ss[0].Name != "张叁" || ss[0].Initials != "zs" {
+			t.Fatalf("b's summaries %+v", ss)
+		}
+		mustSync(t, b)
+	}
 	if s := srv.record(id); value(t, s, "name") != "张叁" || value(t, s, "phone") != "2" {
 		t.Fatalf("server has %+v", s.Fields)
 	}

@@ -178,6 +178,26 @@ func (m *Device) ListPage(recordType, district, after string, limit int) ([]byte
 	return pageOf(rs, next)
 }
 
+// ListSummaries returns a page of up to limit summaries of the live
+// records of a type and district (empty strings match all) after the
+// record ID after ("" from the start), as {"summaries":[{"id","type",
+// "district","name","initials","id_number","household_address",
+// "residence_address"},…],"next":"…"}: what a list screen shows, read
+// from small pages; Get reads the record the registrar opens.
+func (m *Device) ListSummaries(recordType, district, after string, limit int) ([]byte, error) {
+	ss, next, err := m.d.ListSummaries(sdk.ListFilter{Type: recordType, District: district}, after, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if ss == nil {
+		ss = []*sdk.Summary{}
+	}
+	return json.Marshal(struct {
+		Summaries []*sdk.Summary `json:"summaries"`
+		Next      string         `json:"next,omitempty"`
+	}{ss, next})
+}
+
 // Search finds live records offline by name (characters, or pinyin
 // initials such as "lbh"), the last four or more characters of the ID
 // number, or a part of an address; paged like ListPage.
