@@ -20,34 +20,18 @@ func (d *Device) ListPage(f ListFilter, after string, limit int) ([]*dsync.Recor
 }
 
 // Search finds the live records a registrar looks for at the door, up to
-// limit after after (as ListPage pages): by name, written in characters
-// ("李碧") or as the pinyin initials of the name ("lbh", any case); by the
-// last digits of the ID number ("1241", at least four); or by a part of an
-// address ("水塘垸"). It scans the records' summaries (summary.go), small
-// pages, and reads only the records found.
-func (d *Device) Search(query string, after string, limit int) ([]*dsync.Record, string, error) {
+// limit after after (as ListSummaries pages): by name, written in
+// characters ("李碧") or as the pinyin initials of the name ("lbh", any
+// case); by the last digits of the ID number ("1241", at least four); or by
+// a part of an address ("水塘垸"). It answers their summaries, as a list
+// of results shows them, read from the summaries' small pages alone; Get
+// reads the record the registrar opens.
+func (d *Device) Search(query string, after string, limit int) ([]*Summary, string, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, "", nil
 	}
-	found, next, err := d.scanSummaries(after, limit, searchMatcher(q))
-	if err != nil || len(found) == 0 {
-		return nil, next, err
-	}
-	out := make([]*dsync.Record, 0, len(found))
-	err = d.db.View(func(tx *bbolt.Tx) error {
-		for _, s := range found {
-			r, err := viewRecordTx(tx, s.ID)
-			if err != nil {
-				return err
-			}
-			if r != nil { // nil: gone since the scan
-				out = append(out, r)
-			}
-		}
-		return nil
-	})
-	return out, next, err
+	return d.scanSummaries(after, limit, searchMatcher(q))
 }
 
 // scan reads the view in ID order after after, keeping up to limit records

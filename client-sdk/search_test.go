@@ -2,8 +2,6 @@ package sdk
 
 import (
 	"testing"
-
-	dsync "github.com/dengji/dengji/sync"
 )
 
 func TestSearch_Offline(t *testing.T) {
@@ -17,10 +15,10 @@ func TestSearch_Offline(t *testing.T) {
 	for i, p := range people {
 		ids[i] = must[string](t)(d.Create("registration", "430102001001", jsonFields(p)))
 	}
-	names := func(rs []*dsync.Record) []string {
+	names := func(ss []*Summary) []string {
 		var out []string
-		for _, r := range rs {
-			out = append(out, stringField(r, "name"))
+		for _, s := range ss {
+			out = append(out, s.Name)
 		}
 		return out
 	}
@@ -43,7 +41,7 @@ func TestSearch_Offline(t *testing.T) {
 			t.Fatalf("%q: %v %q %v, want %v", tc.query, names(got), next, err, tc.want)
 		}
 		for i := range got {
-			if stringField(got[i], "name") != tc.want[i] {
+			if got[i].Name != tc.want[i] {
 				t.Fatalf("%q: %v, want %v", tc.query, names(got), tc.want)
 			}
 		}

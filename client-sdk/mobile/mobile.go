@@ -185,7 +185,18 @@ func (m *Device) ListPage(recordType, district, after string, limit int) ([]byte
 // "residence_address"},…],"next":"…"}: what a list screen shows, read
 // from small pages; Get reads the record the registrar opens.
 func (m *Device) ListSummaries(recordType, district, after string, limit int) ([]byte, error) {
-	ss, next, err := m.d.ListSummaries(sdk.ListFilter{Type: recordType, District: district}, after, limit)
+	return summaryPage(m.d.ListSummaries(sdk.ListFilter{Type: recordType, District: district}, after, limit))
+}
+
+// Search finds live records offline by name (characters, or pinyin
+// initials such as "lbh"), the last four or more characters of the ID
+// number, or a part of an address; it answers their summaries, paged like
+// ListSummaries.
+func (m *Device) Search(query, after string, limit int) ([]byte, error) {
+	return summaryPage(m.d.Search(query, after, limit))
+}
+
+func summaryPage(ss []*sdk.Summary, next string, err error) ([]byte, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -196,17 +207,6 @@ func (m *Device) ListSummaries(recordType, district, after string, limit int) ([
 		Summaries []*sdk.Summary `json:"summaries"`
 		Next      string         `json:"next,omitempty"`
 	}{ss, next})
-}
-
-// Search finds live records offline by name (characters, or pinyin
-// initials such as "lbh"), the last four or more characters of the ID
-// number, or a part of an address; paged like ListPage.
-func (m *Device) Search(query, after string, limit int) ([]byte, error) {
-	rs, next, err := m.d.Search(query, after, limit)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	return pageOf(rs, next)
 }
 
 // Pending is the number of changes not yet acknowledged by the server.
