@@ -11,12 +11,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +22,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/bench/fielddevice"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
@@ -38,8 +36,8 @@ type FieldConfig struct {
 	Links     []LinkProfile // the links to run, in order
 	Dir       string        // work directory; a temporary one if empty
 	// DeviceCommand, if set, runs the bootstrap and the listing in a process
-	// of their own (the command, with RunDeviceTask's flags appended), so
-	// that the peak RSS is the device's alone; nil runs them in this process.
+	// of their own (dengji-field-device, with its flags appended), so that
+	// the peak RSS is the device's alone; nil runs them in this process.
 	DeviceCommand []string
 	// Timeout bounds each timed phase.
 	Timeout time.Duration
@@ -80,13 +78,24 @@ type FieldFigures struct {
 	EDGECuts                 *LinkFigures `json:"edge_cuts,omitempty"`
 	ThreeG                   *LinkFigures `json:"3g,omitempty"`
 	DeviceFileBytesPerRecord float64      `json:"device_file_bytes_per_record"`
-	PeakRSSMB                float64      `json:"peak_rss_mb"` // the larger of bootstrap and listing
-	BootstrapRSSMB           float64      `json:"bootstrap_rss_mb"`
-	ListRSSMB                float64      `json:"list_rss_mb"`
-	// *AnonMB: the anonymous part at the end of each (heap and stacks; the
-	// rest of the RSS is the binary's and the device file's pages mapped).
-	BootstrapAnonMB float64 `json:"bootstrap_anon_mb"`
-	ListAnonMB      float64 `json:"list_anon_mb"`
+	// PeakRSSMB is the larger of the bootstrap's and the listing's: a list
+	// screen paging through every record's summary and opening one a page,
+	// and searches by name, initials, ID number and address.
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	BootstrapRSSMB float64 `json:"bootstrap_rss_mb"`
+	ListRSSMB      float64 `json:"list_rss_mb"`
+	// ListRecordsRSSMB is the peak of reading every whole record, page by
+	// page (ListPage): every page of the device file.
+	ListRecordsRSSMB float64 `json:"list_records_rss_mb"`
+	// At the end of the bootstrap and of the listing, their resident sets
+	// by what they hold: *AnonMB heap and stacks, *FileMB the device file's
+	// pages mapped, *BinaryMB the device binary's.
+	BootstrapAnonMB   float64 `json:"bootstrap_anon_mb"`
+	BootstrapFileMB   float64 `json:"bootstrap_file_mb"`
+	BootstrapBinaryMB float64 `json:"bootstrap_binary_mb"`
+	ListAnonMB        float64 `json:"list_anon_mb"`
+	ListFileMB        float64 `json:"list_file_mb"`
+	ListBinaryMB      float64 `json:"list_binary_mb"`
 	// RSSInProcess is true when the device ran in the benchmark's process
 	// (with the server): its RSS figures are then the whole process's.
 	RSSInProcess bool `json:"rss_in_process"`
@@ -105,8 +114,8 @@ func (f *FieldFigures) link(name string) **LinkFigures {
 // Users of the field benchmark: one whose district holds the bootstrap
 // records, one of an empty district who pushes.
 const (
-	fieldUser, fieldPushUser = "field", "field-push"
-	fieldPassword            = "field-password"
+	fieldUser, fieldPushUser = fielddevice.User, "field-push"
+	fieldPassword            = fielddevice.Password
 	fieldPushDistrict        = "430102001002"
 )
 
@@ -140,19 +149,24 @@ func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
 	// The device on its own: its file after a bootstrap, and its peak RSS
 	// bootstrapping and listing (through no shaping: memory, not time).
 	file := filepath.Join(dir, "rss-device.db")
-	boot, err := e.deviceTask(ctx, cfg, "bootstrap", e.srv.URL(), file)
+	boot, err := e.deviceTask(ctx, cfg, fielddevice.TaskBootstrap, e.srv.URL(), file)
 	if err != nil {
 		return f, fmt.Errorf("bootstrap for memory: %w", err)
 	}
-	list, err := e.deviceTask(ctx, cfg, "list", e.srv.URL(), file)
+	list, err := e.deviceTask(ctx, cfg, fielddevice.TaskList, e.srv.URL(), file)
 	if err != nil {
 		return f, fmt.Errorf("listing: %w", err)
+	}
+	records, err := e.deviceTask(ctx, cfg, fielddevice.TaskListRecords, e.srv.URL(), file)
+	if err != nil {
+		return f, fmt.Errorf("listing whole records: %w", err)
 	}
 	if boot.Records > 0 {
 		f.DeviceFileBytesPerRecord = float64(boot.FileBytes) / float64(boot.Records)
 	}
-	f.BootstrapRSSMB, f.ListRSSMB = boot.RSSMB, list.RSSMB
-	f.BootstrapAnonMB, f.ListAnonMB = boot.AnonMB, list.AnonMB
+	f.BootstrapRSSMB, f.ListRSSMB, f.ListRecordsRSSMB = boot.RSSMB, list.RSSMB, records.RSSMB
+	f.BootstrapAnonMB, f.BootstrapFileMB, f.BootstrapBinaryMB = boot.AnonMB, boot.FileMB, boot.BinaryMB
+	f.ListAnonMB, f.ListFileMB, f.ListBinaryMB = list.AnonMB, list.FileMB, list.BinaryMB
 	f.PeakRSSMB = max(boot.RSSMB, list.RSSMB)
 	return f, nil
 }
@@ -286,10 +300,10 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 		return secs, d1 - d0, u1 - u0, err
 	}
 	// Bootstrap: a new device of the district pulls everything.
-	var boot *DeviceResult
+	var boot *fielddevice.Result
 	var down, up int64
 	lf.BootstrapSeconds, down, up, err = bytesOf(func() (err error) {
-		boot, err = e.deviceTask(ctx, cfg, "bootstrap", link.URL(), filepath.Join(e.dir, fmt.Sprintf("boot-%d.db", i)))
+		boot, err = e.deviceTask(ctx, cfg, fielddevice.TaskBootstrap, link.URL(), filepath.Join(e.dir, fmt.Sprintf("boot-%d.db", i)))
 		return err
 	})
 	if err != nil {
@@ -365,20 +379,10 @@ func mustHost(u string) string {
 	return p.Host
 }
 
-// DeviceResult is what a device task reports.
-type DeviceResult struct {
-	Records   int     `json:"records"`
-	Seconds   float64 `json:"seconds"`
-	FileBytes int64   `json:"file_bytes"`
-	RSSMB     float64 `json:"rss_mb"`
-	AnonMB    float64 `json:"anon_mb"` // anonymous RSS (heap, stacks) at the end: RSS less the file pages mapped
-	Error     string  `json:"error,omitempty"`
-}
-
 // deviceTask runs a device task, in a process of its own if cfg says so.
-func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, file string) (*DeviceResult, error) {
+func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, file string) (*fielddevice.Result, error) {
 	if len(cfg.DeviceCommand) == 0 {
-		return RunDeviceTask(ctx, task, url, file)
+		return fielddevice.Run(ctx, task, url, file)
 	}
 	args := append(cfg.DeviceCommand[1:len(cfg.DeviceCommand):len(cfg.DeviceCommand)],
 		"--task", task, "--url", url, "--file", file)
@@ -389,7 +393,7 @@ func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, f
 	if err != nil {
 		return nil, fmt.Errorf("device process: %w: %s", err, stderr.String())
 	}
-	var r DeviceResult
+	var r fielddevice.Result
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, fmt.Errorf("device process answer: %w", err)
 	}
@@ -397,97 +401,4 @@ func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, f
 		return &r, errors.New(r.Error)
 	}
 	return &r, nil
-}
-
-// RunDeviceTask is the device's side of the field benchmark: "bootstrap"
-// signs a new device file in and syncs it; "list" reads every record of
-// an existing one page by page and searches it. It reports the records,
-// the seconds, the file's size and the process's peak RSS.
-func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, error) {
-	d, err := sdk.Open(file, sdk.Options{ServerURL: url})
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	r := &DeviceResult{}
-	start := time.Now()
-	switch task {
-	case "bootstrap":
-		if err = d.Login(ctx, fieldUser, fieldPassword); err != nil {
-			return nil, err
-		}
-		start = time.Now()
-		var rep sdk.SyncReport
-		rep, err = d.Sync(ctx)
-		r.Records = rep.Pulled
-	case "list":
-		r.Records, err = listAll(d)
-	default:
-		err = fmt.Errorf("bench: unknown device task %q", task)
-	}
-	r.Seconds = time.Since(start).Seconds()
-	if err != nil {
-		return r, err
-	}
-	if fi, err := os.Stat(file); err == nil {
-		r.FileBytes = fi.Size()
-	}
-	r.RSSMB, r.AnonMB = peakRSSMB(), procStatusMB("RssAnon:")
-	return r, nil
-}
-
-// listAll reads every record page by page, as an app listing them would,
-// and searches them the ways a registrar does at the door.
-func listAll(d *sdk.Device) (int, error) {
-	n, after := 0, ""
-	for {
-		rs, next, err := d.ListPage(sdk.ListFilter{}, after, 100)
-		if err != nil {
-			return n, err
-		}
-		n += len(rs)
-		if next == "" {
-			break
-		}
-		after = next
-	}
-	for _, q := range []string{"李", "wx", "1234", "人民路"} {
-		if _, _, err := d.Search(q, "", 100); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// peakRSSMB is the process's peak resident set, in MiB: VmHWM, which exec
-// starts afresh (getrusage's ru_maxrss carries over the parent's peak
-// through the fork and exec that started this process), or ru_maxrss
-// where /proc is not.
-func peakRSSMB() float64 {
-	if mb := procStatusMB("VmHWM:"); mb > 0 {
-		return mb
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) / 1024 // KiB on Linux
-}
-
-// procStatusMB reads a figure in kB of /proc/self/status, in MiB (0 if
-// there is none).
-func procStatusMB(key string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, key); ok {
-			var kb float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }
