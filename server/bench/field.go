@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/bench/fielddevice"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
@@ -69,6 +71,16 @@ type LinkFigures struct {
 	Cuts                int64   `json:"cuts"`
 	SmallSyncRoundTrips int     `json:"small_sync_round_trips"` // HTTP requests of a one-record Sync on an open connection
 	SmallSyncSeconds    float64 `json:"small_sync_seconds"`
+	// ConflictSync*: a Sync with nothing to send or fetch, on a device
+	// holding ConflictSyncOpen open conflicts.
+	ConflictSyncOpen     int     `json:"conflict_sync_open"`
+	ConflictSyncRequests int     `json:"conflict_sync_requests"`
+	ConflictSyncBytes    int64   `json:"conflict_sync_bytes"` // both ways, on the wire
+	ConflictSyncSeconds  float64 `json:"conflict_sync_seconds"`
+	// ExpiredSync*: the same Sync by the app started again after its access
+	// token expired.
+	ExpiredSyncRequests int     `json:"expired_sync_requests"`
+	ExpiredSyncSeconds  float64 `json:"expired_sync_seconds"`
 }
 
 // FieldFigures are a run's figures: one object per link, and the device's
@@ -172,10 +184,11 @@ func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
 }
 
 type fieldEnv struct {
-	dir string
-	st  store.Store
-	srv *api.Server
-	n   atomic.Int64 // device files made
+	dir    string
+	st     store.Store
+	srv    *api.Server
+	issuer *auth.Issuer // the server's, to make an expired access token
+	n      atomic.Int64 // device files made
 }
 
 // startField starts a server holding n registrations in one district.
@@ -190,7 +203,12 @@ func startField(ctx context.Context, dir string, n int) (*fieldEnv, error) {
 	cfg.Election = election.NewLive(el)
 	cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Keys = auth.NewKeySet()
 	var srv *api.Server
+	var issuer *auth.Issuer
+	if err == nil {
+		issuer, err = auth.NewIssuer(cfg.Keys, cfg.AccessTTL)
+	}
 	if err == nil {
 		srv, err = api.New(ctx, st, cfg)
 	}
@@ -202,7 +220,7 @@ func startField(ctx context.Context, dir string, n int) (*fieldEnv, error) {
 		return nil, err
 	}
 	go srv.Serve()
-	e := &fieldEnv{dir: dir, st: st, srv: srv}
+	e := &fieldEnv{dir: dir, st: st, srv: srv, issuer: issuer}
 	for _, u := range []accounts.NewUser{
 		{Name: fieldUser, Role: store.RoleRegistrar, Districts: []string{district}, Password: fieldPassword},
 		{Name: fieldPushUser, Role: store.RoleRegistrar, Districts: []string{fieldPushDistrict}, Password: fieldPassword},
@@ -270,10 +288,12 @@ func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 // Requests is the number of requests sent so far.
 func (c *Counter) Requests() int64 { return c.n.Load() }
 
-// device opens a new device file reaching url, logged in as user.
-func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTripper) (*sdk.Device, error) {
-	path := filepath.Join(e.dir, fmt.Sprintf("field-%d.db", e.n.Add(1)))
-	d, err := sdk.Open(path, sdk.Options{ServerURL: url, HTTPClient: &http.Client{Transport: rt}})
+// newFile names a new device file.
+func (e *fieldEnv) newFile() string { return filepath.Join(e.dir, fmt.Sprintf("field-%d.db", e.n.Add(1))) }
+
+// device opens the device file at path reaching url, logged in as user.
+func (e *fieldEnv) device(ctx context.Context, path, user, url string, rt http.RoundTripper, secrets sdk.SecretStore) (*sdk.Device, error) {
+	d, err := sdk.Open(path, sdk.Options{ServerURL: url, HTTPClient: &http.Client{Transport: rt}, Secrets: secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +302,28 @@ func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTr
 		return nil, err
 	}
 	return d, nil
+}
+
+// secrets is a device's secret store (sdk.SecretStore), in memory.
+type secrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *secrets) Secret(name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[name], nil
+}
+
+func (s *secrets) SetSecret(name, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[name] = value
+	return nil
 }
 
 func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, i int) (*LinkFigures, error) {
@@ -317,11 +359,13 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 
 	// Push: a registrar of an empty district sends what they typed offline.
 	rt := NewCounter()
-	d, err := e.device(ctx, fieldPushUser, link.URL(), rt)
+	keys := &secrets{}
+	path := e.newFile()
+	d, err := e.device(ctx, path, fieldPushUser, link.URL(), rt, keys)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
+	defer func() { d.Close() }()
 	if _, err := d.Sync(ctx); err != nil { // learns its rules
 		return nil, fmt.Errorf("first sync: %w", err)
 	}
@@ -368,7 +412,84 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	}
 	lf.SmallSyncSeconds = time.Since(start).Seconds()
 	lf.SmallSyncRoundTrips = int(rt.Requests() - before)
+
+	// An empty sync on a device holding thousands of open conflicts: another
+	// device edits the name and phone of every pushed record, then this one
+	// edits them too, unaware, and syncs.
+	if err := e.editElsewhere(ctx, ids); err != nil {
+		return nil, fmt.Errorf("edits elsewhere: %w", err)
+	}
+	for j, id := range ids {
+		if err := d.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"登记员%d"`, j)),
+			"phone": json.RawMessage(fmt.Sprintf(`"139%08d"`, j))}); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := d.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("conflicting sync: %w", err)
+	}
+	cs, err := d.Conflicts()
+	if err != nil {
+		return nil, err
+	}
+	lf.ConflictSyncOpen = len(cs)
+	before = rt.Requests()
+	lf.ConflictSyncSeconds, down, up, err = bytesOf(func() error {
+		_, err := d.Sync(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync with conflicts open: %w", err)
+	}
+	lf.ConflictSyncRequests, lf.ConflictSyncBytes = int(rt.Requests()-before), down+up
+
+	// The app started again the next morning: its access token expired.
+	if err := e.expireAccess(d, keys); err != nil {
+		return nil, err
+	}
+	d.Close()
+	if d, err = sdk.Open(path, sdk.Options{ServerURL: link.URL(), HTTPClient: &http.Client{Transport: rt}, Secrets: keys}); err != nil {
+		return nil, err
+	}
+	before, start = rt.Requests(), time.Now()
+	if _, err := d.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("sync after the token expired: %w", err)
+	}
+	lf.ExpiredSyncSeconds = time.Since(start).Seconds()
+	lf.ExpiredSyncRequests = int(rt.Requests() - before)
 	return lf, nil
+}
+
+// editElsewhere changes the name and phone of each record from another
+// device of the pushing registrar, reaching the server directly.
+func (e *fieldEnv) editElsewhere(ctx context.Context, ids []string) error {
+	other, err := e.device(ctx, e.newFile(), fieldPushUser, e.srv.URL(), http.DefaultTransport.(*http.Transport).Clone(), nil)
+	if err != nil {
+		return err
+	}
+	defer other.Close()
+	if _, err := other.Sync(ctx); err != nil {
+		return err
+	}
+	for j, id := range ids {
+		if err := other.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"站点%d"`, j)),
+			"phone": json.RawMessage(fmt.Sprintf(`"137%08d"`, j))}); err != nil {
+			return err
+		}
+	}
+	_, err = other.Sync(ctx)
+	return err
+}
+
+// expireAccess puts in the device's secret store an access token the
+// server issued for it an hour ago, long expired.
+func (e *fieldEnv) expireAccess(d *sdk.Device, keys *secrets) error {
+	tok, _, err := e.issuer.IssueGrant(auth.Grant{User: fieldPushUser, Device: d.ID(), Role: string(store.RoleRegistrar),
+		At: time.Now().Add(-time.Hour)})
+	if err != nil {
+		return err
+	}
+	return keys.SetSecret("access_token", tok)
 }
 
 func mustHost(u string) string {
