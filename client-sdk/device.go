@@ -159,6 +159,7 @@ func (d *Device) initTx(tx *bbolt.Tx) error {
 	if err := d.loadRulesTx(tx); err != nil {
 		return err
 	}
+	d.accessUntil.Store(int64(getU64Tx(tx, keyAccessUntil)))
 	d.clock = dsync.NewClock(dsync.HLC(getU64Tx(tx, keyHLC)))
 	d.clock.Now = d.opts.Now
 	return nil

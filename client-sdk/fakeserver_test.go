@@ -34,6 +34,7 @@ type fakeServer struct {
 	// Fault injection.
 	fail    map[string][]int           // path → statuses to answer the next requests with
 	expire  bool                       // the access token has expired
+	expired int                        // requests refused as token_expired
 	revoked bool                       // the device is revoked
 	reject  func(*dsync.Change) string // a rejection code, "" to accept
 	lose    int                        // pushes to process but answer 502, as if the answer was lost
@@ -185,6 +186,9 @@ func (s *fakeServer) authed(h http.HandlerFunc) http.HandlerFunc {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		ok := s.access[tok]
 		expired, revoked := s.expire, s.revoked
+		if ok && expired && !revoked {
+			s.expired++
+		}
 		s.mu.Unlock()
 		switch {
 		case revoked:

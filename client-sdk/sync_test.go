@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -341,6 +342,27 @@ func TestSync_Auth(t *testing.T) {
 		d.db.View(func(tx *bbolt.Tx) error { rt = getStringTx(tx, keyRefresh); return nil })
 		if rt != "refresh-2" || srv.count("/v1/auth/refresh") != 1 {
 			t.Fatalf("refresh token = %s after %d refreshes", rt, srv.count("/v1/auth/refresh"))
+		}
+	})
+	t.Run("RefreshedBeforeFirstRequestAfterRestart", func(t *testing.T) {
+		// The app is started again the next morning: the device file knows
+		// the token expired, and refreshes it before its first request
+		// instead of having one refused.
+		srv := newFakeServer(t)
+		path := filepath.Join(t.TempDir(), "device.db")
+		d := mustOpenPath(t, path, Options{ServerURL: srv.URL})
+		check(t, d.Login(context.Background(), "registrar", "secret"))
+		d.Close()
+		srv.mu.Lock()
+		srv.expire = true
+		srv.mu.Unlock()
+		later := func() time.Time { return time.Now().Add(time.Hour) }
+		d = mustOpenPath(t, path, Options{ServerURL: srv.URL, Now: later})
+		mustSync(t, d)
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		if n := srv.requests["/v1/auth/refresh"]; n != 1 || srv.expired != 0 {
+			t.Fatalf("%d refreshes, %d requests refused as expired", n, srv.expired)
 		}
 	})
 	t.Run("ErrRevoked", func(t *testing.T) {
