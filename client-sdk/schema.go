@@ -59,21 +59,23 @@ var allBuckets = [][]byte{
 
 // Keys of bucketMeta.
 var (
-	keySchema      = []byte("schema_version")    // uint64
-	keyDevice      = []byte("device_id")         // string, a UUID made on first open
-	keyCounter     = []byte("counter")           // uint64, last change counter used; only grows
-	keyHLC         = []byte("hlc")               // uint64, last HLC issued or observed
-	keyCursor      = []byte("cursor")            // uint64, pull cursor
-	keyAccess      = []byte("access_token")      // string
-	keyRefresh     = []byte("refresh_token")     // string
-	keyServerURL   = []byte("server_url")        // string
-	keyRotate      = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
-	keyNotices     = []byte("notice_cursor")     // uint64, notices cursor
-	keyRules       = []byte("rules")             // dsync.Rules JSON, as the server last sent them
-	keyRulesETag   = []byte("rules_etag")        // string, the ETag of keyRules
-	keyGeneration  = []byte("server_generation") // string, the server's generation last seen (generation.go)
-	keyAccessUntil = []byte("access_until")      // uint64, unix ms by this device's clock the access token expires; 0: not known
-	keyPullAll     = []byte("pull_all")          // present while the next pull pass must bring this device's own changes back too (see held)
+	keySchema          = []byte("schema_version")    // uint64
+	keyDevice          = []byte("device_id")         // string, a UUID made on first open
+	keyCounter         = []byte("counter")           // uint64, last change counter used; only grows
+	keyHLC             = []byte("hlc")               // uint64, last HLC issued or observed
+	keyCursor          = []byte("cursor")            // uint64, pull cursor
+	keyAccess          = []byte("access_token")      // string
+	keyRefresh         = []byte("refresh_token")     // string
+	keyServerURL       = []byte("server_url")        // string
+	keyRotate          = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
+	keyNotices         = []byte("notice_cursor")     // uint64, notices cursor
+	keyRules           = []byte("rules")             // dsync.Rules JSON, as the server last sent them
+	keyRulesETag       = []byte("rules_etag")        // string, the ETag of keyRules
+	keyGeneration      = []byte("server_generation") // string, the server's generation last seen (generation.go)
+	keyConflictsCursor = []byte("conflicts_cursor")  // uint64, the pull cursor when the device last asked about its conflicts
+	keyConflictsSwept  = []byte("conflicts_swept")   // uint64, unix ms by this device's clock it last asked about all of them
+	keyAccessUntil     = []byte("access_until")      // uint64, unix ms by this device's clock the access token expires; 0: not known
+	keyPullAll         = []byte("pull_all")          // present while the next pull pass must bring this device's own changes back too (see held)
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.

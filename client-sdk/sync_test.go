@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,13 +124,23 @@ func TestSync_Conflict(t *testing.T) {
 		t.Fatalf("pending = %d", n)
 	}
 
-	// A coordinator decides; b's next Sync learns it.
+	// Nothing changed: an empty Sync does not ask.
+	mustSync(t, b)
+	if n := srv.count("/v1/conflicts/status"); n != 1 {
+		t.Fatalf("%d status requests, want the one when the conflict was raised", n)
+	}
+
+	// A coordinator decides for the other value, which changes the record
+	// (here a's edit stands for the decision's change); b's next Sync
+	// pulls the change and learns the decision.
 	decided := cs[0]
 	decided.Status = dsync.ConflictResolved
 	decided.Resolution = &dsync.Resolution{Choice: "other", By: "coordinator"}
 	srv.mu.Lock()
 	srv.decided[decided.ID] = decided
 	srv.mu.Unlock()
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
 	if rep := mustSync(t, b); rep.Resolved != 1 {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -139,6 +150,40 @@ func TestSync_Conflict(t *testing.T) {
 	}
 	if rep := mustSync(t, b); rep.Resolved != 0 || srv.count("/v1/conflicts/status") != 2 {
 		t.Fatalf("a decided conflict must not be asked about again: %+v, %d requests", rep, srv.count("/v1/conflicts/status"))
+	}
+}
+
+// A decision that keeps the record as it is changes nothing the device
+// pulls: the daily sweep of every open conflict brings it.
+func TestSync_KeptDecisionAtSweep(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	var now atomic.Int64
+	now.Store(time.Now().UnixMilli())
+	b := newSynced(t, srv, Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
+	check(t, b.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	cs := must[[]dsync.Conflict](t)(b.Conflicts())
+	if len(cs) != 1 {
+		t.Fatalf("conflicts = %+v", cs)
+	}
+	decided := cs[0]
+	decided.Status = dsync.ConflictResolved
+	decided.Resolution = &dsync.Resolution{Choice: "kept", By: "coordinator"}
+	srv.mu.Lock()
+	srv.decided[decided.ID] = decided
+	srv.mu.Unlock()
+	if rep := mustSync(t, b); rep.Resolved != 0 {
+		t.Fatalf("learned a decision with nothing changed, before the sweep: %+v", rep)
+	}
+	now.Add((conflictSweep + time.Minute).Milliseconds())
+	if rep := mustSync(t, b); rep.Resolved != 1 {
+		t.Fatalf("the sweep did not bring the decision: %+v", rep)
 	}
 }
 
