@@ -217,7 +217,13 @@ func (s *fakeServer) push(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	var req dsync.PushRequest
-	if err := json.NewDecoder(body).Decode(&req); err != nil {
+	b, err := io.ReadAll(body)
+	if err == nil && r.URL.Query().Get("format") == dsync.FormatColumns {
+		req, err = dsync.DecodeColumns(b, func(b []byte, v any) error { return json.Unmarshal(b, v) })
+	} else if err == nil {
+		err = json.Unmarshal(b, &req)
+	}
+	if err != nil {
 		apiError(w, 400, "bad_request", err.Error())
 		return
 	}

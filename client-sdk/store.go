@@ -176,8 +176,8 @@ func outboxChangeTx(tx *bbolt.Tx, key []byte) (*dsync.Change, error) {
 }
 
 // outboxBatchTx reads up to limit changes with counters above after, in
-// counter order, and the body of a push request carrying them.
-func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byte, error) {
+// counter order.
+func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, error) {
 	body := append(make([]byte, 0, 64<<10), `{"changes":[`...)
 	c := tx.Bucket(bucketOutbox).Cursor()
 	n := 0
@@ -189,15 +189,16 @@ func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byt
 		n++
 	}
 	body = append(body, "]}"...)
-	// The changes are read back from the body, which is ours to keep; the
-	// outbox's bytes last only as long as the transaction.
+	// The changes are read back from a body of our own (the fast path of
+	// the server's push decoder): the outbox's bytes last only as long as
+	// the transaction.
 	req, ok := dsync.ParsePushRequest(body)
 	if !ok {
 		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, nil, fmt.Errorf("decode outbox after counter %d: %w", after, err)
+			return nil, fmt.Errorf("decode outbox after counter %d: %w", after, err)
 		}
 	}
-	return req.Changes, body, nil
+	return req.Changes, nil
 }
 
 // rebuildViewTx recomputes a record's view: its base with its pending
