@@ -45,6 +45,7 @@ func BenchmarkPushWire(b *testing.B) {
 	report(b, "push_gzip6", len(gz(body, gzip.DefaultCompression)), n)
 	report(b, "push_gzip9", len(gz(body, gzip.BestCompression)), n)
 	report(b, "columns_raw", len(cols), n)
+	report(b, "columns_gzip1", len(gz(cols, gzip.BestSpeed)), n)
 	report(b, "columns_gzip6", len(gz(cols, gzip.DefaultCompression)), n)
 	report(b, "columns_gzip9", len(gz(cols, gzip.BestCompression)), n)
 	for range b.N {
