@@ -92,8 +92,8 @@ type FieldFigures struct {
 	ThreeG                   *LinkFigures `json:"3g,omitempty"`
 	DeviceFileBytesPerRecord float64      `json:"device_file_bytes_per_record"`
 	// PeakRSSMB is the larger of the bootstrap's and the listing's: a list
-	// screen paging through every record's summary and opening one a page,
-	// and searches by name, initials, ID number and address.
+	// screen paging through every record's summary, and searches by name,
+	// initials, ID number and address, opening a record each finds.
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
 	BootstrapRSSMB float64 `json:"bootstrap_rss_mb"`
 	ListRSSMB      float64 `json:"list_rss_mb"`
@@ -416,36 +416,9 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	lf.SmallSyncSeconds = time.Since(start).Seconds()
 	lf.SmallSyncRoundTrips = int(rt.Requests() - before)
 
-	// An empty sync on a device holding thousands of open conflicts: another
-	// device edits the name and phone of every pushed record, then this one
-	// edits them too, unaware, and syncs.
-	if err := e.editElsewhere(ctx, ids); err != nil {
-		return nil, fmt.Errorf("edits elsewhere: %w", err)
-	}
-	for j, id := range ids {
-		if err := d.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"登记员%d"`, j)),
-			"phone": json.RawMessage(fmt.Sprintf(`"139%08d"`, j))}); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := d.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("conflicting sync: %w", err)
-	}
-	cs, err := d.Conflicts()
-	if err != nil {
+	if err := e.conflictSync(ctx, lf, d, rt, link, ids); err != nil {
 		return nil, err
 	}
-	lf.ConflictSyncOpen = len(cs)
-	before = rt.Requests()
-	lf.ConflictSyncSeconds, down, up, err = bytesOf(func() error {
-		_, err := d.Sync(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sync with conflicts open: %w", err)
-	}
-	lf.ConflictSyncRequests, lf.ConflictSyncBytes = int(rt.Requests()-before), down+up
-
 	// The app started again an hour later: its access token expired. (The
 	// server's clock is not moved: it holds a token issued an hour ago.)
 	if err := e.expireAccess(d, keys); err != nil {
@@ -464,6 +437,39 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	lf.ExpiredSyncSeconds = time.Since(start).Seconds()
 	lf.ExpiredSyncRequests = int(rt.Requests() - before)
 	return lf, nil
+}
+
+// conflictSync measures an empty sync on a device holding thousands of
+// open conflicts: another device edits the name and phone of every record
+// of ids, then d edits them too, unaware, and syncs.
+func (e *fieldEnv) conflictSync(ctx context.Context, lf *LinkFigures, d *sdk.Device, rt *Counter, link *Link, ids []string) error {
+	if err := e.editElsewhere(ctx, ids); err != nil {
+		return fmt.Errorf("edits elsewhere: %w", err)
+	}
+	for j, id := range ids {
+		if err := d.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"登记员%d"`, j)),
+			"phone": json.RawMessage(fmt.Sprintf(`"139%08d"`, j))}); err != nil {
+			return err
+		}
+	}
+	if _, err := d.Sync(ctx); err != nil {
+		return fmt.Errorf("conflicting sync: %w", err)
+	}
+	cs, err := d.Conflicts()
+	if err != nil {
+		return err
+	}
+	lf.ConflictSyncOpen = len(cs)
+	before := rt.Requests()
+	d0, u0 := link.Bytes()
+	start := time.Now()
+	if _, err := d.Sync(ctx); err != nil {
+		return fmt.Errorf("sync with conflicts open: %w", err)
+	}
+	lf.ConflictSyncSeconds = time.Since(start).Seconds()
+	d1, u1 := link.Bytes()
+	lf.ConflictSyncRequests, lf.ConflictSyncBytes = int(rt.Requests()-before), d1-d0+u1-u0
+	return nil
 }
 
 // editElsewhere changes the name and phone of each record from another
@@ -495,7 +501,7 @@ func (e *fieldEnv) expireAccess(d *sdk.Device, keys *secrets) error {
 	if err != nil {
 		return err
 	}
-	return keys.SetSecret("access_token", tok)
+	return keys.SetSecret("access_token", tok) // the name the SDK keeps it under
 }
 
 func mustHost(u string) string {
