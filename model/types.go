@@ -118,6 +118,11 @@ func stringValue(raw json.RawMessage) (string, bool) {
 	return s, code == ""
 }
 
+// PlainString reads a JSON string with nothing to unescape, the common
+// case, without a decoder; ok is false for anything else (decode that the
+// long way).
+func PlainString(raw json.RawMessage) (string, bool) { return plainString(raw) }
+
 // plainString reads a JSON string without escapes, the common case, without
 // the decoder's reflection.
 func plainString(raw json.RawMessage) (string, bool) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+
+	"github.com/dengji/dengji/internal/jsonx"
 )
 
 // FormatCompact names the compact record encoding a device asks for with
@@ -119,7 +121,7 @@ func (r *Record) versionsByUse() []string {
 // DecodeCompact reads a record in the compact encoding.
 func DecodeCompact(b []byte) (*Record, error) {
 	var c compactRecord
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := jsonx.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
 	return c.record()

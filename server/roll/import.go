@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -526,7 +527,7 @@ func (w *writer) push(ctx context.Context, items []item, notes []note) ([]note, 
 		return notes, nil
 	}
 	changes := make([]dsync.Change, len(fresh))
-	guard := refGuard{keys: make(map[string]string, len(fresh)), seen: map[string]bool{}}
+	guard := refGuard{keys: make(map[string]string, len(fresh)), seen: map[string]bool{}, read: new(store.SyncTx)}
 	for i := range fresh {
 		ch := &fresh[i].ch
 		changes[i] = *ch
@@ -562,27 +563,28 @@ func (w *writer) push(ctx context.Context, items []item, notes []note) ([]note, 
 // newItems drops the items whose reference exists, or repeats an earlier
 // item of the batch.
 func (w *writer) newItems(ctx context.Context, items []item) ([]item, error) {
+	keys := make([]string, len(items))
+	for i := range items {
+		keys[i] = items[i].refKey
+	}
+	var known map[string]string
+	err := w.st.View(ctx, func(tx store.Tx) (err error) {
+		known, err = tx.Refs(keys)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var fresh []item
 	inBatch := make(map[string]bool, len(items))
-	err := w.st.View(ctx, func(tx store.Tx) error {
-		fresh = fresh[:0]
-		for _, it := range items {
-			if inBatch[it.refKey] {
-				continue
-			}
-			inBatch[it.refKey] = true
-			_, err := tx.Ref(it.refKey)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			fresh = append(fresh, it)
+	for _, it := range items {
+		if _, ok := known[it.refKey]; ok || inBatch[it.refKey] {
+			continue
 		}
-		return nil
-	})
-	return fresh, err
+		inBatch[it.refKey] = true
+		fresh = append(fresh, it)
+	}
+	return fresh, nil
 }
 
 // refGuard is the push's validator: inside the write transaction it refuses
@@ -592,11 +594,18 @@ func (w *writer) newItems(ctx context.Context, items []item) ([]item, error) {
 type refGuard struct {
 	keys map[string]string // record ID -> reference key
 	seen map[string]bool   // record IDs refused because the reference exists
+	read *store.SyncTx     // the transaction that read the batch's references (tx.Refs)
 }
 
 var errRefExists = errors.New("roll: reference imported before")
 
 func (g refGuard) validate(tx store.SyncTx, rec *dsync.Record) error {
+	if *g.read != tx { // one read of them all, so that each Ref below costs no round trip
+		*g.read = tx
+		if _, err := tx.Refs(slices.Collect(maps.Values(g.keys))); err != nil {
+			return err
+		}
+	}
 	key := g.keys[rec.ID]
 	if _, err := tx.Ref(key); err == nil {
 		g.seen[rec.ID] = true

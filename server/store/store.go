@@ -107,10 +107,20 @@ type SyncTx interface {
 	// ForEachRecord calls fn for every record of a type ("" for all), in
 	// record ID order, until fn returns an error.
 	ForEachRecord(typ string, fn func(*dsync.Record) error) error
+	// ScanRecords calls fn with every stored record of a type ("" for all)
+	// as stored, in whatever order reads fastest (bbolt: ID order;
+	// PostgreSQL: the table's, in one sequential scan), until fn returns
+	// an error. A backend may also pass records of other types (the caller
+	// decodes and filters); data stays valid until the transaction ends,
+	// and fn must not use the transaction. DecodeAll is the way to use it.
+	ScanRecords(typ string, fn func(id string, data []byte) error) error
 	// Ref resolves an external reference (an import's ref column) to a
 	// record ID; PutRef sets it.
 	Ref(key string) (string, error)
 	PutRef(key, recordID string) error
+	// Refs resolves many references at once (an import's batch): the
+	// record IDs of those keys that have one, the others left out.
+	Refs(keys []string) (map[string]string, error)
 	District(code string) (*model.District, error)
 	PutDistrict(d *model.District) error
 	// Districts lists the districts table in code order.

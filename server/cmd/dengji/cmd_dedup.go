@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/dengji/dengji/server/dedup/eval"
 	"github.com/dengji/dengji/server/dedupjob"
@@ -26,13 +27,25 @@ var dedupStderr io.Writer = os.Stderr
 const defaultFEBRLDir = "../shared/data/febrl"
 
 func runDedup(ctx context.Context, args []string, out io.Writer) error {
-	var dir string
+	var dir, profile string
 	var incremental bool
 	fs := newFlags("dedup", &dir)
 	fs.BoolVar(&incremental, "incremental", false,
 		"只比对上次查重后变更的登记（索引由数据目录重建；从未全量查重时执行全量）/ only registrations changed since the last run (the index is rebuilt from the data directory; full if no full run was ever made)")
+	fs.StringVar(&profile, "cpuprofile", "", "把 CPU 剖析写入此文件 / write a CPU profile of the run to FILE")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	opt := dedupjob.DefaultOptions()
 	opt.Progress = dedupProgress(dedupStderr)
@@ -51,15 +64,17 @@ func runDedup(ctx context.Context, args []string, out io.Writer) error {
 	})
 }
 
-// dedupProgress prints each phase's start and every 50,000 records loaded.
+// dedupProgress prints each phase's start and a line each time another
+// 500,000 records are loaded.
 func dedupProgress(w io.Writer) dedupjob.Progress {
-	last := ""
+	last, printed := "", 0
 	return func(phase string, done, total int) {
 		switch {
 		case phase != last:
-			last = phase
+			last, printed = phase, 0
 			fmt.Fprintf(w, "%s …\n", phaseNames[phase])
-		case phase == dedupjob.PhaseLoad && done%50000 == 0 && done > 0:
+		case phase == dedupjob.PhaseLoad && done/500000 > printed:
+			printed = done / 500000
 			fmt.Fprintf(w, "  已读取 / read %d\n", done)
 		}
 	}

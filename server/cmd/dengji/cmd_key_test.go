@@ -10,6 +10,7 @@ import (
 
 	"github.com/dengji/dengji/server/auth"
 	"github.com/dengji/dengji/server/store"
+	"github.com/dengji/dengji/server/store/pgstore/pgtest"
 )
 
 // serveOnce starts the server on dir, waits until it serves, stops it and
@@ -113,5 +114,21 @@ func TestUser_ResetPassword(t *testing.T) {
 	}
 	if _, err := runCLI(t, "user", "reset-password", "ghost", "--data", dir); err == nil {
 		t.Fatal("an unknown user")
+	}
+}
+
+// On PostgreSQL a server needs the signing keys given (every server must
+// sign alike): without them serve refuses to start and writes nothing, not
+// even the first admin account (whose one-time password would be lost).
+func TestServe_PostgresWithoutKeysWritesNothing(t *testing.T) {
+	t.Setenv("DENGJI_SIGNING_KEY", "")
+	t.Setenv("DENGJI_KEY_FILE", "")
+	pg := pgtest.URL(t)
+	if _, err := serveOnce(t, pg); err == nil || !strings.Contains(err.Error(), "--key-file") {
+		t.Fatalf("serve on PostgreSQL without keys: %v", err)
+	}
+	out, err := runCLI(t, "user", "list", "--store", pg)
+	if err != nil || strings.Contains(out, "admin") {
+		t.Fatalf("accounts after the refused start: %v\n%s", err, out)
 	}
 }

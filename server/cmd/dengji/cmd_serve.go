@@ -37,6 +37,10 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 	log := newLogger(cfg.Log)
 	slog.SetDefault(log)
 	return withStore(cfg.Data, func(st store.Store) error {
+		keys, err := loadKeys(ctx, st, cfg.Data, cfg.KeyFile, out) // first: a server that cannot sign writes nothing
+		if err != nil {
+			return err
+		}
 		e, err := loadElection(ctx, st, day)
 		if err != nil {
 			return err
@@ -53,9 +57,7 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		if !pgstore.IsURL(cfg.Data) {
 			acfg.StoreSize = fileSize(filepath.Join(cfg.Data, boltstore.FileName))
 		}
-		if acfg.Keys, err = loadKeys(ctx, st, cfg.Data, cfg.KeyFile, out); err != nil {
-			return err
-		}
+		acfg.Keys = keys
 		if _, ok := st.(backup.Snapshotter); ok {
 			if acfg.Backups, err = newBackups(ctx, st, backupDirPath(cfg.Data, cfg.Backup.Dir), cfg.Backup.Keep); err != nil {
 				return err

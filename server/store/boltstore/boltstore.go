@@ -287,12 +287,29 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 	return err
 }
 
+// ScanRecords passes every record in ID order, whatever its type: bbolt
+// keeps no type apart from the record.
+func (t *tx) ScanRecords(_ string, fn func(id string, data []byte) error) error {
+	return t.b(bucketRecords).ForEach(func(k, v []byte) error { return fn(string(k), v) })
+}
+
 func (t *tx) Ref(key string) (string, error) {
 	v := t.b(bucketRefs).Get([]byte(key))
 	if v == nil {
 		return "", store.ErrNotFound
 	}
 	return string(v), nil
+}
+
+func (t *tx) Refs(keys []string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
+	b := t.b(bucketRefs)
+	for _, k := range keys {
+		if v := b.Get([]byte(k)); v != nil {
+			out[k] = string(v)
+		}
+	}
+	return out, nil
 }
 
 func (t *tx) PutRef(key, recordID string) error {

@@ -280,6 +280,13 @@ func TestForEachRecord_SkipsUnreadable(t *testing.T) {
 	if strings.Join(seen, ",") != "r1,r3" {
 		t.Errorf("scan read %v", seen)
 	}
+	n := 0
+	err = s.View(ctx, func(tx store.Tx) error {
+		return store.DecodeAll(tx, "", func(rs []dsync.Record) error { n += len(rs); return nil })
+	})
+	if !errors.As(err, &u) || len(u.IDs) != 1 || u.IDs[0] != "r2" || n != 2 {
+		t.Fatalf("bulk scan: %d records, error %v", n, err)
+	}
 	rep, err := store.CheckContract(ctx, s)
 	if err != nil || rep.Records != 3 || rep.Bad != 1 || rep.Issues[0].Record != "r2" || rep.Issues[0].Code != store.CodeUnreadable {
 		t.Errorf("check: %+v %v", rep, err)

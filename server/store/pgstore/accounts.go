@@ -104,11 +104,27 @@ func (t *tx) DeleteSetting(key string) error {
 // --- duplicate cases ---
 
 func (t *tx) DupCase(id string) (*store.DupCase, error) {
+	if t.buf != nil {
+		if c, ok := t.buf.dupCases[id]; ok {
+			var out store.DupCase
+			return &out, json.Unmarshal(c.data, &out)
+		}
+	}
 	return getJSON[store.DupCase](t, "SELECT data FROM dup_cases WHERE id = $1", id)
 }
 
-// PutDupCase replaces the case and its members' district rows.
+// PutDupCase replaces the case and its members' district rows. A writer
+// buffers it with the push path's writes: a full duplicate check over a
+// province stores hundreds of thousands of cases in one transaction.
 func (t *tx) PutDupCase(c *store.DupCase) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if t.buf != nil {
+		t.buf.dupCases[c.ID] = dupCaseRow{status: string(c.Status), data: data, districts: c.Districts()}
+		return nil
+	}
 	if err := t.exec("DELETE FROM dup_case_members WHERE case_id = $1", c.ID); err != nil {
 		return err
 	}
@@ -117,11 +133,14 @@ func (t *tx) PutDupCase(c *store.DupCase) error {
 			return err
 		}
 	}
-	return t.putJSON(`INSERT INTO dup_cases (id, status, data) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data`, c, c.ID, string(c.Status))
+	return t.exec(`INSERT INTO dup_cases (id, status, data) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data`, c.ID, string(c.Status), data)
 }
 
 func (t *tx) DeleteDupCase(id string) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
 	if err := t.exec("DELETE FROM dup_case_members WHERE case_id = $1", id); err != nil {
 		return err
 	}
@@ -129,6 +148,9 @@ func (t *tx) DeleteDupCase(id string) error {
 }
 
 func (t *tx) DupCases(q store.DupCaseQuery) ([]store.DupCase, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	sql := `SELECT data FROM dup_cases WHERE id > $1 AND ($2 = '' OR status = $2)`
 	args := []any{q.After, string(q.Status), limitArg(q.Limit)}
 	if q.Districts != nil {

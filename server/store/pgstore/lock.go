@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"hash/fnv"
 
 	"github.com/dengji/dengji/server/store"
 )
@@ -13,9 +12,7 @@ var _ store.RunLocker = (*Store)(nil)
 // of its own, held until unlock (or until the process, and with it the
 // session, ends: a crashed server never leaves the lock behind).
 func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
-	h := fnv.New64a()
-	h.Write([]byte("dengji run lock " + name))
-	key := int64(h.Sum64())
+	key := s.lockKey("run " + name)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, err

@@ -6,7 +6,7 @@
 //
 // How it keeps the contract:
 //   - Writers are serialised: every Update first takes one transaction-scoped
-//     advisory lock (writeLock) and holds it to commit, across every server
+//     advisory lock (writeLock, keyed by the schema) and holds it to commit, across every server
 //     on the database, so Updates run one at a time as bbolt's do. Under it
 //     READ COMMITTED is serializable for writers, since each statement sees
 //     every commit before the lock was granted and no other writer commits
@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 
@@ -48,12 +49,23 @@ type Store struct {
 	// waiting writers never hold every connection of the pool while
 	// readers need one.
 	writer sync.Mutex
+	// schema is the one the tables are in (current_schema()): advisory
+	// locks are the database's, so their keys name it, and stores in two
+	// schemas of one database never wait for each other.
+	schema string
 }
 
 var _ store.Store = (*Store)(nil)
 
-// writeLock is the advisory lock every Update holds to its commit ("dengji").
-const writeLock int64 = 0x64656e676a69
+// lockKey is the key of the advisory lock named name in the store's schema.
+func (s *Store) lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("dengji " + s.schema + " " + name))
+	return int64(h.Sum64())
+}
+
+// writeLock names the advisory lock every Update holds to its commit.
+const writeLock = "write"
 
 // maxAttempts bounds how often Update runs a transaction that keeps
 // failing on serialization.
@@ -78,6 +90,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
 	s := &Store{pool: pool}
+	var schema *string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if schema != nil {
+		s.schema = *schema
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -106,7 +126,7 @@ func (s *Store) update(ctx context.Context, fn func(store.Tx) error) error {
 	s.writer.Lock()
 	defer s.writer.Unlock()
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(ptx pgx.Tx) error {
-		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
+		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey(writeLock)); err != nil {
 			return fmt.Errorf("pgstore: write lock: %w", err)
 		}
 		t := &tx{ctx: ctx, q: ptx, writer: true, buf: newBuffer()}

@@ -99,3 +99,39 @@ func (t *twoServers) Close() error {
 	t.s[0].Close()
 	return t.s[1].Close()
 }
+
+// TestLocks_PerSchema: advisory locks belong to the whole database, so
+// their keys name the schema: two stores in two schemas of one database
+// (two provinces, or two tests) neither share the duplicate check's run
+// lock nor wait for each other's writers. (The 30 s is a deadlock's bound,
+// not a timing assertion.)
+func TestLocks_PerSchema(t *testing.T) {
+	a, b := pgtest.Open(t), pgtest.Open(t)
+	unlock, ok, err := a.TryLock(context.Background(), "dedup")
+	if err != nil || !ok {
+		t.Fatalf("run lock in schema a: %v %v", ok, err)
+	}
+	defer unlock()
+	if unlockB, ok, err := b.TryLock(context.Background(), "dedup"); err != nil || !ok {
+		t.Fatalf("schema b's run lock was taken by schema a's: %v %v", ok, err)
+	} else {
+		unlockB()
+	}
+	release, pushed := make(chan struct{}), make(chan error, 1)
+	go a.Update(context.Background(), func(store.Tx) error { <-release; return nil }) // a writer of a holds its lock
+	defer close(release)
+	go func() {
+		_, err := store.Push(context.Background(), b, store.PushRequest{Device: "B", Changes: []dsync.Change{{
+			ID: "c1", Device: "B", Counter: 1, Record: "r1", Type: "registration", District: "d1", Op: dsync.OpCreate,
+			Set: map[string]json.RawMessage{"name": json.RawMessage(`"x"`)}}}})
+		pushed <- err
+	}()
+	select {
+	case err := <-pushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a push in schema b waited for a writer in schema a")
+	}
+}

@@ -123,7 +123,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(ptx pgx.Tx) error {
-		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
+		if _, err := ptx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockKey(writeLock)); err != nil {
 			return err
 		}
 		_, err := ptx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,6 +53,9 @@ func Run(t *testing.T, open Opener) {
 		"RecordHistory":                testRecordHistory,
 		"ReopenConflict":               testReopenConflict,
 		"OwnChangesLeftOut":            testOwnChangesLeftOut,
+		"DecodeAll":                    testDecodeAll,
+		"RefsInBatches":                testRefsInBatches,
+		"DupCasesInOneTransaction":     testDupCasesInOneTransaction,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -636,6 +641,175 @@ func testServerChangesNumbered(t *testing.T, s store.Store) {
 			if err != nil || ch.Counter != r.Seq {
 				t.Errorf("server change at %d numbered %+v %v", r.Seq, ch, err)
 			}
+		}
+		return nil
+	})
+}
+
+// testDecodeAll: the bulk scan passes every record of the type once,
+// whatever the backend's order, across many of DecodeAll's chunks, and the
+// first error fn returns ends it.
+func testDecodeAll(t *testing.T, s store.Store) {
+	a := &dev{id: "A"}
+	const n = 2500
+	var chs []dsync.Change
+	for i := range n {
+		typ := model.TypeRegistration
+		if i%5 == 0 {
+			typ = model.TypeMigrantContact
+		}
+		ch := a.change(dsync.OpCreate, nil, fmt.Sprintf("r%04d", i), "d1", map[string]string{"name": `"x"`})
+		ch.Type = typ
+		if chs = append(chs, ch); len(chs) == 500 {
+			push(t, s, a, chs...)
+			chs = nil
+		}
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		err := store.DecodeAll(tx, model.TypeRegistration, func(rs []dsync.Record) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				if r.Type != model.TypeRegistration {
+					t.Errorf("%s of type %s in a scan of registrations", r.ID, r.Type)
+				}
+				seen[r.ID]++
+			}
+			return nil
+		})
+		if err != nil || len(seen) != n-n/5 {
+			t.Errorf("scan: %d registrations, want %d (%v)", len(seen), n-n/5, err)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("%s passed %d times", id, k)
+			}
+		}
+		stop := errors.New("stop")
+		if err := store.DecodeAll(tx, "", func([]dsync.Record) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("fn's error ended the scan as %v", err)
+		}
+		return nil
+	})
+}
+
+// testRefsInBatches: Refs answers many references at once, and what a
+// writer read with it, wrote after, or wrote again reads back right, inside
+// the transaction and after it; a failed transaction leaves none.
+func testRefsInBatches(t *testing.T, s store.Store) {
+	refs := func(tx store.Tx, keys ...string) string {
+		m, err := tx.Refs(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range keys {
+			if id, ok := m[k]; ok {
+				out = append(out, k+"="+id)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	update := func(fn func(tx store.Tx) error) {
+		t.Helper()
+		if err := s.Update(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(tx store.Tx) error {
+		if got := refs(tx, "a", "b"); got != "" {
+			t.Errorf("refs of an empty table: %q", got)
+		}
+		if err := tx.PutRef("a", "r1"); err != nil {
+			return err
+		}
+		if id, err := tx.Ref("a"); err != nil || id != "r1" {
+			t.Errorf("ref written in the transaction: %q %v", id, err)
+		}
+		if _, err := tx.Ref("b"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ref known absent: %v", err)
+		}
+		return nil
+	})
+	update(func(tx store.Tx) error { return tx.PutRef("b", "r2") })
+	update(func(tx store.Tx) error {
+		if got := refs(tx, "a", "b", "c"); got != "a=r1 b=r2" {
+			t.Errorf("refs: %q", got)
+		}
+		return tx.PutRef("a", "r3")
+	})
+	s.Update(ctx, func(tx store.Tx) error {
+		refs(tx, "c")
+		tx.PutRef("c", "r4")
+		return errors.New("rolled back")
+	})
+	s.View(ctx, func(tx store.Tx) error {
+		if got := refs(tx, "a", "b", "c"); got != "a=r3 b=r2" {
+			t.Errorf("refs after the commits: %q", got)
+		}
+		return nil
+	})
+}
+
+// testDupCasesInOneTransaction: a writer reads back the cases it wrote
+// before committing them, a case written twice keeps its last members,
+// and a deleted one is gone from the lists (a full run writes every case
+// in one transaction).
+func testDupCasesInOneTransaction(t *testing.T, s store.Store) {
+	c := store.DupCase{ID: "dup-1", Decision: "auto", Status: store.DupOpen,
+		Members: []store.DupMember{{Record: "r1", District: "d1"}, {Record: "r2", District: "d2"}}}
+	gone := store.DupCase{ID: "dup-2", Decision: "review", Status: store.DupOpen,
+		Members: []store.DupMember{{Record: "r3", District: "d3"}, {Record: "r4", District: "d3"}}}
+	list := func(tx store.Tx, districts ...string) string {
+		cs, err := tx.DupCases(store.DupCaseQuery{Districts: districts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutDupCase(&gone); err != nil {
+			return err
+		}
+		if err := tx.PutDupCase(&c); err != nil {
+			return err
+		}
+		if got, err := tx.DupCase("dup-1"); err != nil || len(got.Members) != 2 {
+			t.Errorf("a case read back before commit: %+v %v", got, err)
+		}
+		c.Members = c.Members[:1]
+		if err := tx.PutDupCase(&c); err != nil {
+			return err
+		}
+		if got := list(tx, "d2"); got != "" {
+			t.Errorf("cases of d2 after its member left: %q", got)
+		}
+		if got := list(tx, "d1", "d3"); got != "dup-1 dup-2" {
+			t.Errorf("cases of d1 and d3: %q", got)
+		}
+		if err := tx.DeleteDupCase("dup-2"); err != nil {
+			return err
+		}
+		if got := list(tx); got != "dup-1" {
+			t.Errorf("cases after a delete: %q", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx store.Tx) error {
+		if got := list(tx, "d1"); got != "dup-1" {
+			t.Errorf("cases of d1 after commit: %q", got)
+		}
+		if got := list(tx, "d2", "d3"); got != "" {
+			t.Errorf("cases of d2 and d3 after commit: %q", got)
 		}
 		return nil
 	})

@@ -1,0 +1,68 @@
+package dedupjob
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/dengji/dengji/model"
+	"github.com/dengji/dengji/server/dedup/gen"
+	"github.com/dengji/dengji/server/store"
+	dsync "github.com/dengji/dengji/sync"
+)
+
+// decodeRegistration, which reads only the values the engine uses, gives
+// what decoding the whole record and engineRecord give: for a generated
+// roll, and for the records it leaves to the long way (escapes, nulls) or
+// leaves out (deleted, removed, another type).
+func TestDecodeRegistration_AsTheLongWay(t *testing.T) {
+	recs, _ := gen.Generate(gen.DefaultConfig(2000, 7))
+	var stored [][]byte
+	for i, g := range recs {
+		reg := model.Registration{Name: g.Name, Gender: g.Gender, BirthDate: g.BirthDate, IDNumber: g.IDNumber,
+			HouseholdAddress: g.HouseholdAddress, ResidenceAddress: g.ResidenceAddress, Phone: g.Phone, Ref: g.Ref,
+			VoterGroup: "3组"}
+		r := dsync.Record{ID: g.ID, Type: model.TypeRegistration, District: g.District, Seq: uint64(i + 1),
+			Fields: map[string]dsync.Field{}, Writers: map[string]dsync.Writer{"c1": {Device: "d", HLC: 5}}}
+		for k, v := range reg.Fields() {
+			r.Fields[k] = dsync.Field{Value: v, Version: "c1"}
+		}
+		switch i % 50 {
+		case 1:
+			r.Fields[dsync.FieldDeleted] = dsync.Field{Value: json.RawMessage(`true`), Version: "c1"}
+		case 2:
+			r.Fields["status"] = dsync.Field{Value: json.RawMessage(`"removed"`), Version: "c1"}
+		case 3:
+			r.Type = model.TypeMigrantContact
+		case 4:
+			r.Fields["name"] = dsync.Field{Value: json.RawMessage(`"\u674e\"四\""`), Version: "c1"}
+		case 5:
+			r.Fields["phone"] = dsync.Field{Value: json.RawMessage(`null`), Version: "c1"}
+		case 6:
+			r.Fields[dsync.FieldDeleted] = dsync.Field{Value: json.RawMessage(`false`), Version: "c1"}
+		}
+		stored = append(stored, r.AppendJSON(nil))
+	}
+	kept := 0
+	for _, data := range stored {
+		got, seq, ok, err := decodeRegistration(data)
+		var r dsync.Record
+		if err := store.DecodeRecord(data, &r); err != nil {
+			t.Fatal(err)
+		}
+		want, wantOK := engineRecord(&r)
+		wantOK = wantOK && r.Type == model.TypeRegistration
+		if err != nil || ok != wantOK || seq != r.Seq || (ok && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%s:\n got %+v %v seq %d %v\nwant %+v %v seq %d", data, got, ok, seq, err, want, wantOK, r.Seq)
+		}
+		if ok {
+			kept++
+		}
+	}
+	if kept == 0 || kept == len(stored) {
+		t.Fatalf("%d of %d kept: the cases left out were not exercised", kept, len(stored))
+	}
+	if _, _, _, err := decodeRegistration([]byte(`{"id":`)); err == nil {
+		t.Fatal("a record no decoder reads must be an error")
+	}
+}
