@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	dsync "github.com/dengji/dengji/sync"
@@ -60,8 +59,6 @@ func (s *Summary) appendBinary(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(residence)))
 	return append(b, residence...)
 }
-
-var errSummary = errors.New("sdk: malformed summary")
 
 func decodeSummary(id, b []byte) (*Summary, error) {
 	if len(b) < 2 || b[0] != summaryV1 {
