@@ -36,7 +36,8 @@ type Options struct {
 	// Rules are the election's parameters for the default validation until
 	// the server's election arrives with a Sync.
 	Rules model.Rules
-	// Now is the wall clock for HLC timestamps; time.Now if nil.
+	// Now is the wall clock for HLC timestamps, the access token's expiry
+	// and the daily sweep of open conflicts; time.Now if nil.
 	Now func() time.Time
 	// BatchSize is the number of changes per push (default and at most
 	// dsync.MaxPushBatch, 2,000: over EDGE each batch costs a round trip
