@@ -35,6 +35,13 @@ const checkChars = "10X98765432"
 // invisible format characters. Anything else is kept, so that Parse can
 // reject it.
 func Normalize(s string) string {
+	if canonical(s) { // the common case, a few million times in a duplicate check
+		return s
+	}
+	return normalizeRunes(s)
+}
+
+func normalizeRunes(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -52,6 +59,17 @@ func Normalize(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// canonical reports whether s has only ASCII digits and capital letters,
+// which Normalize keeps as they are.
+func canonical(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Compose builds an 18-character number from a region code (6 digits), a

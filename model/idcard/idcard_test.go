@@ -331,3 +331,28 @@ func TestCompose(t *testing.T) {
 		}
 	}
 }
+
+// Normalize's shortcut (digits and capitals are kept as they are) answers
+// what the rune by rune fold answers.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"11010519491231002X", "11010519491231002x", "１１０１０５", "110 105-1949", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Normalize(s), normalizeRunes(s); got != want {
+			t.Fatalf("Normalize(%q) = %q, the fold gives %q", s, got, want)
+		}
+	})
+}
+
+// go test ./model/idcard -run X -bench Normalize: a canonical number
+// through the shortcut and through the fold.
+func BenchmarkNormalize(b *testing.B) {
+	for name, fn := range map[string]func(string) string{"shortcut": Normalize, "fold": normalizeRunes} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				fn("11010519491231002X")
+			}
+		})
+	}
+}

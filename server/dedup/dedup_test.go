@@ -223,3 +223,13 @@ func TestDecode_MatchesUTF8(t *testing.T) {
 		}
 	}
 }
+
+// keptUnchanged's shortcut for ideographs answers what the Unicode tables
+// answer, for every rune of the planes a roll is written in.
+func TestKeptUnchanged_ShortcutIsExact(t *testing.T) {
+	for r := rune(0); r < 0x30000; r++ {
+		if keptUnchanged(r) != keptUnchangedSlow(r) {
+			t.Fatalf("keptUnchanged(%U) = %v, the tables say %v", r, keptUnchanged(r), keptUnchangedSlow(r))
+		}
+	}
+}

@@ -283,8 +283,15 @@ func addressNormal(s string) bool {
 // keptUnchanged reports a letter or digit that lower-casing and
 // simplification leave as it is.
 func keptUnchanged(r rune) bool {
-	if r < 0x80 {
+	switch {
+	case r < 0x80:
 		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+	case r >= 0x4E00 && r <= 0x9FFF || r >= 0x3400 && r <= 0x4DBF: // ideographs: letters with no case, most runes of a name or an address
+		return simplifyRune(r) == r
 	}
+	return keptUnchangedSlow(r)
+}
+
+func keptUnchangedSlow(r rune) bool {
 	return simplifyRune(unicode.ToLower(r)) == r && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dengji/dengji/model"
 	dsync "github.com/dengji/dengji/sync"
@@ -58,24 +59,37 @@ type ContractReport struct {
 // break it, and those no decoder reads. It changes nothing.
 func CheckContract(ctx context.Context, s Store) (*ContractReport, error) {
 	rep := &ContractReport{Issues: []ContractIssue{}}
+	var mu sync.Mutex
 	err := s.View(ctx, func(tx Tx) error {
-		return tx.ForEachRecord("", func(rec *dsync.Record) error {
-			rep.Records++
-			issues := model.CheckContract(rec.Type, rec.All())
-			if del, ok := rec.Fields[dsync.FieldDeleted]; ok && string(del.Value) != "true" && string(del.Value) != "false" {
-				issues = append(issues, model.Issue{Field: dsync.FieldDeleted, Code: model.CodeFieldType,
-					Message: model.Message(model.CodeFieldType)})
+		return DecodeAll(tx, "", func(recs []dsync.Record) error {
+			var found []ContractIssue
+			bad := 0
+			for i := range recs {
+				rec := &recs[i]
+				issues := model.CheckContract(rec.Type, rec.All())
+				if del, ok := rec.Fields[dsync.FieldDeleted]; ok && string(del.Value) != "true" && string(del.Value) != "false" {
+					issues = append(issues, model.Issue{Field: dsync.FieldDeleted, Code: model.CodeFieldType,
+						Message: model.Message(model.CodeFieldType)})
+				}
+				if len(issues) > 0 {
+					bad++
+				}
+				for _, is := range issues {
+					found = append(found, ContractIssue{Record: rec.ID, Type: rec.Type, District: rec.District,
+						Deleted: rec.Deleted(), Field: is.Field, Code: is.Code, Message: is.Message})
+				}
 			}
-			if len(issues) > 0 {
-				rep.Bad++
-			}
-			for _, is := range issues {
-				rep.Issues = append(rep.Issues, ContractIssue{Record: rec.ID, Type: rec.Type, District: rec.District,
-					Deleted: rec.Deleted(), Field: is.Field, Code: is.Code, Message: is.Message})
-			}
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Records += len(recs)
+			rep.Bad += bad
+			rep.Issues = append(rep.Issues, found...)
 			return ctx.Err()
 		})
 	})
+	// Records were checked on every core, in no order: the report lists
+	// them by ID, each record's issues in the order the model gives them.
+	slices.SortStableFunc(rep.Issues, func(a, b ContractIssue) int { return strings.Compare(a.Record, b.Record) })
 	var u *UnreadableError
 	if errors.As(err, &u) {
 		ids := slices.Clone(u.IDs)

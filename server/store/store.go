@@ -112,7 +112,7 @@ type SyncTx interface {
 	// PostgreSQL: the table's, in one sequential scan), until fn returns
 	// an error. A backend may also pass records of other types (the caller
 	// decodes and filters); data stays valid until the transaction ends,
-	// and fn must not use the transaction. DecodeAll is the way to use it.
+	// and fn must not use the transaction. DecodeAll and Scan use it.
 	ScanRecords(typ string, fn func(id string, data []byte) error) error
 	// Ref resolves an external reference (an import's ref column) to a
 	// record ID; PutRef sets it.
