@@ -69,10 +69,7 @@ func (d *Device) ChangePassword(ctx context.Context, oldPassword, newPassword st
 	if err := d.call(ctx, req, &tok); err != nil {
 		return err
 	}
-	if tok.AccessToken == "" || tok.RefreshToken == "" {
-		return fmt.Errorf("%w: /v1/me/password gave no tokens", ErrProtocol)
-	}
-	if err := d.setTokens(tok.AccessToken, tok.RefreshToken); err != nil {
+	if err := d.keepTokens("/v1/me/password", &tok); err != nil {
 		return err
 	}
 	return d.setSecret(keyPasswordToken, "")
@@ -96,16 +93,32 @@ func (d *Device) fetchTokens(ctx context.Context, path string, body any) error {
 	if err := d.call(ctx, request{method: http.MethodPost, path: path, body: body}, &tok); err != nil {
 		return err
 	}
+	return d.keepTokens(path, &tok)
+}
+
+// keepTokens stores the tokens path answered, and when the access token
+// expires.
+func (d *Device) keepTokens(path string, tok *tokenResponse) error {
 	if tok.AccessToken == "" || tok.RefreshToken == "" {
 		return fmt.Errorf("%w: %s gave no tokens", ErrProtocol, path)
 	}
 	if err := d.setTokens(tok.AccessToken, tok.RefreshToken); err != nil {
 		return err
 	}
+	var until int64
 	if tok.ExpiresIn > 0 { // by this device's clock, whatever the server's says
-		d.accessUntil.Store(time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second).UnixMilli())
+		until = d.opts.Now().Add(time.Duration(tok.ExpiresIn) * time.Second).UnixMilli()
 	}
-	return nil
+	return d.setAccessUntil(until)
+}
+
+// setAccessUntil keeps when the access token expires (unix ms by this
+// device's clock, 0: not known), in memory and in the device file: an app
+// started again after the token expired refreshes it before its first
+// request, instead of a request refused first.
+func (d *Device) setAccessUntil(until int64) error {
+	d.accessUntil.Store(until)
+	return d.db.Update(func(tx *bbolt.Tx) error { return putU64Tx(tx, keyAccessUntil, uint64(until)) })
 }
 
 // refreshAhead is how long before the access token expires it is
@@ -113,12 +126,12 @@ func (d *Device) fetchTokens(ctx context.Context, path string, body any) error {
 // round trip and a second try.
 const refreshAhead = time.Minute
 
-// accessExpiring reports whether the access token this process received
-// expires within refreshAhead (false when its lifetime is not known, after
-// a restart: the server's token_expired answer covers that).
+// accessExpiring reports whether the access token expires within
+// refreshAhead (false when its lifetime is not known, as for tokens an
+// older SDK stored: the server's token_expired answer covers that).
 func (d *Device) accessExpiring() bool {
 	until := d.accessUntil.Load()
-	return until != 0 && time.Until(time.UnixMilli(until)) < refreshAhead
+	return until != 0 && time.UnixMilli(until).Sub(d.opts.Now()) < refreshAhead
 }
 
 // Logout ends the session on the server, so the refresh token is dead
@@ -131,6 +144,9 @@ func (d *Device) Logout(ctx context.Context) error {
 		d.once(ctx, request{method: http.MethodPost, path: "/v1/auth/logout"}, body, nil) // best effort
 	}
 	if err := d.setSecret(keyPasswordToken, ""); err != nil {
+		return err
+	}
+	if err := d.setAccessUntil(0); err != nil {
 		return err
 	}
 	return d.setTokens("", "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	dsync "github.com/dengji/dengji/sync"
 	"go.etcd.io/bbolt"
@@ -13,17 +14,27 @@ import (
 // server's bound).
 const statusBatch = 1000
 
-// refreshConflicts asks the server about the conflicts still open on this
-// device and keeps the coordinators' decisions, so the app can show the
-// registrar how each of their contested edits ended. The decided values
+// conflictSweep is how often a device asks about every conflict it holds
+// open. Between sweeps it asks only about those whose record changed since
+// it last asked: a decision that changes the record reaches the device as a
+// change of it, pulled. A decision that keeps the record as it is ("kept")
+// changes nothing on the device but the conflict's status, which the next
+// sweep brings.
+const conflictSweep = 24 * time.Hour
+
+// refreshConflicts asks the server about the conflicts open on this device
+// whose records changed since it last asked (all of them once every
+// conflictSweep) and keeps the coordinators' decisions, so the app can show
+// the registrar how each of their contested edits ended. The decided values
 // themselves arrive with the pull, as record changes.
 func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport) error {
-	open, err := d.openConflictIDs()
-	if err != nil {
+	now := d.opts.Now()
+	ask, open, cursor, sweep, err := d.conflictsToAsk(now)
+	if err != nil || open == 0 {
 		return err
 	}
-	for start := 0; start < len(open); start += statusBatch {
-		ids := open[start:min(len(open), start+statusBatch)]
+	for start := 0; start < len(ask); start += statusBatch {
+		ids := ask[start:min(len(ask), start+statusBatch)]
 		var resp struct {
 			Conflicts []dsync.Conflict `json:"conflicts"`
 		}
@@ -38,18 +49,58 @@ func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport) error {
 			return fmt.Errorf("store conflict status: %w", err)
 		}
 	}
-	return nil
+	return d.conflictsAsked(cursor, sweep, now)
 }
 
-func (d *Device) openConflictIDs() ([]string, error) {
-	cs, err := d.Conflicts()
-	var ids []string
-	for _, c := range cs {
-		if c.Status != dsync.ConflictResolved {
+// conflictsToAsk lists the open conflicts to ask about: all of them if a
+// sweep is due, else those whose record the device holds at a sequence
+// above the pull cursor of the last ask. It returns how many are open, and
+// the pull cursor now.
+func (d *Device) conflictsToAsk(now time.Time) (ids []string, open int, cursor uint64, sweep bool, err error) {
+	err = d.db.View(func(tx *bbolt.Tx) error {
+		cursor = getU64Tx(tx, keyCursor)
+		asked := getU64Tx(tx, keyConflictsCursor)
+		swept := time.UnixMilli(int64(getU64Tx(tx, keyConflictsSwept)))
+		sweep = now.Sub(swept) >= conflictSweep || now.Before(swept)
+		cs, err := listJSONTx[dsync.Conflict](tx, bucketConflicts)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.Status == dsync.ConflictResolved {
+				continue
+			}
+			open++
+			if !sweep {
+				base, err := getRecordTx(tx, bucketBase, c.Record)
+				if err != nil {
+					return err
+				}
+				if base == nil || base.Seq <= asked {
+					continue
+				}
+			}
 			ids = append(ids, c.ID)
 		}
-	}
-	return ids, err
+		return nil
+	})
+	return ids, open, cursor, sweep, err
+}
+
+// conflictsAsked notes the pull cursor the device asked at, and the time
+// of a sweep.
+func (d *Device) conflictsAsked(cursor uint64, sweep bool, now time.Time) error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if sweep {
+			if err := putU64Tx(tx, keyConflictsSwept, uint64(now.UnixMilli())); err != nil {
+				return err
+			}
+		}
+		if getU64Tx(tx, keyConflictsCursor) == cursor {
+			return nil
+		}
+		return putU64Tx(tx, keyConflictsCursor, cursor)
+	})
 }
 
 func (d *Device) storeDecisions(cs []dsync.Conflict, rep *SyncReport) error {

@@ -66,7 +66,7 @@ func pendingChanges(t testing.TB, d *Device) []dsync.Change {
 	t.Helper()
 	var out []dsync.Change
 	err := d.db.View(func(tx *bbolt.Tx) (err error) {
-		out, _, err = outboxBatchTx(tx, 0, 1<<30)
+		out, err = outboxBatchTx(tx, 0, 1<<30)
 		return err
 	})
 	if err != nil {

@@ -33,6 +33,9 @@ var ErrSyncInProgress = errors.New("sdk: sync already in progress")
 // ErrSchemaTooNew means the device file was written by a newer SDK.
 var ErrSchemaTooNew = errors.New("sdk: device file schema is newer than this SDK")
 
+// errSummary means a record's summary in the device file does not decode.
+var errSummary = errors.New("sdk: malformed summary")
+
 // ErrNetwork means the server could not be reached or the connection
 // failed before an answer (no network, refused, DNS). Sync retries it with
 // backoff; test with errors.Is.

@@ -34,6 +34,7 @@ type fakeServer struct {
 	// Fault injection.
 	fail    map[string][]int           // path → statuses to answer the next requests with
 	expire  bool                       // the access token has expired
+	expired int                        // requests refused as token_expired
 	revoked bool                       // the device is revoked
 	reject  func(*dsync.Change) string // a rejection code, "" to accept
 	lose    int                        // pushes to process but answer 502, as if the answer was lost
@@ -185,6 +186,9 @@ func (s *fakeServer) authed(h http.HandlerFunc) http.HandlerFunc {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		ok := s.access[tok]
 		expired, revoked := s.expire, s.revoked
+		if ok && expired && !revoked {
+			s.expired++
+		}
 		s.mu.Unlock()
 		switch {
 		case revoked:
@@ -213,7 +217,13 @@ func (s *fakeServer) push(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	var req dsync.PushRequest
-	if err := json.NewDecoder(body).Decode(&req); err != nil {
+	b, err := io.ReadAll(body)
+	if err == nil && r.URL.Query().Get("format") == dsync.FormatColumns {
+		req, err = dsync.DecodeColumns(b, func(b []byte, v any) error { return json.Unmarshal(b, v) })
+	} else if err == nil {
+		err = json.Unmarshal(b, &req)
+	}
+	if err != nil {
 		apiError(w, 400, "bad_request", err.Error())
 		return
 	}

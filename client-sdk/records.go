@@ -24,6 +24,12 @@ func (f ListFilter) match(r *dsync.Record) bool {
 		(f.IncludeDeleted || !r.Deleted())
 }
 
+func (f ListFilter) matchSummary(s *Summary) bool {
+	return (f.Type == "" || f.Type == s.Type) &&
+		(f.District == "" || f.District == s.District) &&
+		(f.IncludeDeleted || !s.Deleted)
+}
+
 // Create stores a new record and returns its ID (a UUIDv7).
 func (d *Device) Create(typ, district string, fields map[string]json.RawMessage) (string, error) {
 	id, err := newID()

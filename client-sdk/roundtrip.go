@@ -35,7 +35,7 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 		return false, false, false, b.err
 	}
 	if len(b.changes) == 0 {
-		b.body = []byte(`{"changes":[]}`)
+		b.body = dsync.AppendColumns(nil, nil)
 		if !d.opts.DisableGzip {
 			if b.body, err = encodeBody(nil, b.body, true); err != nil {
 				return false, false, false, err
@@ -62,8 +62,8 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 			return "", err
 		}
 		held, err := d.held()
-		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&rules=%s&notices=%d&held=%d", start, d.opts.PageBytes,
-			url.QueryEscape(etag), noticesAfter, held), err
+		return fmt.Sprintf("/v1/sync?cursor=%d&max_bytes=%d&results=short&format=%s&rules=%s&notices=%d&held=%d", start,
+			d.opts.PageBytes, dsync.FormatColumns, url.QueryEscape(etag), noticesAfter, held), err
 	}
 	req.stream = func(body io.Reader) error {
 		dec := stdjson.NewDecoder(body)

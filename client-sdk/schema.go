@@ -12,7 +12,7 @@ import (
 
 // schemaVersion is the layout of the device file this code writes. Bump it and
 // add a step to migrations when a bucket or an encoding changes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Buckets of the device file. Every bucket is declared here and nowhere else.
 var (
@@ -27,6 +27,10 @@ var (
 	// record without pending changes has no view: the app sees its base, so
 	// a record is kept once.
 	bucketView = []byte("view")
+	// bucketSummary maps record ID to the summary of the record as the app
+	// sees it (view, else base), for lists and Search (summary.go); written
+	// with the record.
+	bucketSummary = []byte("summary")
 	// bucketOutbox maps counter (key64) to a pending dsync.Change (JSON).
 	bucketOutbox = []byte("outbox")
 	// bucketPending indexes the outbox by record: pendingKey(record, counter)
@@ -49,31 +53,35 @@ var (
 )
 
 var allBuckets = [][]byte{
-	bucketMeta, bucketBase, bucketView, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
+	bucketMeta, bucketBase, bucketView, bucketSummary, bucketOutbox, bucketPending, bucketConflicts, bucketRejected,
 	bucketNotices, bucketAnswers, bucketPushed,
 }
 
 // Keys of bucketMeta.
 var (
-	keySchema     = []byte("schema_version")    // uint64
-	keyDevice     = []byte("device_id")         // string, a UUID made on first open
-	keyCounter    = []byte("counter")           // uint64, last change counter used; only grows
-	keyHLC        = []byte("hlc")               // uint64, last HLC issued or observed
-	keyCursor     = []byte("cursor")            // uint64, pull cursor
-	keyAccess     = []byte("access_token")      // string
-	keyRefresh    = []byte("refresh_token")     // string
-	keyServerURL  = []byte("server_url")        // string
-	keyRotate     = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
-	keyNotices    = []byte("notice_cursor")     // uint64, notices cursor
-	keyRules      = []byte("rules")             // dsync.Rules JSON, as the server last sent them
-	keyRulesETag  = []byte("rules_etag")        // string, the ETag of keyRules
-	keyGeneration = []byte("server_generation") // string, the server's generation last seen (generation.go)
-	keyPullAll    = []byte("pull_all")          // present while the next pull pass must bring this device's own changes back too (see held)
+	keySchema          = []byte("schema_version")    // uint64
+	keyDevice          = []byte("device_id")         // string, a UUID made on first open
+	keyCounter         = []byte("counter")           // uint64, last change counter used; only grows
+	keyHLC             = []byte("hlc")               // uint64, last HLC issued or observed
+	keyCursor          = []byte("cursor")            // uint64, pull cursor
+	keyAccess          = []byte("access_token")      // string
+	keyRefresh         = []byte("refresh_token")     // string
+	keyServerURL       = []byte("server_url")        // string
+	keyRotate          = []byte("rotate_tokens")     // string, set while moved tokens await their exchange
+	keyNotices         = []byte("notice_cursor")     // uint64, notices cursor
+	keyRules           = []byte("rules")             // dsync.Rules JSON, as the server last sent them
+	keyRulesETag       = []byte("rules_etag")        // string, the ETag of keyRules
+	keyGeneration      = []byte("server_generation") // string, the server's generation last seen (generation.go)
+	keyConflictsCursor = []byte("conflicts_cursor")  // uint64, the pull cursor when the device last asked about its conflicts
+	keyConflictsSwept  = []byte("conflicts_swept")   // uint64, unix ms by this device's clock it last asked about all of them
+	keyAccessUntil     = []byte("access_until")      // uint64, unix ms by this device's clock the access token expires; 0: not known
+	keyPullAll         = []byte("pull_all")          // present while the next pull pass must bring this device's own changes back too (see held)
 )
 
 // migrations[v] upgrades a file from schema version v to v+1.
 var migrations = map[uint64]func(*bbolt.Tx) error{
 	1: compactRecordsTx,
+	2: buildSummariesTx,
 }
 
 // compactRecordsTx (1 → 2) writes every record in the compact encoding and

@@ -20,16 +20,18 @@ func (d *Device) ListPage(f ListFilter, after string, limit int) ([]*dsync.Recor
 }
 
 // Search finds the live records a registrar looks for at the door, up to
-// limit after after (as ListPage pages): by name, written in characters
-// ("李碧") or as the pinyin initials of the name ("lbh", any case); by the
-// last digits of the ID number ("1241", at least four); or by a part of an
-// address ("水塘垸"). The device scans its records; nothing is indexed.
-func (d *Device) Search(query string, after string, limit int) ([]*dsync.Record, string, error) {
+// limit after after (as ListSummaries pages): by name, written in
+// characters ("李碧") or as the pinyin initials of the name ("lbh", any
+// case); by the last digits of the ID number ("1241", at least four); or by
+// a part of an address ("水塘垸"). It answers their summaries, as a list
+// of results shows them, read from the summaries' small pages alone; Get
+// reads the record the registrar opens.
+func (d *Device) Search(query string, after string, limit int) ([]*Summary, string, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, "", nil
 	}
-	return d.scan(after, limit, searchMatcher(q))
+	return d.scanSummaries(after, limit, searchMatcher(q))
 }
 
 // scan reads the view in ID order after after, keeping up to limit records
@@ -57,25 +59,22 @@ func (d *Device) scan(after string, limit int, match func(*dsync.Record) bool) (
 }
 
 // searchMatcher is what Search matches query against.
-func searchMatcher(q string) func(*dsync.Record) bool {
+func searchMatcher(q string) func(*Summary) bool {
 	digits := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsDigit(r) && r != 'x' && r != 'X' }) < 0
 	letters := strings.IndexFunc(q, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) }) < 0
 	switch {
 	case digits && len(q) >= 4:
 		suffix := strings.ToUpper(q)
-		return func(r *dsync.Record) bool {
-			return !r.Deleted() && strings.HasSuffix(strings.ToUpper(stringField(r, "id_number")), suffix)
+		return func(s *Summary) bool {
+			return !s.Deleted && strings.HasSuffix(strings.ToUpper(s.IDNumber), suffix)
 		}
 	case letters:
 		initials := strings.ToLower(q)
-		return func(r *dsync.Record) bool {
-			return !r.Deleted() && strings.HasPrefix(pinyinInitials(stringField(r, "name")), initials)
-		}
+		return func(s *Summary) bool { return !s.Deleted && strings.HasPrefix(s.Initials, initials) }
 	}
-	return func(r *dsync.Record) bool {
-		return !r.Deleted() && (strings.Contains(stringField(r, "name"), q) ||
-			strings.Contains(stringField(r, "household_address"), q) ||
-			strings.Contains(stringField(r, "residence_address"), q))
+	return func(s *Summary) bool {
+		return !s.Deleted && (strings.Contains(s.Name, q) || strings.Contains(s.HouseholdAddress, q) ||
+			strings.Contains(s.ResidenceAddress, q))
 	}
 }
 

@@ -2,8 +2,6 @@ package sdk
 
 import (
 	"testing"
-
-	dsync "github.com/dengji/dengji/sync"
 )
 
 func TestSearch_Offline(t *testing.T) {
@@ -17,10 +15,10 @@ func TestSearch_Offline(t *testing.T) {
 	for i, p := range people {
 		ids[i] = must[string](t)(d.Create("registration", "430102001001", jsonFields(p)))
 	}
-	names := func(rs []*dsync.Record) []string {
+	names := func(ss []*Summary) []string {
 		var out []string
-		for _, r := range rs {
-			out = append(out, stringField(r, "name"))
+		for _, s := range ss {
+			out = append(out, s.Name)
 		}
 		return out
 	}
@@ -43,7 +41,7 @@ func TestSearch_Offline(t *testing.T) {
 			t.Fatalf("%q: %v %q %v, want %v", tc.query, names(got), next, err, tc.want)
 		}
 		for i := range got {
-			if stringField(got[i], "name") != tc.want[i] {
+			if got[i].Name != tc.want[i] {
 				t.Fatalf("%q: %v, want %v", tc.query, names(got), tc.want)
 			}
 		}
@@ -78,5 +76,59 @@ func must0(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// summaries lists every summary of d, a page of two at a time.
+func summaries(d *Device) ([]*Summary, error) {
+	var out []*Summary
+	after := ""
+	for {
+		page, next, err := d.ListSummaries(ListFilter{}, after, 2)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
+}
+
+func TestListSummaries(t *testing.T) {
+	d, _ := mustOpen(t, Options{Validate: acceptAll})
+	var ids []string
+	for i, p := range []map[string]string{
+		{"name": "李碧辉", "id_number": "430102199001021241", "household_address": "水塘垸3号", "residence_address": "水塘垸3号"},
+		{"name": "梁峻青", "household_address": "人民路8号", "residence_address": "黄花镇"},
+		{"name": "王雄"},
+	} {
+		district := "430102001001"
+		if i == 2 {
+			district = "430102001002"
+		}
+		ids = append(ids, must[string](t)(d.Create("registration", district, jsonFields(p))))
+	}
+	must0(t, d.Update(ids[1], jsonFields(map[string]string{"name": "梁峻清"})))
+	must0(t, d.Delete(ids[2]))
+	ss := must[[]*Summary](t)(summaries(d))
+	want := []Summary{
+		{ID: ids[0], Type: "registration", District: "430102001001", Name: "李碧辉", Initials: "lbh",
+			IDNumber: "430102199001021241", HouseholdAddress: "水塘垸3号", ResidenceAddress: "水塘垸3号"},
+		{ID: ids[1], Type: "registration", District: "430102001001", Name: "梁峻清", Initials: "ljq",
+			HouseholdAddress: "人民路8号", ResidenceAddress: "黄花镇"},
+	}
+	if len(ss) != len(want) {
+		t.Fatalf("summaries %+v, want %+v", ss, want)
+	}
+	for i := range want {
+		if *ss[i] != want[i] {
+			t.Fatalf("summary %d: %+v, want %+v", i, *ss[i], want[i])
+		}
+	}
+	all, next, err := d.ListSummaries(ListFilter{District: "430102001002", IncludeDeleted: true}, "", 10)
+	if err != nil || next != "" || len(all) != 1 || !all[0].Deleted || all[0].Name != "王雄" {
+		t.Fatalf("the deleted one by district: %+v %q %v", all, next, err)
 	}
 }

@@ -49,7 +49,15 @@ func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
 	// Record IDs are UUIDv7, in time order: most puts append, and pages
 	// split at bbolt's default half full would leave the file half empty.
 	b.FillPercent = recordFill
-	return b.Put([]byte(r.ID), r.AppendCompactJSON(nil))
+	if err := b.Put([]byte(r.ID), r.AppendCompactJSON(nil)); err != nil {
+		return err
+	}
+	// The summary follows what the app sees: the view if there is one,
+	// else the base.
+	if bytes.Equal(bucket, bucketView) || tx.Bucket(bucketView).Get([]byte(r.ID)) == nil {
+		return putSummaryTx(tx, r)
+	}
+	return nil
 }
 
 // recordFill is how full the record buckets' pages are filled before they
@@ -168,8 +176,8 @@ func outboxChangeTx(tx *bbolt.Tx, key []byte) (*dsync.Change, error) {
 }
 
 // outboxBatchTx reads up to limit changes with counters above after, in
-// counter order, and the body of a push request carrying them.
-func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byte, error) {
+// counter order.
+func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, error) {
 	body := append(make([]byte, 0, 64<<10), `{"changes":[`...)
 	c := tx.Bucket(bucketOutbox).Cursor()
 	n := 0
@@ -181,15 +189,16 @@ func outboxBatchTx(tx *bbolt.Tx, after uint64, limit int) ([]dsync.Change, []byt
 		n++
 	}
 	body = append(body, "]}"...)
-	// The changes are read back from the body, which is ours to keep; the
-	// outbox's bytes last only as long as the transaction.
+	// The changes are read back from a body of our own (the fast path of
+	// the server's push decoder): the outbox's bytes last only as long as
+	// the transaction.
 	req, ok := dsync.ParsePushRequest(body)
 	if !ok {
 		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, nil, fmt.Errorf("decode outbox after counter %d: %w", after, err)
+			return nil, fmt.Errorf("decode outbox after counter %d: %w", after, err)
 		}
 	}
-	return req.Changes, body, nil
+	return req.Changes, nil
 }
 
 // rebuildViewTx recomputes a record's view: its base with its pending
@@ -200,19 +209,36 @@ func rebuildViewTx(tx *bbolt.Tx, id string) error {
 	if err != nil {
 		return err
 	}
-	if len(pending) == 0 {
-		// Nothing on top: the app sees the base, kept once.
-		return tx.Bucket(bucketView).Delete([]byte(id))
-	}
 	base, err := getRecordTx(tx, bucketBase, id)
 	if err != nil {
 		return err
+	}
+	if len(pending) == 0 {
+		// Nothing on top: the app sees the base, kept once.
+		return dropViewTx(tx, id, base)
 	}
 	view := base
 	for _, ch := range pending {
 		view = applyChange(view, ch)
 	}
 	return putRecordTx(tx, bucketView, view)
+}
+
+// dropViewTx deletes a record's view, leaving the app its base (nil: the
+// record is gone, a create the server refused or the app discarded), and
+// the summary with it.
+func dropViewTx(tx *bbolt.Tx, id string, base *dsync.Record) error {
+	view := tx.Bucket(bucketView)
+	if view.Get([]byte(id)) == nil {
+		return nil
+	}
+	if err := view.Delete([]byte(id)); err != nil {
+		return err
+	}
+	if base == nil {
+		return tx.Bucket(bucketSummary).Delete([]byte(id))
+	}
+	return putSummaryTx(tx, base)
 }
 
 // applyChange returns rec (nil: a new record) with ch applied, as the device

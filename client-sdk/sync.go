@@ -212,18 +212,23 @@ type batch struct {
 
 func (b *batch) last() uint64 { return b.changes[len(b.changes)-1].Counter }
 
-// prepare reads and encodes the next batch in the background. The body is
-// spliced from the outbox's stored JSON, not encoded again.
+// prepare reads and encodes the next batch in the background, in the
+// columnar encoding (dsync.FormatColumns).
 func (d *Device) prepare(after uint64, limit int) <-chan *batch {
 	out := make(chan *batch, 1)
 	go func() {
 		b := &batch{after: after}
 		b.err = d.db.View(func(tx *bbolt.Tx) (err error) {
-			b.changes, b.body, err = outboxBatchTx(tx, after, limit)
+			b.changes, err = outboxBatchTx(tx, after, limit)
 			return err
 		})
-		if b.err == nil && len(b.changes) > 0 && !d.opts.DisableGzip {
-			b.body, b.err = encodeBody(nil, b.body, true)
+		if b.err == nil && len(b.changes) > 0 {
+			// As columns, each field's values together: a fifth fewer
+			// bytes than the changes one after another, once gzip'd.
+			b.body = dsync.AppendColumns(make([]byte, 0, 64<<10), b.changes)
+			if !d.opts.DisableGzip {
+				b.body, b.err = encodeBody(nil, b.body, true)
+			}
 		}
 		out <- b
 	}()
@@ -238,7 +243,8 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 	if err != nil {
 		return nil, err
 	}
-	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short", cursor), raw: b.body,
+	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short&format=%s", cursor,
+		dsync.FormatColumns), raw: b.body,
 		zipped: !d.opts.DisableGzip, auth: true, once: true,
 		header: d.generationHeader()}
 	if err := d.call(ctx, req, &resp); err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,13 +124,23 @@ func TestSync_Conflict(t *testing.T) {
 		t.Fatalf("pending = %d", n)
 	}
 
-	// A coordinator decides; b's next Sync learns it.
+	// Nothing changed: an empty Sync does not ask.
+	mustSync(t, b)
+	if n := srv.count("/v1/conflicts/status"); n != 1 {
+		t.Fatalf("%d status requests, want the one when the conflict was raised", n)
+	}
+
+	// A coordinator decides for the other value, which changes the record
+	// (here a's edit stands for the decision's change); b's next Sync
+	// pulls the change and learns the decision.
 	decided := cs[0]
 	decided.Status = dsync.ConflictResolved
 	decided.Resolution = &dsync.Resolution{Choice: "other", By: "coordinator"}
 	srv.mu.Lock()
 	srv.decided[decided.ID] = decided
 	srv.mu.Unlock()
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
 	if rep := mustSync(t, b); rep.Resolved != 1 {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -138,6 +150,40 @@ func TestSync_Conflict(t *testing.T) {
 	}
 	if rep := mustSync(t, b); rep.Resolved != 0 || srv.count("/v1/conflicts/status") != 2 {
 		t.Fatalf("a decided conflict must not be asked about again: %+v, %d requests", rep, srv.count("/v1/conflicts/status"))
+	}
+}
+
+// A decision that keeps the record as it is changes nothing the device
+// pulls: the daily sweep of every open conflict brings it.
+func TestSync_KeptDecisionAtSweep(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	var now atomic.Int64
+	now.Store(time.Now().UnixMilli())
+	b := newSynced(t, srv, Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
+	check(t, b.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	cs := must[[]dsync.Conflict](t)(b.Conflicts())
+	if len(cs) != 1 {
+		t.Fatalf("conflicts = %+v", cs)
+	}
+	decided := cs[0]
+	decided.Status = dsync.ConflictResolved
+	decided.Resolution = &dsync.Resolution{Choice: "kept", By: "coordinator"}
+	srv.mu.Lock()
+	srv.decided[decided.ID] = decided
+	srv.mu.Unlock()
+	if rep := mustSync(t, b); rep.Resolved != 0 {
+		t.Fatalf("learned a decision with nothing changed, before the sweep: %+v", rep)
+	}
+	now.Add((conflictSweep + time.Minute).Milliseconds())
+	if rep := mustSync(t, b); rep.Resolved != 1 {
+		t.Fatalf("the sweep did not bring the decision: %+v", rep)
 	}
 }
 
@@ -182,6 +228,9 @@ func TestSync_Rejected(t *testing.T) {
 	if _, err := d.Get(bad); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("rejected create still in view: %v", err)
 	}
+	if ss := must[[]*Summary](t)(summaries(d)); len(ss) != 1 || ss[0].ID != good {
+		t.Fatalf("summaries after the refusal: %+v", ss)
+	}
 	must[*dsync.Record](t)(d.Get(good))
 	if n := must[int](t)(d.Pending()); n != 0 {
 		t.Fatalf("pending = %d", n)
@@ -207,7 +256,14 @@ func TestSync_PendingOnTop(t *testing.T) {
 	if n := must[int](t)(b.Pending()); n != 1 {
 		t.Fatalf("pending = %d", n)
 	}
-	mustSync(t, b)
+	// The summary is the view's, pending edit included, before and after
+	// the sync that takes the view away.
+	for range 2 {
+		if ss := must[[]*Summary](t)(summaries(b)); len(ss) != 1 || ss[0].Name != "张叁" || ss[0].Initials != "zs" {
+			t.Fatalf("b's summaries %+v", ss)
+		}
+		mustSync(t, b)
+	}
 	if s := srv.record(id); value(t, s, "name") != "张叁" || value(t, s, "phone") != "2" {
 		t.Fatalf("server has %+v", s.Fields)
 	}
@@ -331,6 +387,27 @@ func TestSync_Auth(t *testing.T) {
 		d.db.View(func(tx *bbolt.Tx) error { rt = getStringTx(tx, keyRefresh); return nil })
 		if rt != "refresh-2" || srv.count("/v1/auth/refresh") != 1 {
 			t.Fatalf("refresh token = %s after %d refreshes", rt, srv.count("/v1/auth/refresh"))
+		}
+	})
+	t.Run("RefreshedBeforeFirstRequestAfterRestart", func(t *testing.T) {
+		// The app is started again the next morning: the device file knows
+		// the token expired, and refreshes it before its first request
+		// instead of having one refused.
+		srv := newFakeServer(t)
+		path := filepath.Join(t.TempDir(), "device.db")
+		d := mustOpenPath(t, path, Options{ServerURL: srv.URL})
+		check(t, d.Login(context.Background(), "registrar", "secret"))
+		d.Close()
+		srv.mu.Lock()
+		srv.expire = true
+		srv.mu.Unlock()
+		later := func() time.Time { return time.Now().Add(time.Hour) }
+		d = mustOpenPath(t, path, Options{ServerURL: srv.URL, Now: later})
+		mustSync(t, d)
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		if n := srv.requests["/v1/auth/refresh"]; n != 1 || srv.expired != 0 {
+			t.Fatalf("%d refreshes, %d requests refused as expired", n, srv.expired)
 		}
 	})
 	t.Run("ErrRevoked", func(t *testing.T) {

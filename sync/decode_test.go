@@ -136,7 +136,7 @@ func FuzzParsePushRequest(f *testing.F) {
 }
 
 // go test ./sync -run X -bench Decode: the fast path against encoding/json on
-// a batch of 1,000 changes shaped like the SDK's.
+// a batch of 1,000 changes shaped like the SDK's, and the same as columns.
 func BenchmarkDecodePush(b *testing.B) {
 	body := devicePush(rand.New(rand.NewPCG(1, 2)), 1000)
 	b.Run("fast", func(b *testing.B) {
@@ -144,6 +144,16 @@ func BenchmarkDecodePush(b *testing.B) {
 		for b.Loop() {
 			if _, ok := ParsePushRequest(body); !ok {
 				b.Fatal("slow path")
+			}
+		}
+	})
+	b.Run("columns", func(b *testing.B) {
+		fast, _ := ParsePushRequest(body)
+		cols := AppendColumns(nil, fast.Changes)
+		b.SetBytes(int64(len(body))) // the same changes, one after another: comparable MB/s
+		for b.Loop() {
+			if _, err := DecodeColumns(cols, decodeJSON); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

@@ -178,15 +178,35 @@ func (m *Device) ListPage(recordType, district, after string, limit int) ([]byte
 	return pageOf(rs, next)
 }
 
+// ListSummaries returns a page of up to limit summaries of the live
+// records of a type and district (empty strings match all) after the
+// record ID after ("" from the start), as {"summaries":[{"id","type",
+// "district","name","initials","id_number","household_address",
+// "residence_address"},…],"next":"…"}: what a list screen shows, read
+// from small pages; Get reads the record the registrar opens.
+func (m *Device) ListSummaries(recordType, district, after string, limit int) ([]byte, error) {
+	return summaryPage(m.d.ListSummaries(sdk.ListFilter{Type: recordType, District: district}, after, limit))
+}
+
 // Search finds live records offline by name (characters, or pinyin
 // initials such as "lbh"), the last four or more characters of the ID
-// number, or a part of an address; paged like ListPage.
+// number, or a part of an address; it answers their summaries, paged like
+// ListSummaries.
 func (m *Device) Search(query, after string, limit int) ([]byte, error) {
-	rs, next, err := m.d.Search(query, after, limit)
+	return summaryPage(m.d.Search(query, after, limit))
+}
+
+func summaryPage(ss []*sdk.Summary, next string, err error) ([]byte, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return pageOf(rs, next)
+	if ss == nil {
+		ss = []*sdk.Summary{}
+	}
+	return json.Marshal(struct {
+		Summaries []*sdk.Summary `json:"summaries"`
+		Next      string         `json:"next,omitempty"`
+	}{ss, next})
 }
 
 // Pending is the number of changes not yet acknowledged by the server.

@@ -166,6 +166,9 @@ func toAPIError(err error) *Error {
 	case errors.Is(err, dedupjob.ErrRemoveRefused):
 		return &Error{Status: ErrRemoveRefused.Status, Code: ErrRemoveRefused.Code,
 			Message: ErrRemoveRefused.Message + ": " + err.Error()}
+	case errors.Is(err, dsync.ErrBadColumns):
+		return &Error{Status: ErrBadRequest.Status, Code: ErrBadRequest.Code,
+			Message: "推送的列不对齐 / " + strings.TrimPrefix(err.Error(), "sync: ")}
 	case isTooLarge(err), errors.Is(err, dsync.ErrPushTooLarge):
 		return ErrTooLarge
 	case errors.Is(err, store.ErrClockSkew):

@@ -17,7 +17,8 @@ import (
 // one mistyped district must not block a device's every later sync.
 // ?cursor= is the device's pull cursor: its changes to states it held are
 // then not sent back to it. ?results=short leaves the change IDs out of
-// the results, which answer the changes in order.
+// the results, which answer the changes in order. ?format=col1 says the
+// body is the batch as columns (dsync.FormatColumns).
 func (s *Server) push(c *gin.Context) {
 	results, ok := s.pushBody(c)
 	if ok {
@@ -37,7 +38,17 @@ func (s *Server) pushBody(c *gin.Context) ([]dsync.Result, bool) {
 		fail(c, err)
 		return nil, false
 	}
-	req, ok := dsync.ParsePushRequest(body)
+	var req dsync.PushRequest
+	ok := false
+	if c.Query("format") == dsync.FormatColumns {
+		if req, err = dsync.DecodeColumns(body, decode); err != nil {
+			fail(c, err)
+			return nil, false
+		}
+		ok = true
+	} else {
+		req, ok = dsync.ParsePushRequest(body)
+	}
 	if !ok {
 		// Outside the fast path's shape: bound the structure before a
 		// general decoder builds it.

@@ -11,12 +11,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +23,8 @@ import (
 	"github.com/dengji/dengji/model"
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/api"
+	"github.com/dengji/dengji/server/auth"
+	"github.com/dengji/dengji/server/bench/fielddevice"
 	"github.com/dengji/dengji/server/election"
 	"github.com/dengji/dengji/server/store"
 	"github.com/dengji/dengji/server/store/boltstore"
@@ -38,8 +38,8 @@ type FieldConfig struct {
 	Links     []LinkProfile // the links to run, in order
 	Dir       string        // work directory; a temporary one if empty
 	// DeviceCommand, if set, runs the bootstrap and the listing in a process
-	// of their own (the command, with RunDeviceTask's flags appended), so
-	// that the peak RSS is the device's alone; nil runs them in this process.
+	// of their own (dengji-field-device, with its flags appended), so that
+	// the peak RSS is the device's alone; nil runs them in this process.
 	DeviceCommand []string
 	// Timeout bounds each timed phase.
 	Timeout time.Duration
@@ -60,7 +60,8 @@ type LinkFigures struct {
 	BootstrapBytesPerRecord float64 `json:"bootstrap_bytes_per_record"`
 	PushRecords             int     `json:"push_records"`
 	PushSeconds             float64 `json:"push_seconds"`
-	PushBytes               int64   `json:"push_bytes"`
+	PushBytes               int64   `json:"push_bytes"` // both ways, on the wire
+	PushUpBytes             int64   `json:"push_up_bytes"`
 	// EditSync*: a Sync of one edit to each pushed record.
 	EditSyncSeconds   float64 `json:"edit_sync_seconds"`
 	EditSyncUpBytes   int64   `json:"edit_sync_up_bytes"`
@@ -71,6 +72,16 @@ type LinkFigures struct {
 	Cuts                int64   `json:"cuts"`
 	SmallSyncRoundTrips int     `json:"small_sync_round_trips"` // HTTP requests of a one-record Sync on an open connection
 	SmallSyncSeconds    float64 `json:"small_sync_seconds"`
+	// ConflictSync*: a Sync with nothing to send or fetch, on a device
+	// holding ConflictSyncOpen open conflicts.
+	ConflictSyncOpen     int     `json:"conflict_sync_open"`
+	ConflictSyncRequests int     `json:"conflict_sync_requests"`
+	ConflictSyncBytes    int64   `json:"conflict_sync_bytes"` // both ways, on the wire
+	ConflictSyncSeconds  float64 `json:"conflict_sync_seconds"`
+	// ExpiredSync*: the same Sync by the app started again after its access
+	// token expired.
+	ExpiredSyncRequests int     `json:"expired_sync_requests"`
+	ExpiredSyncSeconds  float64 `json:"expired_sync_seconds"`
 }
 
 // FieldFigures are a run's figures: one object per link, and the device's
@@ -80,13 +91,24 @@ type FieldFigures struct {
 	EDGECuts                 *LinkFigures `json:"edge_cuts,omitempty"`
 	ThreeG                   *LinkFigures `json:"3g,omitempty"`
 	DeviceFileBytesPerRecord float64      `json:"device_file_bytes_per_record"`
-	PeakRSSMB                float64      `json:"peak_rss_mb"` // the larger of bootstrap and listing
-	BootstrapRSSMB           float64      `json:"bootstrap_rss_mb"`
-	ListRSSMB                float64      `json:"list_rss_mb"`
-	// *AnonMB: the anonymous part at the end of each (heap and stacks; the
-	// rest of the RSS is the binary's and the device file's pages mapped).
-	BootstrapAnonMB float64 `json:"bootstrap_anon_mb"`
-	ListAnonMB      float64 `json:"list_anon_mb"`
+	// PeakRSSMB is the larger of the bootstrap's and the listing's: a list
+	// screen paging through every record's summary, and searches by name,
+	// initials, ID number and address, opening a record each finds.
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	BootstrapRSSMB float64 `json:"bootstrap_rss_mb"`
+	ListRSSMB      float64 `json:"list_rss_mb"`
+	// ListRecordsRSSMB is the peak of reading every whole record, page by
+	// page (ListPage): every page of the device file.
+	ListRecordsRSSMB float64 `json:"list_records_rss_mb"`
+	// At the end of the bootstrap and of the listing, their resident sets
+	// by what they hold: *AnonMB heap and stacks, *FileMB the device file's
+	// pages mapped, *BinaryMB the device binary's.
+	BootstrapAnonMB   float64 `json:"bootstrap_anon_mb"`
+	BootstrapFileMB   float64 `json:"bootstrap_file_mb"`
+	BootstrapBinaryMB float64 `json:"bootstrap_binary_mb"`
+	ListAnonMB        float64 `json:"list_anon_mb"`
+	ListFileMB        float64 `json:"list_file_mb"`
+	ListBinaryMB      float64 `json:"list_binary_mb"`
 	// RSSInProcess is true when the device ran in the benchmark's process
 	// (with the server): its RSS figures are then the whole process's.
 	RSSInProcess bool `json:"rss_in_process"`
@@ -105,8 +127,8 @@ func (f *FieldFigures) link(name string) **LinkFigures {
 // Users of the field benchmark: one whose district holds the bootstrap
 // records, one of an empty district who pushes.
 const (
-	fieldUser, fieldPushUser = "field", "field-push"
-	fieldPassword            = "field-password"
+	fieldUser, fieldPushUser = fielddevice.User, "field-push"
+	fieldPassword            = fielddevice.Password
 	fieldPushDistrict        = "430102001002"
 )
 
@@ -140,28 +162,34 @@ func Field(ctx context.Context, cfg FieldConfig) (*FieldFigures, error) {
 	// The device on its own: its file after a bootstrap, and its peak RSS
 	// bootstrapping and listing (through no shaping: memory, not time).
 	file := filepath.Join(dir, "rss-device.db")
-	boot, err := e.deviceTask(ctx, cfg, "bootstrap", e.srv.URL(), file)
+	boot, err := e.deviceTask(ctx, cfg, fielddevice.TaskBootstrap, e.srv.URL(), file)
 	if err != nil {
 		return f, fmt.Errorf("bootstrap for memory: %w", err)
 	}
-	list, err := e.deviceTask(ctx, cfg, "list", e.srv.URL(), file)
+	list, err := e.deviceTask(ctx, cfg, fielddevice.TaskList, e.srv.URL(), file)
 	if err != nil {
 		return f, fmt.Errorf("listing: %w", err)
+	}
+	records, err := e.deviceTask(ctx, cfg, fielddevice.TaskListRecords, e.srv.URL(), file)
+	if err != nil {
+		return f, fmt.Errorf("listing whole records: %w", err)
 	}
 	if boot.Records > 0 {
 		f.DeviceFileBytesPerRecord = float64(boot.FileBytes) / float64(boot.Records)
 	}
-	f.BootstrapRSSMB, f.ListRSSMB = boot.RSSMB, list.RSSMB
-	f.BootstrapAnonMB, f.ListAnonMB = boot.AnonMB, list.AnonMB
+	f.BootstrapRSSMB, f.ListRSSMB, f.ListRecordsRSSMB = boot.RSSMB, list.RSSMB, records.RSSMB
+	f.BootstrapAnonMB, f.BootstrapFileMB, f.BootstrapBinaryMB = boot.AnonMB, boot.FileMB, boot.BinaryMB
+	f.ListAnonMB, f.ListFileMB, f.ListBinaryMB = list.AnonMB, list.FileMB, list.BinaryMB
 	f.PeakRSSMB = max(boot.RSSMB, list.RSSMB)
 	return f, nil
 }
 
 type fieldEnv struct {
-	dir string
-	st  store.Store
-	srv *api.Server
-	n   atomic.Int64 // device files made
+	dir    string
+	st     store.Store
+	srv    *api.Server
+	issuer *auth.Issuer // the server's, to make an expired access token
+	n      atomic.Int64 // device files made
 }
 
 // startField starts a server holding n registrations in one district.
@@ -176,7 +204,12 @@ func startField(ctx context.Context, dir string, n int) (*fieldEnv, error) {
 	cfg.Election = election.NewLive(el)
 	cfg.Validator = store.LiveModelValidator(cfg.Election.Rules)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Keys = auth.NewKeySet()
 	var srv *api.Server
+	var issuer *auth.Issuer
+	if err == nil {
+		issuer, err = auth.NewIssuer(cfg.Keys, cfg.AccessTTL)
+	}
 	if err == nil {
 		srv, err = api.New(ctx, st, cfg)
 	}
@@ -188,7 +221,7 @@ func startField(ctx context.Context, dir string, n int) (*fieldEnv, error) {
 		return nil, err
 	}
 	go srv.Serve()
-	e := &fieldEnv{dir: dir, st: st, srv: srv}
+	e := &fieldEnv{dir: dir, st: st, srv: srv, issuer: issuer}
 	for _, u := range []accounts.NewUser{
 		{Name: fieldUser, Role: store.RoleRegistrar, Districts: []string{district}, Password: fieldPassword},
 		{Name: fieldPushUser, Role: store.RoleRegistrar, Districts: []string{fieldPushDistrict}, Password: fieldPassword},
@@ -256,10 +289,14 @@ func (c *Counter) RoundTrip(r *http.Request) (*http.Response, error) {
 // Requests is the number of requests sent so far.
 func (c *Counter) Requests() int64 { return c.n.Load() }
 
-// device opens a new device file reaching url, logged in as user.
-func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTripper) (*sdk.Device, error) {
-	path := filepath.Join(e.dir, fmt.Sprintf("field-%d.db", e.n.Add(1)))
-	d, err := sdk.Open(path, sdk.Options{ServerURL: url, HTTPClient: &http.Client{Transport: rt}})
+// newFile names a new device file.
+func (e *fieldEnv) newFile() string {
+	return filepath.Join(e.dir, fmt.Sprintf("field-%d.db", e.n.Add(1)))
+}
+
+// device opens the device file at path reaching url, logged in as user.
+func (e *fieldEnv) device(ctx context.Context, path, user, url string, rt http.RoundTripper, secrets sdk.SecretStore) (*sdk.Device, error) {
+	d, err := sdk.Open(path, sdk.Options{ServerURL: url, HTTPClient: &http.Client{Transport: rt}, Secrets: secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +305,28 @@ func (e *fieldEnv) device(ctx context.Context, user, url string, rt http.RoundTr
 		return nil, err
 	}
 	return d, nil
+}
+
+// secrets is a device's secret store (sdk.SecretStore), in memory.
+type secrets struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *secrets) Secret(name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[name], nil
+}
+
+func (s *secrets) SetSecret(name, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	s.m[name] = value
+	return nil
 }
 
 func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, i int) (*LinkFigures, error) {
@@ -286,10 +345,10 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 		return secs, d1 - d0, u1 - u0, err
 	}
 	// Bootstrap: a new device of the district pulls everything.
-	var boot *DeviceResult
+	var boot *fielddevice.Result
 	var down, up int64
 	lf.BootstrapSeconds, down, up, err = bytesOf(func() (err error) {
-		boot, err = e.deviceTask(ctx, cfg, "bootstrap", link.URL(), filepath.Join(e.dir, fmt.Sprintf("boot-%d.db", i)))
+		boot, err = e.deviceTask(ctx, cfg, fielddevice.TaskBootstrap, link.URL(), filepath.Join(e.dir, fmt.Sprintf("boot-%d.db", i)))
 		return err
 	})
 	if err != nil {
@@ -303,11 +362,13 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 
 	// Push: a registrar of an empty district sends what they typed offline.
 	rt := NewCounter()
-	d, err := e.device(ctx, fieldPushUser, link.URL(), rt)
+	keys := &secrets{}
+	path := e.newFile()
+	d, err := e.device(ctx, path, fieldPushUser, link.URL(), rt, keys)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
+	defer func() { d.Close() }()
 	if _, err := d.Sync(ctx); err != nil { // learns its rules
 		return nil, fmt.Errorf("first sync: %w", err)
 	}
@@ -326,7 +387,7 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
-	lf.PushRecords, lf.PushBytes = rep.Pushed[dsync.StatusApplied], down+up
+	lf.PushRecords, lf.PushBytes, lf.PushUpBytes = rep.Pushed[dsync.StatusApplied], down+up, up
 	// An edit of each, then one Sync: what comes back down.
 	for j, id := range ids {
 		if err := d.Update(id, map[string]json.RawMessage{"voter_group": json.RawMessage(fmt.Sprintf(`"第%d选民小组"`, 1+j%12))}); err != nil {
@@ -354,7 +415,93 @@ func (e *fieldEnv) runLink(ctx context.Context, cfg FieldConfig, p LinkProfile, 
 	}
 	lf.SmallSyncSeconds = time.Since(start).Seconds()
 	lf.SmallSyncRoundTrips = int(rt.Requests() - before)
+
+	if err := e.conflictSync(ctx, lf, d, rt, link, ids); err != nil {
+		return nil, err
+	}
+	// The app started again an hour later: its access token expired. (The
+	// server's clock is not moved: it holds a token issued an hour ago.)
+	if err := e.expireAccess(d, keys); err != nil {
+		return nil, err
+	}
+	d.Close()
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	if d, err = sdk.Open(path, sdk.Options{ServerURL: link.URL(), HTTPClient: &http.Client{Transport: rt}, Secrets: keys,
+		Now: later}); err != nil {
+		return nil, err
+	}
+	before, start = rt.Requests(), time.Now()
+	if _, err := d.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("sync after the token expired: %w", err)
+	}
+	lf.ExpiredSyncSeconds = time.Since(start).Seconds()
+	lf.ExpiredSyncRequests = int(rt.Requests() - before)
 	return lf, nil
+}
+
+// conflictSync measures an empty sync on a device holding thousands of
+// open conflicts: another device edits the name and phone of every record
+// of ids, then d edits them too, unaware, and syncs.
+func (e *fieldEnv) conflictSync(ctx context.Context, lf *LinkFigures, d *sdk.Device, rt *Counter, link *Link, ids []string) error {
+	if err := e.editElsewhere(ctx, ids); err != nil {
+		return fmt.Errorf("edits elsewhere: %w", err)
+	}
+	for j, id := range ids {
+		if err := d.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"登记员%d"`, j)),
+			"phone": json.RawMessage(fmt.Sprintf(`"139%08d"`, j))}); err != nil {
+			return err
+		}
+	}
+	if _, err := d.Sync(ctx); err != nil {
+		return fmt.Errorf("conflicting sync: %w", err)
+	}
+	cs, err := d.Conflicts()
+	if err != nil {
+		return err
+	}
+	lf.ConflictSyncOpen = len(cs)
+	before := rt.Requests()
+	d0, u0 := link.Bytes()
+	start := time.Now()
+	if _, err := d.Sync(ctx); err != nil {
+		return fmt.Errorf("sync with conflicts open: %w", err)
+	}
+	lf.ConflictSyncSeconds = time.Since(start).Seconds()
+	d1, u1 := link.Bytes()
+	lf.ConflictSyncRequests, lf.ConflictSyncBytes = int(rt.Requests()-before), d1-d0+u1-u0
+	return nil
+}
+
+// editElsewhere changes the name and phone of each record from another
+// device of the pushing registrar, reaching the server directly.
+func (e *fieldEnv) editElsewhere(ctx context.Context, ids []string) error {
+	other, err := e.device(ctx, e.newFile(), fieldPushUser, e.srv.URL(), http.DefaultTransport.(*http.Transport).Clone(), nil)
+	if err != nil {
+		return err
+	}
+	defer other.Close()
+	if _, err := other.Sync(ctx); err != nil {
+		return err
+	}
+	for j, id := range ids {
+		if err := other.Update(id, map[string]json.RawMessage{"name": json.RawMessage(fmt.Sprintf(`"站点%d"`, j)),
+			"phone": json.RawMessage(fmt.Sprintf(`"137%08d"`, j))}); err != nil {
+			return err
+		}
+	}
+	_, err = other.Sync(ctx)
+	return err
+}
+
+// expireAccess puts in the device's secret store an access token the
+// server issued for it an hour ago, long expired.
+func (e *fieldEnv) expireAccess(d *sdk.Device, keys *secrets) error {
+	tok, _, err := e.issuer.IssueGrant(auth.Grant{User: fieldPushUser, Device: d.ID(), Role: string(store.RoleRegistrar),
+		At: time.Now().Add(-time.Hour)})
+	if err != nil {
+		return err
+	}
+	return keys.SetSecret("access_token", tok) // the name the SDK keeps it under
 }
 
 func mustHost(u string) string {
@@ -365,20 +512,10 @@ func mustHost(u string) string {
 	return p.Host
 }
 
-// DeviceResult is what a device task reports.
-type DeviceResult struct {
-	Records   int     `json:"records"`
-	Seconds   float64 `json:"seconds"`
-	FileBytes int64   `json:"file_bytes"`
-	RSSMB     float64 `json:"rss_mb"`
-	AnonMB    float64 `json:"anon_mb"` // anonymous RSS (heap, stacks) at the end: RSS less the file pages mapped
-	Error     string  `json:"error,omitempty"`
-}
-
 // deviceTask runs a device task, in a process of its own if cfg says so.
-func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, file string) (*DeviceResult, error) {
+func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, file string) (*fielddevice.Result, error) {
 	if len(cfg.DeviceCommand) == 0 {
-		return RunDeviceTask(ctx, task, url, file)
+		return fielddevice.Run(ctx, task, url, file)
 	}
 	args := append(cfg.DeviceCommand[1:len(cfg.DeviceCommand):len(cfg.DeviceCommand)],
 		"--task", task, "--url", url, "--file", file)
@@ -389,7 +526,7 @@ func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, f
 	if err != nil {
 		return nil, fmt.Errorf("device process: %w: %s", err, stderr.String())
 	}
-	var r DeviceResult
+	var r fielddevice.Result
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, fmt.Errorf("device process answer: %w", err)
 	}
@@ -397,97 +534,4 @@ func (e *fieldEnv) deviceTask(ctx context.Context, cfg FieldConfig, task, url, f
 		return &r, errors.New(r.Error)
 	}
 	return &r, nil
-}
-
-// RunDeviceTask is the device's side of the field benchmark: "bootstrap"
-// signs a new device file in and syncs it; "list" reads every record of
-// an existing one page by page and searches it. It reports the records,
-// the seconds, the file's size and the process's peak RSS.
-func RunDeviceTask(ctx context.Context, task, url, file string) (*DeviceResult, error) {
-	d, err := sdk.Open(file, sdk.Options{ServerURL: url})
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	r := &DeviceResult{}
-	start := time.Now()
-	switch task {
-	case "bootstrap":
-		if err = d.Login(ctx, fieldUser, fieldPassword); err != nil {
-			return nil, err
-		}
-		start = time.Now()
-		var rep sdk.SyncReport
-		rep, err = d.Sync(ctx)
-		r.Records = rep.Pulled
-	case "list":
-		r.Records, err = listAll(d)
-	default:
-		err = fmt.Errorf("bench: unknown device task %q", task)
-	}
-	r.Seconds = time.Since(start).Seconds()
-	if err != nil {
-		return r, err
-	}
-	if fi, err := os.Stat(file); err == nil {
-		r.FileBytes = fi.Size()
-	}
-	r.RSSMB, r.AnonMB = peakRSSMB(), procStatusMB("RssAnon:")
-	return r, nil
-}
-
-// listAll reads every record page by page, as an app listing them would,
-// and searches them the ways a registrar does at the door.
-func listAll(d *sdk.Device) (int, error) {
-	n, after := 0, ""
-	for {
-		rs, next, err := d.ListPage(sdk.ListFilter{}, after, 100)
-		if err != nil {
-			return n, err
-		}
-		n += len(rs)
-		if next == "" {
-			break
-		}
-		after = next
-	}
-	for _, q := range []string{"李", "wx", "1234", "人民路"} {
-		if _, _, err := d.Search(q, "", 100); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// peakRSSMB is the process's peak resident set, in MiB: VmHWM, which exec
-// starts afresh (getrusage's ru_maxrss carries over the parent's peak
-// through the fork and exec that started this process), or ru_maxrss
-// where /proc is not.
-func peakRSSMB() float64 {
-	if mb := procStatusMB("VmHWM:"); mb > 0 {
-		return mb
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) / 1024 // KiB on Linux
-}
-
-// procStatusMB reads a figure in kB of /proc/self/status, in MiB (0 if
-// there is none).
-func procStatusMB(key string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, key); ok {
-			var kb float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/dengji/dengji/server/bench/fielddevice"
 )
 
 // MemoryFigures is what WorstCasePushes measured.
@@ -71,7 +73,7 @@ func WorstCasePushes(ctx context.Context, dir string, n int) (*MemoryFigures, er
 	}
 	wg.Wait()
 	f.Seconds = time.Since(start).Seconds()
-	f.PeakRSSMiB = peakRSSMiB()
+	f.PeakRSSMiB = fielddevice.PeakRSSMB()
 	return f, nil
 }
 
@@ -139,19 +141,4 @@ func structureBody() []byte {
 	}
 	b.WriteString(`]}`)
 	return []byte(b.String())
-}
-
-// peakRSSMiB reads VmHWM from /proc/self/status (0 where there is none).
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
