@@ -60,7 +60,10 @@ func testConcurrentSamePush(t *testing.T, s store.Store) {
 // lower one for good. (The wait for the second push is no assertion on
 // time: it only gives a wrong backend the chance to be wrong.)
 func testFeedVisibility(t *testing.T, s store.Store) {
-	holding, release := make(chan struct{}), make(chan struct{})
+	// holding has room for the first attempt's signal: unbuffered, a
+	// writer reaching its select before this goroutine waited would take
+	// the default and the test would wait for ever (it did, now and then).
+	holding, release := make(chan struct{}, 1), make(chan struct{})
 	low := make(chan error, 1)
 	go func() {
 		low <- s.Update(ctx, func(tx store.Tx) error {
