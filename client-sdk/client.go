@@ -49,6 +49,9 @@ type request struct {
 	progress *atomic.Int64
 	// header, if set, adds these headers to the request.
 	header http.Header
+	// serverTime, if set, receives how long the server said it worked on
+	// the request (Server-Timing), 0 if it did not say.
+	serverTime *time.Duration
 }
 
 // call makes an API request, retrying transient failures, and refreshes the
@@ -91,10 +94,14 @@ func encodeBody(v any, raw []byte, compress bool) ([]byte, error) {
 	if !compress {
 		return b, nil
 	}
-	var buf bytes.Buffer
 	// The best compression: over EDGE the uplink (100 kbit/s) is the
-	// bottleneck, and a batch of 1,000 changes costs the device some 30 ms.
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	// bottleneck. (Pushes choose their level by the link: pace.go.)
+	return gzipBody(b, gzip.BestCompression)
+}
+
+func gzipBody(b []byte, level int) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, level)
 	if _, err := zw.Write(b); err != nil {
 		return nil, err
 	}
@@ -231,6 +238,9 @@ func (d *Device) once(ctx context.Context, req request, body []byte, out any) er
 	}
 	if req.etag != nil {
 		*req.etag = resp.Header.Get("ETag")
+	}
+	if req.serverTime != nil {
+		*req.serverTime = serverTiming(resp.Header)
 	}
 	if req.stream != nil {
 		if err := req.stream(rd); err != nil {

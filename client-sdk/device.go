@@ -113,6 +113,7 @@ type Device struct {
 	rules       atomic.Pointer[dsync.Rules] // cached from the server; nil before the first
 	accessUntil atomic.Int64                // unix ms the access token expires, if known
 	server      serverState                 // what the server's last answer said of its generation and backups
+	pace        pace                        // how hard pushes are compressed
 }
 
 // fileGrowth is how much the device file grows by beyond what it needs.

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,17 +65,17 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 			d.opts.PageBytes, dsync.FormatColumns, url.QueryEscape(etag), noticesAfter, held), err
 	}
 	req.stream = func(body io.Reader) error {
-		dec := stdjson.NewDecoder(body)
+		s := newJSONStream(body)
 		var end pageEnd
-		var rules stdjson.RawMessage
+		var rules []byte
 		var newTag string
 		var notices *dsync.NoticePage
-		records := d.recordStream(dec, &stored, rep)
-		err := readObject(dec, func(key string) error {
+		records := d.recordStream(s, &stored, rep)
+		err := s.object(func(key string) error {
 			switch key {
 			case "results":
 				var results []dsync.Result
-				if err := dec.Decode(&results); err != nil {
+				if err := s.decode(&results); err != nil {
 					return err
 				}
 				if acked { // a retry after the acknowledgement: answered again as duplicates
@@ -96,13 +95,15 @@ func (d *Device) syncOnce(ctx context.Context, rep *SyncReport) (handled, more, 
 				stored.Add(1) // progress: the next try sends what is left
 				return nil
 			case "rules":
-				return dec.Decode(&rules)
+				var err error
+				rules, err = s.value()
+				return err
 			case "rules_etag":
-				return dec.Decode(&newTag)
+				return s.decode(&newTag)
 			case "notices":
-				return dec.Decode(&notices)
+				return s.decode(&notices)
 			}
-			return end.field(dec, key, records)
+			return end.field(s, key, records)
 		})
 		if err != nil {
 			return errors.Join(err, records.keep())

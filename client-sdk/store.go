@@ -45,11 +45,16 @@ func viewRecordTx(tx *bbolt.Tx, id string) (*dsync.Record, error) {
 // putRecordTx stores a record in the compact encoding (dsync.FormatCompact):
 // each version once, not once per field.
 func putRecordTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record) error {
+	return putEncodedTx(tx, bucket, r, r.AppendCompactJSON(nil))
+}
+
+// putEncodedTx is putRecordTx with the record's compact encoding at hand.
+func putEncodedTx(tx *bbolt.Tx, bucket []byte, r *dsync.Record, compact []byte) error {
 	b := tx.Bucket(bucket)
 	// Record IDs are UUIDv7, in time order: most puts append, and pages
 	// split at bbolt's default half full would leave the file half empty.
 	b.FillPercent = recordFill
-	if err := b.Put([]byte(r.ID), r.AppendCompactJSON(nil)); err != nil {
+	if err := b.Put([]byte(r.ID), compact); err != nil {
 		return err
 	}
 	// The summary follows what the app sees: the view if there is one,
@@ -325,14 +330,14 @@ func rejected(res *dsync.Result) bool {
 	return res.Status == dsync.StatusRejected || res.Code != ""
 }
 
-// putPulledTx stores one pulled record into base and recomputes its view. A
-// tombstone of a record the device never had is skipped; it reports whether
-// the record was stored.
-func putPulledTx(tx *bbolt.Tx, r *dsync.Record) (bool, error) {
+// putPulledTx stores one pulled record, compact its encoding as it arrived,
+// into base and recomputes its view. A tombstone of a record the device
+// never had is skipped; it reports whether the record was stored.
+func putPulledTx(tx *bbolt.Tx, r *dsync.Record, compact []byte) (bool, error) {
 	if r.Deleted() && tx.Bucket(bucketBase).Get([]byte(r.ID)) == nil && !hasPendingTx(tx, r.ID) {
 		return false, nil
 	}
-	if err := putRecordTx(tx, bucketBase, r); err != nil {
+	if err := putEncodedTx(tx, bucketBase, r, compact); err != nil {
 		return false, err
 	}
 	return true, rebuildViewOnTx(tx, r.ID, r)

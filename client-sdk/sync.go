@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -227,7 +226,7 @@ func (d *Device) prepare(after uint64, limit int) <-chan *batch {
 			// bytes than the changes one after another, once gzip'd.
 			b.body = dsync.AppendColumns(make([]byte, 0, 64<<10), b.changes)
 			if !d.opts.DisableGzip {
-				b.body, b.err = encodeBody(nil, b.body, true)
+				b.body, b.err = d.pace.compress(b.body)
 			}
 		}
 		out <- b
@@ -243,13 +242,16 @@ func (d *Device) send(ctx context.Context, b *batch) (*dsync.PushResponse, error
 	if err != nil {
 		return nil, err
 	}
+	var worked time.Duration
 	req := request{method: http.MethodPost, path: fmt.Sprintf("/v1/push?cursor=%d&results=short&format=%s", cursor,
 		dsync.FormatColumns), raw: b.body,
 		zipped: !d.opts.DisableGzip, auth: true, once: true,
-		header: d.generationHeader()}
+		header: d.generationHeader(), serverTime: &worked}
+	start := time.Now()
 	if err := d.call(ctx, req, &resp); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
+	d.pace.sent(time.Since(start) - worked)
 	fillChangeIDs(b.changes, resp.Results)
 	b.server = d.server.get()
 	if err := checkResults(b.changes, resp.Results); err != nil {
@@ -540,26 +542,26 @@ type pageEnd struct {
 
 // field reads the value of a page's key: its records into records, its
 // cursor and more into e; the value of any other key is skipped.
-func (e *pageEnd) field(dec *stdjson.Decoder, key string, records *recordStream) error {
+func (e *pageEnd) field(s *jsonStream, key string, records *recordStream) error {
 	switch key {
 	case "records":
 		return records.read()
 	case "cursor":
-		return dec.Decode(&e.Cursor)
+		return s.decode(&e.Cursor)
 	case "more":
-		return dec.Decode(&e.More)
+		return s.decode(&e.More)
 	}
-	var skip stdjson.RawMessage
-	return dec.Decode(&skip)
+	_, err := s.value()
+	return err
 }
 
 // streamPage reads a compact page, storing its records chunk by chunk as
 // they arrive; the page's cursor is stored with its last chunk.
 func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, rep *SyncReport) (pageEnd, error) {
 	var end pageEnd
-	dec := stdjson.NewDecoder(body)
-	records := d.recordStream(dec, stored, rep)
-	err := readObject(dec, func(key string) error { return end.field(dec, key, records) })
+	s := newJSONStream(body)
+	records := d.recordStream(s, stored, rep)
+	err := s.object(func(key string) error { return end.field(s, key, records) })
 	if err != nil {
 		return end, errors.Join(err, records.keep())
 	}
@@ -573,28 +575,36 @@ func (d *Device) streamPage(body io.Reader, from uint64, stored *atomic.Int64, r
 // decoded, pullChunk at a time, each chunk with its last record's cursor.
 type recordStream struct {
 	d      *Device
-	dec    *stdjson.Decoder
+	s      *jsonStream
 	stored *atomic.Int64
 	rep    *SyncReport
-	chunk  []dsync.Record
+	chunk  []pulled
 }
 
-func (d *Device) recordStream(dec *stdjson.Decoder, stored *atomic.Int64, rep *SyncReport) *recordStream {
-	return &recordStream{d: d, dec: dec, stored: stored, rep: rep, chunk: make([]dsync.Record, 0, pullChunk)}
+// pulled is a record as it arrived and as decoded: the arrived bytes,
+// which are the compact encoding the device file keeps, are stored as
+// they are.
+type pulled struct {
+	dsync.Record
+	compact []byte
+}
+
+func (d *Device) recordStream(s *jsonStream, stored *atomic.Int64, rep *SyncReport) *recordStream {
+	return &recordStream{d: d, s: s, stored: stored, rep: rep, chunk: make([]pulled, 0, pullChunk)}
 }
 
 // read reads the array of records.
 func (rs *recordStream) read() error {
-	return readArray(rs.dec, func() error {
-		var raw stdjson.RawMessage
-		if err := rs.dec.Decode(&raw); err != nil {
+	return rs.s.array(func() error {
+		raw, err := rs.s.value()
+		if err != nil {
 			return err
 		}
 		r, err := dsync.DecodeCompact(raw)
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrProtocol, err)
 		}
-		rs.chunk = append(rs.chunk, *r)
+		rs.chunk = append(rs.chunk, pulled{Record: *r, compact: raw})
 		if len(rs.chunk) == pullChunk {
 			return rs.flush(r.Seq)
 		}
@@ -620,52 +630,6 @@ func (rs *recordStream) keep() error {
 	return rs.flush(rs.chunk[len(rs.chunk)-1].Seq)
 }
 
-// readObject reads a JSON object from dec, calling field for each key with
-// the decoder before its value.
-func readObject(dec *stdjson.Decoder, field func(key string) error) error {
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, ok := t.(string)
-		if !ok {
-			return fmt.Errorf("%w: object key %v", ErrProtocol, t)
-		}
-		if err := field(key); err != nil {
-			return err
-		}
-	}
-	return expectDelim(dec, '}')
-}
-
-// readArray reads a JSON array from dec, calling elem before each element.
-func readArray(dec *stdjson.Decoder, elem func() error) error {
-	if err := expectDelim(dec, '['); err != nil {
-		return err
-	}
-	for dec.More() {
-		if err := elem(); err != nil {
-			return err
-		}
-	}
-	return expectDelim(dec, ']')
-}
-
-func expectDelim(dec *stdjson.Decoder, want stdjson.Delim) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if t != want {
-		return fmt.Errorf("%w: want %v, got %v", ErrProtocol, want, t)
-	}
-	return nil
-}
-
 func (d *Device) cursor() (uint64, error) {
 	var c uint64
 	err := d.db.View(func(tx *bbolt.Tx) error { c = getU64Tx(tx, keyCursor); return nil })
@@ -674,15 +638,15 @@ func (d *Device) cursor() (uint64, error) {
 
 // storePage writes pulled records, their clock readings and the new cursor
 // in one transaction.
-func (d *Device) storePage(records []dsync.Record, cursor uint64) (int, error) {
+func (d *Device) storePage(records []pulled, cursor uint64) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := 0
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		n = 0
 		for i := range records {
-			r := &records[i]
-			stored, err := putPulledTx(tx, r)
+			r := &records[i].Record
+			stored, err := putPulledTx(tx, r, records[i].compact)
 			if err != nil {
 				return err
 			}

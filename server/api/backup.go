@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,6 +21,16 @@ const (
 	HeaderBackupSeq  = "Dengji-Backup-Seq"
 	HeaderSeq        = "Dengji-Seq"
 )
+
+// HeaderServerTiming on push and pull answers says how long the server
+// worked on the request once its body had arrived (Server-Timing,
+// "app;dur=" in milliseconds): what a device's round trip took beyond it
+// was the link's, and the device compresses as hard as the link gives it
+// time for.
+const HeaderServerTiming = "Server-Timing"
+
+// ctxReceived holds the time a request's body was read whole (readBody).
+const ctxReceived = "dengji.received"
 
 // stamp sets the generation and watermark headers, and for push and pull
 // has the feed's sequence read when the answer is written (after the push
@@ -65,6 +76,10 @@ func (w *seqWriter) before() {
 	w.stamped = true
 	if high, err := w.s.highSeq(w.c); err == nil {
 		w.Header().Set(HeaderSeq, strconv.FormatUint(high, 10))
+	}
+	if t, ok := w.c.Get(ctxReceived); ok {
+		ms := float64(time.Since(t.(time.Time)).Microseconds()) / 1000
+		w.Header().Set(HeaderServerTiming, "app;dur="+strconv.FormatFloat(ms, 'f', 1, 64))
 	}
 }
 

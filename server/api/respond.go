@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	json "github.com/dengji/dengji/internal/jsonx"
 	"github.com/gin-gonic/gin"
@@ -67,6 +68,7 @@ func readBody(c *gin.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	switch {
 	case err == nil:
+		c.Set(ctxReceived, time.Now())
 		return body, nil
 	case isTooLarge(err):
 		return nil, ErrTooLarge

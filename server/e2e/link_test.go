@@ -1,7 +1,12 @@
 package e2e
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,5 +138,79 @@ func TestE2E_SmallSyncOneRoundTrip(t *testing.T) {
 	}
 	if rep.Pushed["applied"] != 1 || rep.Pulled != 0 || s.record(t, id) == nil {
 		t.Fatalf("report %+v", rep)
+	}
+}
+
+// levelSeen records the gzip level of every push body a device sends: the
+// XFL byte of the gzip header, 2 for the best level and 4 for the fastest
+// (RFC 1952; compress/gzip sets it).
+type levelSeen struct {
+	rt     http.RoundTripper
+	mu     sync.Mutex
+	levels []byte
+	timing []string
+}
+
+func (l *levelSeen) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path != "/v1/push" || r.Body == nil {
+		return l.rt.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	resp, err := l.rt.RoundTrip(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(body) > 8 {
+		l.levels = append(l.levels, body[8])
+	}
+	if resp != nil {
+		l.timing = append(l.timing, resp.Header.Get("Server-Timing"))
+	}
+	return resp, err
+}
+
+// A device compresses its pushes as hard as the link gives it time for:
+// over a slow link every batch at the best level, over loopback, once it
+// has seen that the link takes less time than the best level, the fastest.
+// The server says how long it worked (Server-Timing) so that the device can
+// tell the link's time from the server's.
+func TestE2E_PushCompressesAsTheLinkAllows(t *testing.T) {
+	s := startServer(t)
+	s.addUser(t, "li", store.RoleRegistrar, "430102001001")
+	push := func(url string) *levelSeen {
+		seen := &levelSeen{rt: http.DefaultTransport}
+		d := s.device(t, "li", url, sdk.Options{BatchSize: 500, HTTPClient: &http.Client{Transport: seen}})
+		for i := range 2000 {
+			_, err := d.Create(model.TypeRegistration, "430102001001", registration(uint64(i+1)))
+			must(t, err)
+		}
+		if rep := mustSync(t, d); rep.Pushed[dsync.StatusApplied] != 2000 {
+			t.Fatalf("pushed %v", rep.Pushed)
+		}
+		return seen
+	}
+	const best, fastest = 2, 4
+	slow := push(startLink(t, s, bench.LinkProfile{Name: "slow", RTT: 20 * time.Millisecond, Down: 200_000, Up: 100_000}).URL())
+	lan := push(s.URL())
+	t.Logf("levels over a slow link %v, over loopback %v; Server-Timing %q", slow.levels, lan.levels, lan.timing[0])
+	if len(slow.levels) != 4 || len(lan.levels) != 4 {
+		t.Fatalf("batches: %d and %d, want 4 each", len(slow.levels), len(lan.levels))
+	}
+	for i, lv := range slow.levels {
+		if lv != best {
+			t.Errorf("slow link, batch %d: level byte %d, want the best (%d)", i+1, lv, best)
+		}
+	}
+	// The first two batches are compressed before any answer came back.
+	if lan.levels[0] != best || !slices.Contains(lan.levels[2:], fastest) {
+		t.Errorf("loopback: level bytes %v, want the best first and then the fastest", lan.levels)
+	}
+	for _, h := range lan.timing {
+		if !strings.HasPrefix(h, "app;dur=") {
+			t.Errorf("push answer's Server-Timing %q, want app;dur=…", h)
+		}
 	}
 }
