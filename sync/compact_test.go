@@ -17,6 +17,9 @@ func TestCompact_RoundTrip(t *testing.T) {
 		Writers: map[string]Writer{"c1": {Device: "d1", Author: "li", HLC: 40}, "c2": {Device: "d2", HLC: 41}},
 	}
 	b := r.AppendCompactJSON(nil)
+	if _, ok := parseCompact(b); !ok {
+		t.Fatalf("the compact encoding left the fast path:\n%s", b)
+	}
 	got, err := DecodeCompact(b)
 	if err != nil {
 		t.Fatal(err)
@@ -52,4 +55,30 @@ func BenchmarkDecodeCompact(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// What the fast path reads, encoding/json reads the same.
+func FuzzDecodeCompact(f *testing.F) {
+	r := &Record{ID: "r1", Type: "registration", District: "430102001001", Seq: 7, HLC: 42,
+		Fields: map[string]Field{
+			"name":  {Value: json.RawMessage(`"李\"碧辉"`), Version: "c1"},
+			"flags": {Value: json.RawMessage(`[1,{"a":null}]`), Version: "c2"},
+		},
+		Writers: map[string]Writer{"c1": {Device: "d1", Author: "li", HLC: 40}, "c2": {Device: "d2", HLC: 41}},
+	}
+	f.Add(r.AppendCompactJSON(nil))
+	f.Add([]byte(`{"id":"x","w":[{"v":"a"}],"f":{"a":"1"},"fw":{"a":0}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseCompact(b)
+		if !ok {
+			return
+		}
+		var std compactRecord
+		if err := json.Unmarshal(b, &std); err != nil {
+			t.Fatalf("fast path accepted what encoding/json refuses (%v):\n%s", err, b)
+		}
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("fast path and encoding/json differ on\n%s\nfast %+v\n std %+v", b, fast, std)
+		}
+	})
 }

@@ -170,6 +170,9 @@ func (p *parser) name() (string, bool) {
 	if p.members++; !ok || p.members > maxPushMembers || !p.byte(':') {
 		return "", false
 	}
+	if p.keys == nil {
+		return string(k), true
+	}
 	s, seen := p.keys[string(k)]
 	if !seen {
 		s = string(k)
@@ -353,4 +356,123 @@ func (p *parser) change(ch *Change) bool {
 		seen |= bit
 		return true
 	})
+}
+
+// ParseRecord decodes a stored record in the shape Record's encoder writes,
+// fast, into r, and reports whether it could; on false r is unchanged and
+// the caller decodes data with a general JSON decoder (store.DecodeRecord
+// does), which decides what is valid. Field values are sliced from one copy
+// of data, so data may be reused (a bbolt value outlives no transaction).
+//
+// Decoding stored records was most of what a pull cost the server: a
+// general decoder builds the fields' map one key at a time through
+// reflection.
+func ParseRecord(data []byte, r *Record) bool {
+	p := parser{b: append([]byte(nil), data...)}
+	var rec Record
+	p.ws()
+	if !p.record(&rec) || p.i != len(p.b) {
+		return false
+	}
+	*r = rec
+	return true
+}
+
+// record fields, as bits, to refuse a field given twice.
+const (
+	rID = 1 << iota
+	rType
+	rDistrict
+	rFields
+	rWriters
+	rSeq
+	rHLC
+	rFieldW // the compact encoding's
+)
+
+func (p *parser) record(r *Record) bool {
+	var seen int
+	return p.object(func(k string) bool {
+		var bit int
+		ok := false
+		switch k {
+		case "id":
+			bit = rID
+			r.ID, ok = p.string()
+		case "type":
+			bit = rType
+			r.Type, ok = p.string()
+		case "district":
+			bit = rDistrict
+			r.District, ok = p.string()
+		case "fields":
+			bit = rFields
+			r.Fields, ok = members(p, 16, p.field)
+		case "writers":
+			bit = rWriters
+			r.Writers, ok = members(p, 1, p.writer)
+		case "seq":
+			bit = rSeq
+			r.Seq, ok = p.uint(false)
+		case "hlc":
+			bit = rHLC
+			var n uint64
+			n, ok = p.uint(p.peek() == '"')
+			r.HLC = HLC(n)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+}
+
+func (p *parser) field() (f Field, ok bool) {
+	var seen int
+	ok = p.object(func(k string) bool {
+		var bit int
+		ok := false
+		switch k {
+		case "v":
+			bit = 1
+			f.Value, ok = p.raw()
+		case "ver":
+			bit = 2
+			f.Version, ok = p.string()
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+	return f, ok
+}
+
+func (p *parser) writer() (w Writer, ok bool) {
+	var seen int
+	ok = p.object(func(k string) bool {
+		var bit int
+		ok := false
+		switch k {
+		case "device":
+			bit = 1
+			w.Device, ok = p.string()
+		case "author":
+			bit = 2
+			w.Author, ok = p.string()
+		case "hlc":
+			bit = 4
+			var n uint64
+			n, ok = p.uint(p.peek() == '"')
+			w.HLC = HLC(n)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+	return w, ok
 }

@@ -166,3 +166,88 @@ func BenchmarkDecodePush(b *testing.B) {
 		}
 	})
 }
+
+// storedRecord is a record as the server stores it (AppendJSON), with
+// values of every JSON kind, several versions and writers.
+func storedRecord(rng *rand.Rand) []byte {
+	r := Record{ID: "019ab3c2-7d1e-7a00-8000-000000000001", Type: "registration", District: "430102001001",
+		Seq: rng.Uint64N(1 << 40), HLC: HLC(rng.Uint64()), Fields: map[string]Field{},
+		Writers: map[string]Writer{"v1": {Device: "dev-1", Author: "li", HLC: HLC(rng.Uint64())}, "v2": {Device: "dev-2"}}}
+	for i, k := range []string{"name", "address", "note", "flags", "age", "_deleted"} {
+		v, _ := json.Marshal(pick(rng))
+		switch k {
+		case "flags":
+			v = json.RawMessage(`[true,{"a":[1,2.5e3,null]},"x\"]"]`)
+		case "age":
+			v = json.RawMessage(`-42`)
+		case "_deleted":
+			v = json.RawMessage(`false`)
+		}
+		r.Fields[k] = Field{Value: v, Version: []string{"v1", "v2"}[i%2]}
+	}
+	return r.AppendJSON(nil)
+}
+
+// checkParseRecord holds ParseRecord to its promise: what it accepts,
+// encoding/json reads the same.
+func checkParseRecord(t *testing.T, data []byte) bool {
+	t.Helper()
+	var fast, std Record
+	if !ParseRecord(data, &fast) {
+		return false
+	}
+	if err := json.Unmarshal(data, &std); err != nil {
+		t.Fatalf("fast path accepted what encoding/json refuses (%v):\n%s", err, data)
+	}
+	if !reflect.DeepEqual(fast, std) {
+		t.Fatalf("fast path and encoding/json differ on\n%s\nfast %+v\n std %+v", data, fast, std)
+	}
+	return true
+}
+
+func TestParseRecord_StoredRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 3))
+	for range 200 {
+		data := storedRecord(rng)
+		if !checkParseRecord(t, data) {
+			t.Fatalf("a stored record left the fast path:\n%s", data)
+		}
+	}
+	// Its values are its own: the buffer read from may be reused.
+	data := storedRecord(rng)
+	var r Record
+	ParseRecord(data, &r)
+	want := string(r.Fields["name"].Value)
+	for i := range data {
+		data[i] = ' '
+	}
+	if string(r.Fields["name"].Value) != want {
+		t.Fatal("the record's values alias the buffer it was read from")
+	}
+}
+
+func TestParseRecord_LeavesTheUnusualToTheGeneralDecoder(t *testing.T) {
+	for _, data := range []string{
+		`{"id":"a","id":"b"}`,                     // repeated member
+		`{"id":"a","extra":1}`,                    // unknown member
+		`{"id":"a\u0062"}`,                        // escapes
+		`{"fields":{"n":{"v":1,"v":2}}}`,          // repeated field member
+		`{"fields":{"n":{"v":1}},"writers":null}`, // null for a map
+		`{"id":"a"} x`,                            // trailing data
+		`{"seq":-1}`,
+	} {
+		var r Record
+		if ParseRecord([]byte(data), &r) {
+			t.Errorf("fast path took %s", data)
+		}
+		if !reflect.DeepEqual(r, Record{}) {
+			t.Errorf("%s: a refused parse changed the record", data)
+		}
+	}
+}
+
+func FuzzParseRecord(f *testing.F) {
+	f.Add(storedRecord(rand.New(rand.NewPCG(1, 1))))
+	f.Add([]byte(`{"id":"x","fields":{"a":{"v":{"b":["}",1]},"ver":"1"}},"hlc":"1","seq":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) { checkParseRecord(t, data) })
+}

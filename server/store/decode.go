@@ -11,8 +11,9 @@ import (
 	dsync "github.com/dengji/dengji/sync"
 )
 
-// DecodeRecord decodes a stored record, for every backend, with
-// goccy/go-json, the fast decoder, and, where it gives up, field by field
+// DecodeRecord decodes a stored record, for every backend: in the shape
+// this server writes, with dsync.ParseRecord; else with goccy/go-json, the
+// fast general decoder, and, where it gives up, field by field
 // (decodeDeep). Before the
 // record contract (model.CheckContract) a field could hold any JSON value
 // encoding/json accepted alone, nested up to 10,000 deep: deeper than
@@ -22,6 +23,9 @@ import (
 // either path (the contract fuzz test proves it). A record no path reads is
 // ErrUnreadable.
 func DecodeRecord(data []byte, r *dsync.Record) error {
+	if dsync.ParseRecord(data, r) {
+		return nil
+	}
 	if err := json.Unmarshal(data, r); err == nil {
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/dengji/dengji/internal/jsonx"
 	dsync "github.com/dengji/dengji/sync"
 )
 
@@ -40,7 +39,7 @@ func (p *Page) AppendCompactJSON(b []byte) []byte {
 	n := 0
 	for _, raw := range p.Records {
 		var r dsync.Record
-		if jsonx.Unmarshal(raw, &r) != nil {
+		if DecodeRecord(raw, &r) != nil {
 			continue // stored by this server's own encoder: cannot happen
 		}
 		if n > 0 {
