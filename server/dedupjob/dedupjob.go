@@ -117,6 +117,10 @@ type Status struct {
 	Indexed int `json:"indexed"`
 	// Continuous says registrations are matched as they arrive (Watch).
 	Continuous bool `json:"continuous"`
+	// Standby says this server's watcher waits while another server on
+	// the same database matches (store.RunLocker): matching goes on there,
+	// and this server takes over if that one stops.
+	Standby bool `json:"standby,omitempty"`
 	// Cursor is the feed sequence the index has matched; Backlog the
 	// records committed after it, waiting to be matched (at most
 	// backlogCap counted: BacklogMore says more wait, and Changes, the
@@ -150,6 +154,7 @@ type Job struct {
 	indexed  int          // ix.Len() after the last run
 	status   Status
 	watching bool
+	standby  bool       // Watch waits for another server's run lock
 	unlock   func()     // of the store's run lock, while Watch holds it
 	seen     []sighting // feed sequences the watcher saw committed, oldest first
 }
@@ -247,7 +252,7 @@ func (j *Job) Status(ctx context.Context) (Status, error) {
 	j.mu.Lock()
 	s := j.status
 	s.Running = j.running.Load()
-	s.Indexed, s.Cursor, s.Continuous = j.indexed, j.ixSeq, j.watching
+	s.Indexed, s.Cursor, s.Continuous, s.Standby = j.indexed, j.ixSeq, j.watching, j.standby
 	j.mu.Unlock()
 	err := j.st.View(ctx, func(tx store.Tx) error {
 		if err := j.backlog(tx, &s); err != nil {

@@ -83,8 +83,11 @@ func TestJob_OneWatcherAcrossServers(t *testing.T) {
 		s, err := ja.Status(ctx)
 		return err == nil && s.Indexed == 301 && len(cases(t, a, store.DupCaseQuery{Districts: []string{"430102001098"}})) == 1
 	})
-	if s, err := jb.Status(ctx); err != nil || s.Continuous || s.Indexed != 0 {
-		t.Fatalf("server b matched beside server a: %+v %v", s, err)
+	if s, err := jb.Status(ctx); err != nil || s.Continuous || s.Indexed != 0 || !s.Standby {
+		t.Fatalf("server b matched beside server a, or did not say it stands by: %+v %v", s, err)
+	}
+	if s, err := ja.Status(ctx); err != nil || s.Standby {
+		t.Fatalf("server a, which matches, says it stands by: %+v %v", s, err)
 	}
 	if _, err := jb.RunIncremental(ctx); !errors.Is(err, dedupjob.ErrRunning) {
 		t.Fatalf("server b's incremental run while server a watches: %v", err)
@@ -93,7 +96,7 @@ func TestJob_OneWatcherAcrossServers(t *testing.T) {
 	stopA()
 	waitFor(t, "server b taking over", func() bool {
 		s, err := jb.Status(ctx)
-		return err == nil && s.Continuous && s.Indexed == 301
+		return err == nil && s.Continuous && s.Indexed == 301 && !s.Standby
 	})
 	pushDuplicate(t, b, dev, recs[1], "new-2", "430102001099")
 	waitFor(t, "server b matching the next duplicate", func() bool {

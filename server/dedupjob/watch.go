@@ -88,15 +88,20 @@ func (j *Job) holdLock(ctx context.Context, every time.Duration) bool {
 	}
 	for {
 		unlock, ok, err := l.TryLock(ctx, runLockName)
+		j.mu.Lock()
+		j.standby = err == nil && !ok
 		if err == nil && ok {
-			j.mu.Lock()
 			defer j.mu.Unlock()
 			j.unlock = unlock
 			j.ix, j.caseOf, j.ixSeq, j.indexed = nil, nil, 0, 0
 			return true
 		}
+		j.mu.Unlock()
 		sleep(ctx, every)
 		if ctx.Err() != nil {
+			j.mu.Lock()
+			j.standby = false
+			j.mu.Unlock()
 			return false
 		}
 	}
