@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/dengji/dengji/internal/jsonx"
 )
 
 func TestCompact_RoundTrip(t *testing.T) {
@@ -48,13 +50,28 @@ func BenchmarkDecodeCompact(b *testing.B) {
 		r.Fields[k] = Field{Value: json.RawMessage(v), Version: "019ab3c2-7d1e-7a00-8000-0000000000c1"}
 	}
 	data := r.AppendCompactJSON(nil)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeCompact(data); err != nil {
-			b.Fatal(err)
+	b.Run("fast", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeCompact(data); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("go-json", func(b *testing.B) { // the general decoder alone, for comparison
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var c compactRecord
+			if err := jsonx.Unmarshal(data, &c); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.record(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // What the fast path reads, encoding/json reads the same.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,19 +27,23 @@ import (
 // duplicates included) as fast as the store takes them, through
 // store.Push, batches of 200 (no HTTP: the server's own work). Phases of DEDUPJOB_CONT_SECONDS (default 10) alternate: on,
 // off, on, off; before each on phase the backlog the off phase left is
-// matched, untimed. During the on phases a probe pushes, every 250 ms,
+// matched, untimed, and each on phase lasts until matching has caught up
+// with what was pushed in it. During the on phases a probe pushes, every 250 ms,
 // a copy of an indexed registration under a district of its own and times
 // until its case is stored. Reported: push records/s on and off, their
 // ratio, the probes' latency (p50, p95, max) and misses, and how long the
 // full run and the rebuild of the index after a restart took (the phases
 // run on the rebuilt index). DEDUPJOB_CONT_POOL (default twice the
-// records) is how many registrations the devices may push. The figure of
-// record (about 4 GB of memory; check free -g first):
+// records) is how many registrations the devices may push;
+// DEDUPJOB_CONT_EVERY_MS the watcher's interval (default
+// DefaultWatchEvery). The figure of record (about 5.5 GB of memory; check
+// free -g first):
 //
 //	DEDUPJOB_CONT_RECORDS=1000000 DEDUPJOB_CONT_POOL=400000 go test -run '^$' -bench Continuous -benchtime 1x -timeout 60m ./server/dedupjob
 func BenchmarkContinuous(b *testing.B) {
 	n := envInt("DEDUPJOB_CONT_RECORDS", 100000)
 	phase := time.Duration(envInt("DEDUPJOB_CONT_SECONDS", 10)) * time.Second
+	every := time.Duration(envInt("DEDUPJOB_CONT_EVERY_MS", int(dedupjob.DefaultWatchEvery/time.Millisecond))) * time.Millisecond
 	const devices, batchSize = 4, 200
 	pool := envInt("DEDUPJOB_CONT_POOL", 2*n) // registrations the devices push
 	all, _ := gen.Generate(gen.DefaultConfig(n+pool, 1))
@@ -78,6 +84,7 @@ func BenchmarkContinuous(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		before := readCPU()
 		pctx, stop := context.WithTimeout(ctx, phase)
 		var wg sync.WaitGroup
 		var pushed atomic.Int64
@@ -86,20 +93,27 @@ func BenchmarkContinuous(b *testing.B) {
 			go func() { defer wg.Done(); pushed.Add(int64(p.run(b, pctx, st, batchSize))) }()
 		}
 		watched := make(chan struct{})
+		var catchUp time.Duration
 		var probes []time.Duration
 		if on {
 			wctx, stopWatch := context.WithCancel(ctx)
-			go func() { job.Watch(wctx, dedupjob.DefaultWatchEvery); close(watched) }()
+			go func() { job.Watch(wctx, every); close(watched) }()
 			probes, missed = probe(b, pctx, st, recs, round, missed)
 			wg.Wait()
+			// The phase lasts until matching has caught up with what
+			// was pushed in it: a watcher that put work off past the
+			// phase's end would otherwise look cheaper than it is.
+			catchUp = waitMatched(b, st, job)
 			stopWatch()
 			<-watched
 		} else {
 			wg.Wait()
 		}
 		stop()
-		r := float64(pushed.Load()) / phase.Seconds()
-		b.Logf("round %d (matching %v): %.0f records/s pushed, %d probes", round, on, r, len(probes))
+		cpu := readCPU().minus(before)
+		r := float64(pushed.Load()) / (phase + catchUp).Seconds()
+		b.Logf("round %d (matching %v): %.0f records/s pushed, %d probes, caught up %.2f s after; %.1f CPU-s, %d collections",
+			round, on, r, len(probes), catchUp.Seconds(), cpu.total, cpu.cycles)
 		if round == 0 {
 			continue
 		}
@@ -191,6 +205,24 @@ func probe(b *testing.B, ctx context.Context, st store.Store, recs []dedup.Recor
 	return out, missed
 }
 
+// waitMatched waits until the job's index has matched everything
+// committed, and returns how long that took.
+func waitMatched(b *testing.B, st store.Store, job *dedupjob.Job) time.Duration {
+	start := time.Now()
+	for {
+		var high uint64
+		err := st.View(ctx, func(tx store.Tx) (err error) { high, err = tx.HighSeq(); return err })
+		s, err2 := job.Status(ctx)
+		if err != nil || err2 != nil {
+			b.Fatal(err, err2)
+		}
+		if s.Cursor >= high {
+			return time.Since(start)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func waitCase(st store.Store, district string, deadline time.Time) bool {
 	for time.Now().Before(deadline) {
 		found := false
@@ -219,4 +251,24 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// cpuUse is the process's CPU time (getrusage) and the garbage
+// collections run.
+type cpuUse struct {
+	total  float64
+	cycles uint64
+}
+
+func readCPU() cpuUse {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	ms := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(ms)
+	secs := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return cpuUse{total: secs(ru.Utime) + secs(ru.Stime), cycles: ms[0].Value.Uint64()}
+}
+
+func (a cpuUse) minus(b cpuUse) cpuUse {
+	return cpuUse{total: a.total - b.total, cycles: a.cycles - b.cycles}
 }

@@ -11,6 +11,21 @@ import (
 // DefaultWatchEvery is how often Watch looks for registrations to match.
 const DefaultWatchEvery = 500 * time.Millisecond
 
+// watchDuty bounds the share of the time Watch spends matching: after a
+// pass that took d it waits at least (1/watchDuty - 1)·d. Each pass costs
+// the pushes beside it more than its CPU (a write transaction, a read of
+// the feed, the index's postings merged once more, a burst of garbage to
+// collect over a heap the size of the index), whatever its batch: at a
+// million indexed, a pass every 500 ms cut pushes by a quarter to a third;
+// paced, passes come less often while registrations pour in, their
+// batches grow, and pushes lose a few percent (BenchmarkContinuous).
+const watchDuty = 0.5
+
+// watchMaxWait bounds that wait, in intervals: after the first pass, which
+// may rebuild the index, or a pass that waited for the store, matching
+// picks up again within seconds.
+const watchMaxWait = 4
+
 // backlogCap bounds the records Status counts as waiting (beyond it, the
 // sequence numbers committed say how many changes wait).
 const backlogCap = 10_000
@@ -22,9 +37,10 @@ type sighting struct {
 }
 
 // Watch matches registrations continuously until ctx ends: every interval
-// (DefaultWatchEvery if 0) it reads the feed's highest sequence, and when
-// records committed after the index's cursor it runs an incremental run
-// over all of them (in one batch however many arrived meanwhile). The first
+// (DefaultWatchEvery if 0; longer after a long pass, see watchDuty) it
+// reads the feed's highest sequence, and when records committed after the
+// index's cursor it runs an incremental run over all of them (in one batch
+// however many arrived meanwhile). The first
 // pass brings the index back: rebuilt from the store when a full run kept
 // its weights, else a full run. When a small index (under retuneBelow) has
 // grown to twice what it was built with, the pass is a full run instead,
@@ -56,9 +72,10 @@ func (j *Job) Watch(ctx context.Context, every time.Duration) {
 		j.mu.Unlock()
 		j.releaseLock()
 	}()
-	t := time.NewTicker(every)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		if j.due(ctx) {
 			run := j.RunIncremental
 			if j.retuneDue() {
@@ -70,12 +87,20 @@ func (j *Job) Watch(ctx context.Context, every time.Duration) {
 				sleep(ctx, 10*every)
 			}
 		}
+		t.Reset(nextPass(every, time.Since(start)))
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// nextPass is how long Watch waits after a pass that took took: the rest
+// of the interval, or longer after a long pass (watchDuty), at most
+// watchMaxWait intervals.
+func nextPass(every, took time.Duration) time.Duration {
+	return min(max(every-took, time.Duration(float64(took)*(1/watchDuty-1))), watchMaxWait*every)
 }
 
 // holdLock takes the store's run lock for Watch, waiting for it as long as

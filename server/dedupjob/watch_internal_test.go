@@ -55,3 +55,20 @@ func TestStatus_OldestWait(t *testing.T) {
 		t.Errorf("after the run: backlog %d, oldest %.1f s", s.Backlog, s.OldestSeconds)
 	}
 }
+
+// A short pass waits out the interval; a long one waits as long again as
+// it took (watchDuty 0.5), and never more than watchMaxWait intervals.
+func TestNextPass(t *testing.T) {
+	every := 500 * time.Millisecond
+	for _, c := range []struct{ took, want time.Duration }{
+		{0, every},
+		{100 * time.Millisecond, 400 * time.Millisecond},
+		{300 * time.Millisecond, 300 * time.Millisecond},
+		{time.Second, time.Second},
+		{time.Minute, 2 * time.Second}, // the first pass rebuilding the index
+	} {
+		if got := nextPass(every, c.took); got != c.want {
+			t.Errorf("after a pass of %v: wait %v, want %v", c.took, got, c.want)
+		}
+	}
+}
