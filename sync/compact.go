@@ -118,117 +118,13 @@ func (r *Record) versionsByUse() []string {
 	return out
 }
 
-// DecodeCompact reads a record in the compact encoding: in the shape
-// AppendCompactJSON writes, with the push body's fast parser (values sliced
-// from one copy of b); else with the general decoder.
+// DecodeCompact reads a record in the compact encoding.
 func DecodeCompact(b []byte) (*Record, error) {
-	c, ok := parseCompact(b)
-	if !ok {
-		if err := jsonx.Unmarshal(b, &c); err != nil {
-			return nil, err
-		}
+	var c compactRecord
+	if err := jsonx.Unmarshal(b, &c); err != nil {
+		return nil, err
 	}
 	return c.record()
-}
-
-func parseCompact(b []byte) (compactRecord, bool) {
-	var c compactRecord
-	p := parser{b: append([]byte(nil), b...)}
-	p.ws()
-	if !p.compact(&c) || p.i != len(p.b) {
-		return compactRecord{}, false
-	}
-	return c, true
-}
-
-func (p *parser) compact(c *compactRecord) bool {
-	var seen int
-	return p.object(func(k string) bool {
-		var bit int
-		ok := false
-		switch k {
-		case "id":
-			bit = rID
-			c.ID, ok = p.string()
-		case "type":
-			bit = rType
-			c.Type, ok = p.string()
-		case "district":
-			bit = rDistrict
-			c.District, ok = p.string()
-		case "seq":
-			bit = rSeq
-			c.Seq, ok = p.uint(false)
-		case "hlc":
-			bit = rHLC
-			var n uint64
-			n, ok = p.uint(p.peek() == '"')
-			c.HLC = HLC(n)
-		case "w":
-			bit = rWriters
-			c.Writers, ok = p.compactWriters()
-		case "f":
-			bit = rFields
-			c.Fields, ok = members(p, 16, p.raw)
-		case "fw":
-			bit = rFieldW
-			c.FieldW, ok = members(p, 1, func() (int, bool) {
-				n, ok := p.uint(false)
-				return int(n), ok && n <= MaxFields
-			})
-		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	})
-}
-
-func (p *parser) compactWriters() ([]compactWriter, bool) {
-	if !p.byte('[') {
-		return nil, false
-	}
-	ws := make([]compactWriter, 0, 2)
-	if p.byte(']') {
-		return ws, true
-	}
-	for {
-		var w compactWriter
-		var seen int
-		ok := p.object(func(k string) bool {
-			var bit int
-			ok := false
-			switch k {
-			case "v":
-				bit = 1
-				w.Version, ok = p.string()
-			case "d":
-				bit = 2
-				w.Device, ok = p.string()
-			case "a":
-				bit = 4
-				w.Author, ok = p.string()
-			case "h":
-				bit = 8
-				var n uint64
-				n, ok = p.uint(p.peek() == '"')
-				w.HLC = HLC(n)
-			}
-			if !ok || seen&bit != 0 {
-				return false
-			}
-			seen |= bit
-			return true
-		})
-		if !ok || len(ws) == MaxFields {
-			return nil, false
-		}
-		ws = append(ws, w)
-		if !p.byte(',') {
-			return ws, p.byte(']')
-		}
-	}
 }
 
 func (c *compactRecord) record() (*Record, error) {

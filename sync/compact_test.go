@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
-
-	"github.com/dengji/dengji/internal/jsonx"
 )
 
 func TestCompact_RoundTrip(t *testing.T) {
@@ -19,9 +17,6 @@ func TestCompact_RoundTrip(t *testing.T) {
 		Writers: map[string]Writer{"c1": {Device: "d1", Author: "li", HLC: 40}, "c2": {Device: "d2", HLC: 41}},
 	}
 	b := r.AppendCompactJSON(nil)
-	if _, ok := parseCompact(b); !ok {
-		t.Fatalf("the compact encoding left the fast path:\n%s", b)
-	}
 	got, err := DecodeCompact(b)
 	if err != nil {
 		t.Fatal(err)
@@ -50,52 +45,11 @@ func BenchmarkDecodeCompact(b *testing.B) {
 		r.Fields[k] = Field{Value: json.RawMessage(v), Version: "019ab3c2-7d1e-7a00-8000-0000000000c1"}
 	}
 	data := r.AppendCompactJSON(nil)
-	b.Run("fast", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := DecodeCompact(data); err != nil {
-				b.Fatal(err)
-			}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeCompact(data); err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("go-json", func(b *testing.B) { // the general decoder alone, for comparison
-		b.SetBytes(int64(len(data)))
-		b.ReportAllocs()
-		for b.Loop() {
-			var c compactRecord
-			if err := jsonx.Unmarshal(data, &c); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.record(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
-
-// What the fast path reads, encoding/json reads the same.
-func FuzzDecodeCompact(f *testing.F) {
-	r := &Record{ID: "r1", Type: "registration", District: "430102001001", Seq: 7, HLC: 42,
-		Fields: map[string]Field{
-			"name":  {Value: json.RawMessage(`"李\"碧辉"`), Version: "c1"},
-			"flags": {Value: json.RawMessage(`[1,{"a":null}]`), Version: "c2"},
-		},
-		Writers: map[string]Writer{"c1": {Device: "d1", Author: "li", HLC: 40}, "c2": {Device: "d2", HLC: 41}},
 	}
-	f.Add(r.AppendCompactJSON(nil))
-	f.Add([]byte(`{"id":"x","w":[{"v":"a"}],"f":{"a":"1"},"fw":{"a":0}}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fast, ok := parseCompact(b)
-		if !ok {
-			return
-		}
-		var std compactRecord
-		if err := json.Unmarshal(b, &std); err != nil {
-			t.Fatalf("fast path accepted what encoding/json refuses (%v):\n%s", err, b)
-		}
-		if !reflect.DeepEqual(fast, std) {
-			t.Fatalf("fast path and encoding/json differ on\n%s\nfast %+v\n std %+v", b, fast, std)
-		}
-	})
 }

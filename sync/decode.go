@@ -2,6 +2,7 @@ package sync
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -291,70 +292,57 @@ func members[V any](p *parser, size int, value func() (V, bool)) (map[string]V, 
 	return m, ok
 }
 
-// change fields, as bits, to refuse a field given twice.
-const (
-	fID = 1 << iota
-	fDevice
-	fCounter
-	fRecord
-	fType
-	fDistrict
-	fOp
-	fSet
-	fBase
-	fHLC
-	fAuthor
-)
+// fields consumes an object whose members are among names, each given at
+// most once, calling read for each to consume its value.
+func (p *parser) fields(names []string, read func(name string) bool) bool {
+	var seen uint64
+	return p.object(func(k string) bool {
+		i := slices.Index(names, k)
+		if i < 0 || seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		return read(k)
+	})
+}
+
+// hlc consumes a clock reading, quoted as HLCs are written or bare.
+func (p *parser) hlc() (HLC, bool) {
+	n, ok := p.uint(p.peek() == '"')
+	return HLC(n), ok
+}
+
+var changeNames = []string{"id", "device", "n", "record", "type", "district", "op", "set", "base", "hlc", "author"}
 
 func (p *parser) change(ch *Change) bool {
-	var seen int
-	return p.object(func(k string) bool {
-		var bit int
-		ok := false
+	return p.fields(changeNames, func(k string) (ok bool) {
 		switch k {
 		case "id":
-			bit = fID
 			ch.ID, ok = p.string()
 		case "device":
-			bit = fDevice
 			ch.Device, ok = p.string()
 		case "n":
-			bit = fCounter
 			ch.Counter, ok = p.uint(false)
 		case "record":
-			bit = fRecord
 			ch.Record, ok = p.string()
 		case "type":
-			bit = fType
 			ch.Type, ok = p.string()
 		case "district":
-			bit = fDistrict
 			ch.District, ok = p.string()
 		case "op":
-			bit = fOp
 			var op string
 			op, ok = p.string()
 			ch.Op = Op(op)
 		case "set":
-			bit = fSet
 			ch.Set, ok = members(p, 16, p.raw)
 		case "base":
-			bit = fBase
 			ch.Base, ok = members(p, 0, p.string)
 		case "hlc":
-			bit = fHLC
-			var n uint64
-			n, ok = p.uint(p.peek() == '"')
-			ch.HLC = HLC(n)
+			ch.HLC, ok = p.hlc()
 		case "author":
-			bit = fAuthor
 			ch.Author, ok = p.string()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return ok
 	})
 }
 
@@ -378,101 +366,57 @@ func ParseRecord(data []byte, r *Record) bool {
 	return true
 }
 
-// record fields, as bits, to refuse a field given twice.
-const (
-	rID = 1 << iota
-	rType
-	rDistrict
-	rFields
-	rWriters
-	rSeq
-	rHLC
-	rFieldW // the compact encoding's
+var (
+	recordNames = []string{"id", "type", "district", "fields", "writers", "seq", "hlc"}
+	fieldNames  = []string{"v", "ver"}
+	writerNames = []string{"device", "author", "hlc"}
 )
 
 func (p *parser) record(r *Record) bool {
-	var seen int
-	return p.object(func(k string) bool {
-		var bit int
-		ok := false
+	return p.fields(recordNames, func(k string) (ok bool) {
 		switch k {
 		case "id":
-			bit = rID
 			r.ID, ok = p.string()
 		case "type":
-			bit = rType
 			r.Type, ok = p.string()
 		case "district":
-			bit = rDistrict
 			r.District, ok = p.string()
 		case "fields":
-			bit = rFields
 			r.Fields, ok = members(p, 16, p.field)
 		case "writers":
-			bit = rWriters
 			r.Writers, ok = members(p, 1, p.writer)
 		case "seq":
-			bit = rSeq
 			r.Seq, ok = p.uint(false)
 		case "hlc":
-			bit = rHLC
-			var n uint64
-			n, ok = p.uint(p.peek() == '"')
-			r.HLC = HLC(n)
+			r.HLC, ok = p.hlc()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return ok
 	})
 }
 
 func (p *parser) field() (f Field, ok bool) {
-	var seen int
-	ok = p.object(func(k string) bool {
-		var bit int
-		ok := false
-		switch k {
-		case "v":
-			bit = 1
+	ok = p.fields(fieldNames, func(k string) (ok bool) {
+		if k == "v" {
 			f.Value, ok = p.raw()
-		case "ver":
-			bit = 2
+		} else {
 			f.Version, ok = p.string()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return ok
 	})
 	return f, ok
 }
 
 func (p *parser) writer() (w Writer, ok bool) {
-	var seen int
-	ok = p.object(func(k string) bool {
-		var bit int
-		ok := false
+	ok = p.fields(writerNames, func(k string) (ok bool) {
 		switch k {
 		case "device":
-			bit = 1
 			w.Device, ok = p.string()
 		case "author":
-			bit = 2
 			w.Author, ok = p.string()
 		case "hlc":
-			bit = 4
-			var n uint64
-			n, ok = p.uint(p.peek() == '"')
-			w.HLC = HLC(n)
+			w.HLC, ok = p.hlc()
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
+		return ok
 	})
 	return w, ok
 }
