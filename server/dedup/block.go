@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Blocking keys are 64-bit FNV-1a hashes with the key kind in the top byte,
@@ -18,14 +19,16 @@ const (
 	keyBirthGiv  = 'g' // birth date + given-name pinyin
 	keyPhone     = 'f' // phone
 	keyNameAddr  = 'a' // name pinyin + address prefix (household or residence)
+	keySplit     = 's' // a key whose block is too large + a further field (splitKeys)
 	addrPrefix   = 6   // runes of address used in keyNameAddr
+	splitPrefix  = 12  // runes of address used to split a block (the town, in most addresses)
 	fnvOffset    = 14695981039346656037
 	fnvPrime     = 1099511628211
 	keyKindShift = 56
 )
 
 // kinds lists the key kinds in the order their keys sort.
-var kinds = [...]byte{keyNameAddr, keyBirthSur, keyPhone, keyBirthGiv, keyID, keyNameYear, keyIDPrefix}
+var kinds = [...]byte{keyNameAddr, keyBirthSur, keyPhone, keyBirthGiv, keyID, keyNameYear, keyIDPrefix, keySplit}
 
 // kindRank numbers the kinds in that order (0 for any other byte).
 var kindRank = func() (r [256]uint8) {
@@ -99,6 +102,50 @@ func appendBirthKeys(dst []uint64, p *prep, birth int32) []uint64 {
 	return dst
 }
 
+// splitKeys appends the keys that split base's block for p: base with the
+// birth date (solar, and read as lunar), the name's pinyin, and the
+// household and residence address prefixes of splitPrefix runes, each a
+// sub-block of its own, leaving out what base holds already. A pair of the
+// block meets again in a sub-block when it agrees on one of these; a pair
+// that agrees on none had only a common name and a city (or a birth date
+// and a surname) between them.
+func splitKeys(dst []uint64, base uint64, p *prep) []uint64 {
+	kind := keyKind(base)
+	if kind != keyBirthSur && kind != keyBirthGiv && kind != keyIDPrefix {
+		if p.birth != 0 {
+			dst = append(dst, splitKey(base, 'd', uint64(p.birth), ""))
+		}
+		if p.lunar != 0 && p.lunar != p.birth {
+			dst = append(dst, splitKey(base, 'd', uint64(p.lunar), ""))
+		}
+	}
+	if kind != keyNameYear && kind != keyNameAddr {
+		if nm := cmp.Or(p.py, p.name); nm != "" {
+			dst = append(dst, splitKey(base, 'n', 0, nm))
+		}
+	}
+	hh := runePrefix(p.hh, splitPrefix)
+	if hh != "" {
+		dst = append(dst, splitKey(base, 'h', 0, hh))
+	}
+	if res := runePrefix(p.res, splitPrefix); res != "" && res != hh {
+		dst = append(dst, splitKey(base, 'h', 0, res))
+	}
+	return dst
+}
+
+// splitKey hashes on from base's hash: field f, number x and string v.
+func splitKey(base uint64, f byte, x uint64, v string) uint64 {
+	h := (base ^ uint64(f)) * fnvPrime
+	for ; x != 0; x >>= 8 {
+		h = (h ^ x&0xff) * fnvPrime
+	}
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * fnvPrime
+	}
+	return h&(1<<keyKindShift-1) | uint64(keySplit)<<keyKindShift
+}
+
 func runePrefix(s string, n int) string {
 	for i := range s {
 		if n == 0 {
@@ -136,15 +183,22 @@ type blockIndex struct {
 	recStart  []int32   // CSR over records into recBlock
 	recBlock  []int32   // start offset in post of each block of a record
 	maxBlock  int
-	oversized int // blocks skipped for size
+	splitAt   int // blocks larger than this are compared by their sub-blocks
+	split     int // blocks so split
+	oversized int // blocks skipped for size (sub-blocks larger than maxBlock)
 	overRecs  int // postings in skipped blocks
 }
 
-// buildBlocks computes keys for all records and groups them.
+// buildBlocks computes keys for all records and groups them, splitting the
+// blocks that reach splitAt.
 func buildBlocks(ps []prep, opt Options) *blockIndex {
 	post := collectPostings(ps, opt)
 	sortPostings(post, opt.Workers)
-	bi := &blockIndex{post: post, dir: newDirectory(post), maxBlock: opt.MaxBlock}
+	bi := &blockIndex{post: post, maxBlock: opt.MaxBlock, splitAt: opt.splitAt()}
+	if sp := splitPostings(bi.largeBlocks(bi.post), ps, opt.Workers); len(sp) > 0 {
+		bi.post = mergeInto(bi.post, sp)
+	}
+	bi.dir = newDirectory(bi.post)
 	bi.link(len(ps))
 	return bi
 }
@@ -214,6 +268,43 @@ func sortPostings(p []posting, workers int) {
 	<-done
 }
 
+// largeBlocks returns the postings of the blocks of post that hold splitAt
+// postings or more. A block of exactly splitAt is still compared whole;
+// its sub-blocks are there for a record added later, which makes it larger
+// (add keeps the same rule for the blocks it grows).
+func (bi *blockIndex) largeBlocks(post []posting) []posting {
+	var large []posting
+	for lo := 0; lo < len(post); {
+		hi := blockEnd(post, lo)
+		if hi-lo >= bi.splitAt && keyKind(post[lo].h) != keySplit {
+			large = append(large, post[lo:hi]...)
+		}
+		lo = hi
+	}
+	return large
+}
+
+// splitPostings returns, sorted, the sub-block postings of each of post.
+func splitPostings(post []posting, ps []prep, workers int) []posting {
+	var mu sync.Mutex
+	var sp []posting
+	parallelRange(len(post), workers, func(lo, hi int) {
+		var out []posting
+		var keys []uint64
+		for _, q := range post[lo:hi] {
+			keys = splitKeys(keys[:0], q.h, &ps[q.rec])
+			for _, k := range keys {
+				out = append(out, posting{k, q.rec, q.tag})
+			}
+		}
+		mu.Lock()
+		sp = append(sp, out...)
+		mu.Unlock()
+	})
+	sortPostings(sp, workers)
+	return sp
+}
+
 // link fills the per-record block lists (CSR) for blocks of size 2..maxBlock.
 func (bi *blockIndex) link(n int) {
 	counts := make([]int32, n+1)
@@ -236,20 +327,23 @@ func (bi *blockIndex) link(n int) {
 	})
 }
 
-// eachBlock calls fn for each block of comparable size, counting the
-// oversized ones once.
+// eachBlock calls fn for each block of comparable size, counting the split
+// and the oversized ones once.
 func (bi *blockIndex) eachBlock(fn func(lo, hi int)) {
-	bi.oversized, bi.overRecs = 0, 0
+	bi.split, bi.oversized, bi.overRecs = 0, 0, 0
 	for lo := 0; lo < len(bi.post); {
 		hi := lo + 1
 		for hi < len(bi.post) && bi.post[hi].h == bi.post[lo].h {
 			hi++
 		}
 		switch size := hi - lo; {
+		case size < 2:
+		case size > bi.splitAt && keyKind(bi.post[lo].h) != keySplit:
+			bi.split++
 		case size > bi.maxBlock:
 			bi.oversized++
 			bi.overRecs += size
-		case size >= 2:
+		default:
 			fn(lo, hi)
 		}
 		lo = hi
@@ -257,10 +351,12 @@ func (bi *blockIndex) eachBlock(fn func(lo, hi int)) {
 }
 
 // blockEnd returns the end of the block starting at lo.
-func (bi *blockIndex) blockEnd(lo int) int {
-	h := bi.post[lo].h
+func (bi *blockIndex) blockEnd(lo int) int { return blockEnd(bi.post, lo) }
+
+func blockEnd(post []posting, lo int) int {
+	h := post[lo].h
 	hi := lo + 1
-	for hi < len(bi.post) && bi.post[hi].h == h {
+	for hi < len(post) && post[hi].h == h {
 		hi++
 	}
 	return hi
@@ -330,19 +426,50 @@ func lookupIn(post []posting, h uint64) []posting {
 // it holds an eighth as many. Both merge in place: a new slice for every
 // batch (20 MB for the delta of a million records) kept the garbage
 // collector busy beside the pushes.
+//
+// ps is every indexed record, those added from n0 on. A block that reaches
+// splitAt is split as the full run splits it: the sub-block postings of
+// all its members when it has just reached it, of the added ones when it
+// had before.
 func (bi *blockIndex) add(ps []prep, n0 int32, opt Options) {
-	np := collectPostings(ps, opt)
+	np := collectPostings(ps[n0:], opt)
 	for i := range np {
 		np[i].rec += n0
 	}
 	sortPostings(np, opt.Workers)
 	bi.delta = mergeInto(bi.delta, np)
+	if sp := bi.splitGrown(np, ps, opt.Workers); len(sp) > 0 {
+		bi.delta = mergeInto(bi.delta, sp)
+	}
 	if len(bi.delta) > len(bi.post)/8 {
 		bi.post = mergeInto(bi.post, bi.delta)
 		bi.delta = bi.delta[:0]
 		bi.dir = newDirectory(bi.post)
 	}
 	bi.ddir = newDirectory(bi.delta)
+}
+
+// splitGrown returns, sorted, the sub-block postings the blocks of the added
+// postings np need (np is in the delta already, its directory not yet).
+func (bi *blockIndex) splitGrown(np []posting, ps []prep, workers int) []posting {
+	var grown []posting // members whose sub-block postings are missing
+	for lo := 0; lo < len(np); {
+		hi := blockEnd(np, lo)
+		main, delta := bi.dir.lookup(bi.post, np[lo].h), lookupIn(bi.delta, np[lo].h)
+		switch size := len(main) + len(delta); {
+		case size < bi.splitAt:
+		case size-(hi-lo) < bi.splitAt:
+			grown = append(grown, main...)
+			grown = append(grown, delta...)
+		default:
+			grown = append(grown, np[lo:hi]...)
+		}
+		lo = hi
+	}
+	if len(grown) == 0 {
+		return nil
+	}
+	return splitPostings(grown, ps, workers)
 }
 
 // mergeInto merges sorted b into sorted a, from the back, in a's array when

@@ -241,9 +241,10 @@ func TestDirectory_FindsEveryKey(t *testing.T) {
 			ResidenceAddress: fmt.Sprint("湖南省长沙市", i, "号")}
 		ps = append(ps, prepare(&r, true))
 	}
-	post := collectPostings(ps, DefaultOptions())
-	sortPostings(post, 1)
-	d := newDirectory(post)
+	opt := DefaultOptions()
+	opt.SplitBlock = 2 // every block of two or more split, so sub-block keys are there too
+	bi := buildBlocks(ps, opt)
+	post, d := bi.post, bi.dir
 	if d.bits == 0 {
 		t.Fatalf("%d postings make a directory of kinds only", len(post))
 	}

@@ -50,8 +50,9 @@ type Cluster struct {
 type Stats struct {
 	Records           int
 	Postings          int // (key, record) pairs
-	OversizedBlocks   int // blocks skipped because larger than MaxBlock
-	OversizedPostings int // postings in those blocks
+	SplitBlocks       int // blocks larger than SplitBlock, compared by their sub-blocks
+	OversizedBlocks   int // sub-blocks skipped because larger than MaxBlock
+	OversizedPostings int // postings in those sub-blocks
 	Comparisons       int // candidate pairs scored
 	AutoLinks         int
 	ReviewLinks       int
@@ -383,8 +384,8 @@ func (ix *Index) resultNodes(c *clusterer, links []pairLink, ns *nodeSet, extra 
 	}
 	n := 0
 	members, inside, review := groups(c, links, nodes)
-	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), OversizedBlocks: ix.bi.oversized,
-		OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
+	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), SplitBlocks: ix.bi.split,
+		OversizedBlocks: ix.bi.oversized, OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
 	for _, l := range links {
 		if l.dec == Auto {
 			res.Stats.AutoLinks++
