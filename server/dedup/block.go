@@ -181,7 +181,7 @@ type blockIndex struct {
 	delta     []posting // postings of records added since the full run, sorted
 	dir, ddir directory // of post and of delta
 	recStart  []int32   // CSR over records into recBlock
-	recBlock  []int32   // start offset in post of each block of a record
+	recBlock  []int32   // offset in post of each posting of a record in a block compared
 	maxBlock  int
 	splitAt   int // blocks larger than this are compared by their sub-blocks
 	split     int // blocks so split
@@ -305,11 +305,13 @@ func splitPostings(post []posting, ps []prep, workers int) []posting {
 	return sp
 }
 
-// link fills the per-record block lists (CSR) for blocks of size 2..maxBlock.
+// link fills the per-record block lists (CSR) for blocks of size
+// 2..maxBlock: for each record, where its postings are in those blocks,
+// but for the last posting of a block, which has no later record to meet.
 func (bi *blockIndex) link(n int) {
 	counts := make([]int32, n+1)
 	bi.eachBlock(func(lo, hi int) {
-		for _, q := range bi.post[lo:hi] {
+		for _, q := range bi.post[lo : hi-1] {
 			counts[q.rec+1]++
 		}
 	})
@@ -320,11 +322,23 @@ func (bi *blockIndex) link(n int) {
 	bi.recBlock = make([]int32, counts[n])
 	fill := slices.Clone(counts[:n])
 	bi.eachBlock(func(lo, hi int) {
-		for _, q := range bi.post[lo:hi] {
-			bi.recBlock[fill[q.rec]] = int32(lo)
-			fill[q.rec]++
+		for x := lo; x < hi-1; x++ {
+			r := bi.post[x].rec
+			bi.recBlock[fill[r]] = int32(x)
+			fill[r]++
 		}
 	})
+}
+
+// later returns the postings after x in its block: the records numbered
+// above x's that share its key.
+func (bi *blockIndex) later(x int32) []posting {
+	h := bi.post[x].h
+	hi := int(x) + 1
+	for hi < len(bi.post) && bi.post[hi].h == h {
+		hi++
+	}
+	return bi.post[x+1 : hi]
 }
 
 // eachBlock calls fn for each block of comparable size, counting the split
@@ -350,9 +364,7 @@ func (bi *blockIndex) eachBlock(fn func(lo, hi int)) {
 	}
 }
 
-// blockEnd returns the end of the block starting at lo.
-func (bi *blockIndex) blockEnd(lo int) int { return blockEnd(bi.post, lo) }
-
+// blockEnd returns the end of the block of post starting at lo.
 func blockEnd(post []posting, lo int) int {
 	h := post[lo].h
 	hi := lo + 1

@@ -134,10 +134,10 @@ func (ix *Index) matchBatch(ns *nodeSet) ([]pairLink, int) {
 	for i := int32(0); i < int32(len(ns.bps)); i++ {
 		clear(seen)
 		t := tagOf(&ns.bps[i])
-		for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
-			for _, q := range bi.post[lo:bi.blockEnd(int(lo))] {
+		for _, x := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
+			for _, q := range bi.later(x) {
 				j := q.rec
-				if _, dup := seen[j]; dup || j <= i {
+				if _, dup := seen[j]; dup {
 					continue
 				}
 				seen[j] = struct{}{}
