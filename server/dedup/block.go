@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // Blocking keys are 64-bit FNV-1a hashes with the key kind in the top byte,
@@ -192,44 +193,91 @@ type blockIndex struct {
 // buildBlocks computes keys for all records and groups them, splitting the
 // blocks that reach splitAt.
 func buildBlocks(ps []prep, opt Options) *blockIndex {
-	post := collectPostings(ps, opt)
-	sortPostings(post, opt.Workers)
+	post := collectPostings(ps, 0, true, opt)
 	bi := &blockIndex{post: post, maxBlock: opt.MaxBlock, splitAt: opt.splitAt()}
 	if sp := splitPostings(bi.largeBlocks(bi.post), ps, opt.Workers); len(sp) > 0 {
-		bi.post = mergeInto(bi.post, sp)
+		bi.post = mergeInto(bi.post, sp) // after all others (keySplit sorts last): into the room left
 	}
 	bi.dir = newDirectory(bi.post)
 	bi.link(len(ps))
 	return bi
 }
 
-// collectPostings computes the keys of every record twice, once to count
-// and once to write them straight into one slice of the exact size: peak
-// memory is the postings themselves, not growing chunks and a copy.
-func collectPostings(ps []prep, opt Options) []posting {
-	start := make([]int32, len(ps)+1)
-	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
-		var keys []uint64
-		for i := lo; i < hi; i++ {
-			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
-			start[i+1] = int32(len(keys))
+// collectPostings returns the postings of records ps, numbered from n0,
+// sorted, in one slice with room for a quarter more if spare (the
+// sub-block postings of a full run).
+func collectPostings(ps []prep, n0 int32, spare bool, opt Options) []posting {
+	return bucketed(len(ps), spare, opt.Workers, func(i int, dst []posting, keys []uint64) ([]posting, []uint64) {
+		keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
+		t := tagOf(&ps[i])
+		for _, k := range keys {
+			dst = append(dst, posting{k, n0 + int32(i), t})
 		}
+		return dst, keys
 	})
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	post := make([]posting, start[len(ps)])
-	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
+}
+
+// bucketed returns the postings emit makes of items 0..n-1, sorted. It
+// calls emit twice for each item, once to count its postings by bucket (a
+// key's kind and the top byte of its hash) and chunk of items, and once to
+// write each straight to its place: the slice is bucketed as it is
+// written, and only the buckets are left to sort, on every core. Peak
+// memory is the postings themselves, not growing chunks and a copy, and
+// no step runs on one core alone.
+func bucketed(n int, spare bool, workers int, emit func(i int, dst []posting, keys []uint64) ([]posting, []uint64)) []posting {
+	const nb = len(kinds) << 8
+	bucket := func(h uint64) int { return int(kindRank[keyKind(h)])<<8 | int(h>>(keyKindShift-8)&0xff) }
+	off := make([][nb]int32, (n+rangeChunk-1)/rangeChunk) // per chunk: counts, then where it writes
+	parallelRange(n, workers, func(lo, hi int) {
+		var out []posting
 		var keys []uint64
+		c := &off[lo/rangeChunk]
 		for i := lo; i < hi; i++ {
-			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
-			at, t := start[i], tagOf(&ps[i])
-			for _, k := range keys {
-				post[at] = posting{k, int32(i), t}
-				at++
+			out, keys = emit(i, out[:0], keys)
+			for _, q := range out {
+				c[bucket(q.h)]++
 			}
 		}
 	})
+	var start [nb + 1]int32
+	for b := range nb {
+		at := start[b]
+		for c := range off {
+			off[c][b], at = at, at+off[c][b]
+		}
+		start[b+1] = at
+	}
+	total := int(start[nb])
+	room := 0
+	if spare {
+		room = total / 4
+	}
+	post := make([]posting, total, total+room)
+	parallelRange(n, workers, func(lo, hi int) {
+		var out []posting
+		var keys []uint64
+		c := &off[lo/rangeChunk]
+		for i := lo; i < hi; i++ {
+			out, keys = emit(i, out[:0], keys)
+			for _, q := range out {
+				b := bucket(q.h)
+				post[c[b]] = q
+				c[b]++
+			}
+		}
+	})
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := int(next.Add(1)) - 1; b < nb; b = int(next.Add(1)) - 1 {
+				sortBucket(post[start[b]:start[b+1]])
+			}
+		}()
+	}
+	wg.Wait()
 	return post
 }
 
@@ -240,33 +288,56 @@ func recordKeys(dst []uint64, p *prep, checksum bool) []uint64 {
 	return slices.Compact(dst)
 }
 
-// sortPostings sorts in place: one partition around a sampled median, then
-// the two sides concurrently (no merge buffer).
-func sortPostings(p []posting, workers int) {
-	if workers < 2 || len(p) < 1<<16 {
-		slices.SortFunc(p, cmpPosting)
-		return
-	}
-	const samples = 1023
-	sample := make([]posting, samples)
-	for i := range sample {
-		sample[i] = p[int(int64(i)*int64(len(p))/samples)]
-	}
-	slices.SortFunc(sample, cmpPosting)
-	pivot := sample[samples/2]
-	// p[:mid] < pivot <= p[mid:]
-	mid := 0
-	for i := range p {
-		if cmpPosting(p[i], pivot) < 0 {
-			p[i], p[mid] = p[mid], p[i]
-			mid++
+// sortBucket sorts p by (h, rec): a quicksort with the comparison inlined
+// (slices.SortFunc calls cmpPosting through a pointer at every step).
+func sortBucket(p []posting) {
+	for len(p) > 16 {
+		m := len(p) / 2
+		// median of three to p[0]
+		if lessPosting(p[m], p[0]) {
+			p[m], p[0] = p[0], p[m]
+		}
+		if lessPosting(p[len(p)-1], p[0]) {
+			p[len(p)-1], p[0] = p[0], p[len(p)-1]
+		}
+		if lessPosting(p[len(p)-1], p[m]) {
+			p[len(p)-1], p[m] = p[m], p[len(p)-1]
+		}
+		p[0], p[m] = p[m], p[0]
+		pivot := p[0]
+		i, j := 1, len(p)-1
+		for {
+			for i <= j && lessPosting(p[i], pivot) {
+				i++
+			}
+			for i <= j && lessPosting(pivot, p[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			p[i], p[j] = p[j], p[i]
+			i++
+			j--
+		}
+		p[0], p[j] = p[j], p[0]
+		// recurse into the smaller side, loop on the larger
+		if j < len(p)-j {
+			sortBucket(p[:j])
+			p = p[j+1:]
+		} else {
+			sortBucket(p[j+1:])
+			p = p[:j]
 		}
 	}
-	done := make(chan struct{})
-	go func() { slices.SortFunc(p[:mid], cmpPosting); close(done) }()
-	slices.SortFunc(p[mid:], cmpPosting)
-	<-done
+	for i := 1; i < len(p); i++ {
+		for k := i; k > 0 && lessPosting(p[k], p[k-1]); k-- {
+			p[k], p[k-1] = p[k-1], p[k]
+		}
+	}
 }
+
+func lessPosting(a, b posting) bool { return a.h < b.h || a.h == b.h && a.rec < b.rec }
 
 // largeBlocks returns the postings of the blocks of post that hold splitAt
 // postings or more. A block of exactly splitAt is still compared whole;
@@ -286,23 +357,14 @@ func (bi *blockIndex) largeBlocks(post []posting) []posting {
 
 // splitPostings returns, sorted, the sub-block postings of each of post.
 func splitPostings(post []posting, ps []prep, workers int) []posting {
-	var mu sync.Mutex
-	var sp []posting
-	parallelRange(len(post), workers, func(lo, hi int) {
-		var out []posting
-		var keys []uint64
-		for _, q := range post[lo:hi] {
-			keys = splitKeys(keys[:0], q.h, &ps[q.rec])
-			for _, k := range keys {
-				out = append(out, posting{k, q.rec, q.tag})
-			}
+	return bucketed(len(post), false, workers, func(i int, dst []posting, keys []uint64) ([]posting, []uint64) {
+		q := post[i]
+		keys = splitKeys(keys[:0], q.h, &ps[q.rec])
+		for _, k := range keys {
+			dst = append(dst, posting{k, q.rec, q.tag})
 		}
-		mu.Lock()
-		sp = append(sp, out...)
-		mu.Unlock()
+		return dst, keys
 	})
-	sortPostings(sp, workers)
-	return sp
 }
 
 // link fills the per-record block lists (CSR) for blocks of size
@@ -444,11 +506,7 @@ func lookupIn(post []posting, h uint64) []posting {
 // all its members when it has just reached it, of the added ones when it
 // had before.
 func (bi *blockIndex) add(ps []prep, n0 int32, opt Options) {
-	np := collectPostings(ps[n0:], opt)
-	for i := range np {
-		np[i].rec += n0
-	}
-	sortPostings(np, opt.Workers)
+	np := collectPostings(ps[n0:], n0, false, opt)
 	bi.delta = mergeInto(bi.delta, np)
 	if sp := bi.splitGrown(np, ps, opt.Workers); len(sp) > 0 {
 		bi.delta = mergeInto(bi.delta, sp)
