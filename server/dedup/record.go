@@ -65,7 +65,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		IDChecksum: true,
-		SplitBlock: 100,
+		SplitBlock: 50,
 		MaxBlock:   300,
 		AutoBits:   6,
 		ReviewBits: -2,
