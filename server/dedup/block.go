@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 )
 
 // Blocking keys are 64-bit FNV-1a hashes with the key kind in the top byte,
@@ -18,14 +20,16 @@ const (
 	keyBirthGiv  = 'g' // birth date + given-name pinyin
 	keyPhone     = 'f' // phone
 	keyNameAddr  = 'a' // name pinyin + address prefix (household or residence)
+	keySplit     = 's' // a key whose block is too large + a further field (splitKeys)
 	addrPrefix   = 6   // runes of address used in keyNameAddr
+	splitPrefix  = 12  // runes of address used to split a block (the town, in most addresses)
 	fnvOffset    = 14695981039346656037
 	fnvPrime     = 1099511628211
 	keyKindShift = 56
 )
 
 // kinds lists the key kinds in the order their keys sort.
-var kinds = [...]byte{keyNameAddr, keyBirthSur, keyPhone, keyBirthGiv, keyID, keyNameYear, keyIDPrefix}
+var kinds = [...]byte{keyNameAddr, keyBirthSur, keyPhone, keyBirthGiv, keyID, keyNameYear, keyIDPrefix, keySplit}
 
 // kindRank numbers the kinds in that order (0 for any other byte).
 var kindRank = func() (r [256]uint8) {
@@ -99,6 +103,50 @@ func appendBirthKeys(dst []uint64, p *prep, birth int32) []uint64 {
 	return dst
 }
 
+// splitKeys appends the keys that split base's block for p: base with the
+// birth date (solar, and read as lunar), the name's pinyin, and the
+// household and residence address prefixes of splitPrefix runes, each a
+// sub-block of its own, leaving out what base holds already. A pair of the
+// block meets again in a sub-block when it agrees on one of these; a pair
+// that agrees on none had only a common name and a city (or a birth date
+// and a surname) between them.
+func splitKeys(dst []uint64, base uint64, p *prep) []uint64 {
+	kind := keyKind(base)
+	if kind != keyBirthSur && kind != keyBirthGiv && kind != keyIDPrefix {
+		if p.birth != 0 {
+			dst = append(dst, splitKey(base, 'd', uint64(p.birth), ""))
+		}
+		if p.lunar != 0 && p.lunar != p.birth {
+			dst = append(dst, splitKey(base, 'd', uint64(p.lunar), ""))
+		}
+	}
+	if kind != keyNameYear && kind != keyNameAddr {
+		if nm := cmp.Or(p.py, p.name); nm != "" {
+			dst = append(dst, splitKey(base, 'n', 0, nm))
+		}
+	}
+	hh := runePrefix(p.hh, splitPrefix)
+	if hh != "" {
+		dst = append(dst, splitKey(base, 'h', 0, hh))
+	}
+	if res := runePrefix(p.res, splitPrefix); res != "" && res != hh {
+		dst = append(dst, splitKey(base, 'h', 0, res))
+	}
+	return dst
+}
+
+// splitKey hashes on from base's hash: field f, number x and string v.
+func splitKey(base uint64, f byte, x uint64, v string) uint64 {
+	h := (base ^ uint64(f)) * fnvPrime
+	for ; x != 0; x >>= 8 {
+		h = (h ^ x&0xff) * fnvPrime
+	}
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * fnvPrime
+	}
+	return h&(1<<keyKindShift-1) | uint64(keySplit)<<keyKindShift
+}
+
 func runePrefix(s string, n int) string {
 	for i := range s {
 		if n == 0 {
@@ -134,48 +182,102 @@ type blockIndex struct {
 	delta     []posting // postings of records added since the full run, sorted
 	dir, ddir directory // of post and of delta
 	recStart  []int32   // CSR over records into recBlock
-	recBlock  []int32   // start offset in post of each block of a record
+	recBlock  []int32   // offset in post of each posting of a record in a block compared
 	maxBlock  int
-	oversized int // blocks skipped for size
+	splitAt   int // blocks larger than this are compared by their sub-blocks
+	split     int // blocks so split
+	oversized int // blocks skipped for size (sub-blocks larger than maxBlock)
 	overRecs  int // postings in skipped blocks
 }
 
-// buildBlocks computes keys for all records and groups them.
+// buildBlocks computes keys for all records and groups them, splitting the
+// blocks that reach splitAt.
 func buildBlocks(ps []prep, opt Options) *blockIndex {
-	post := collectPostings(ps, opt)
-	sortPostings(post, opt.Workers)
-	bi := &blockIndex{post: post, dir: newDirectory(post), maxBlock: opt.MaxBlock}
+	post := collectPostings(ps, 0, true, opt)
+	bi := &blockIndex{post: post, maxBlock: opt.MaxBlock, splitAt: opt.splitAt()}
+	if sp := splitPostings(bi.largeBlocks(bi.post), ps, opt.Workers); len(sp) > 0 {
+		bi.post = mergeInto(bi.post, sp) // after all others (keySplit sorts last): into the room left
+	}
+	bi.dir = newDirectory(bi.post)
 	bi.link(len(ps))
 	return bi
 }
 
-// collectPostings computes the keys of every record twice, once to count
-// and once to write them straight into one slice of the exact size: peak
-// memory is the postings themselves, not growing chunks and a copy.
-func collectPostings(ps []prep, opt Options) []posting {
-	start := make([]int32, len(ps)+1)
-	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
-		var keys []uint64
-		for i := lo; i < hi; i++ {
-			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
-			start[i+1] = int32(len(keys))
+// collectPostings returns the postings of records ps, numbered from n0,
+// sorted, in one slice with room for a quarter more if spare (the
+// sub-block postings of a full run).
+func collectPostings(ps []prep, n0 int32, spare bool, opt Options) []posting {
+	return bucketed(len(ps), spare, opt.Workers, func(i int, dst []posting, keys []uint64) ([]posting, []uint64) {
+		keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
+		t := tagOf(&ps[i])
+		for _, k := range keys {
+			dst = append(dst, posting{k, n0 + int32(i), t})
 		}
+		return dst, keys
 	})
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	post := make([]posting, start[len(ps)])
-	parallelRange(len(ps), opt.Workers, func(lo, hi int) {
+}
+
+// bucketed returns the postings emit makes of items 0..n-1, sorted. It
+// calls emit twice for each item, once to count its postings by bucket (a
+// key's kind and the top byte of its hash) and chunk of items, and once to
+// write each straight to its place: the slice is bucketed as it is
+// written, and only the buckets are left to sort, on every core. Peak
+// memory is the postings themselves, not growing chunks and a copy, and
+// no step runs on one core alone.
+func bucketed(n int, spare bool, workers int, emit func(i int, dst []posting, keys []uint64) ([]posting, []uint64)) []posting {
+	const nb = len(kinds) << 8
+	bucket := func(h uint64) int { return int(kindRank[keyKind(h)])<<8 | int(h>>(keyKindShift-8)&0xff) }
+	off := make([][nb]int32, (n+rangeChunk-1)/rangeChunk) // per chunk: counts, then where it writes
+	parallelRange(n, workers, func(lo, hi int) {
+		var out []posting
 		var keys []uint64
+		c := &off[lo/rangeChunk]
 		for i := lo; i < hi; i++ {
-			keys = recordKeys(keys[:0], &ps[i], opt.IDChecksum)
-			at, t := start[i], tagOf(&ps[i])
-			for _, k := range keys {
-				post[at] = posting{k, int32(i), t}
-				at++
+			out, keys = emit(i, out[:0], keys)
+			for _, q := range out {
+				c[bucket(q.h)]++
 			}
 		}
 	})
+	var start [nb + 1]int32
+	for b := range nb {
+		at := start[b]
+		for c := range off {
+			off[c][b], at = at, at+off[c][b]
+		}
+		start[b+1] = at
+	}
+	total := int(start[nb])
+	room := 0
+	if spare {
+		room = total / 4
+	}
+	post := make([]posting, total, total+room)
+	parallelRange(n, workers, func(lo, hi int) {
+		var out []posting
+		var keys []uint64
+		c := &off[lo/rangeChunk]
+		for i := lo; i < hi; i++ {
+			out, keys = emit(i, out[:0], keys)
+			for _, q := range out {
+				b := bucket(q.h)
+				post[c[b]] = q
+				c[b]++
+			}
+		}
+	})
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := int(next.Add(1)) - 1; b < nb; b = int(next.Add(1)) - 1 {
+				sortBucket(post[start[b]:start[b+1]])
+			}
+		}()
+	}
+	wg.Wait()
 	return post
 }
 
@@ -186,39 +288,92 @@ func recordKeys(dst []uint64, p *prep, checksum bool) []uint64 {
 	return slices.Compact(dst)
 }
 
-// sortPostings sorts in place: one partition around a sampled median, then
-// the two sides concurrently (no merge buffer).
-func sortPostings(p []posting, workers int) {
-	if workers < 2 || len(p) < 1<<16 {
-		slices.SortFunc(p, cmpPosting)
-		return
-	}
-	const samples = 1023
-	sample := make([]posting, samples)
-	for i := range sample {
-		sample[i] = p[int(int64(i)*int64(len(p))/samples)]
-	}
-	slices.SortFunc(sample, cmpPosting)
-	pivot := sample[samples/2]
-	// p[:mid] < pivot <= p[mid:]
-	mid := 0
-	for i := range p {
-		if cmpPosting(p[i], pivot) < 0 {
-			p[i], p[mid] = p[mid], p[i]
-			mid++
+// sortBucket sorts p by (h, rec): a quicksort with the comparison inlined
+// (slices.SortFunc calls cmpPosting through a pointer at every step).
+func sortBucket(p []posting) {
+	for len(p) > 16 {
+		m := len(p) / 2
+		// median of three to p[0]
+		if lessPosting(p[m], p[0]) {
+			p[m], p[0] = p[0], p[m]
+		}
+		if lessPosting(p[len(p)-1], p[0]) {
+			p[len(p)-1], p[0] = p[0], p[len(p)-1]
+		}
+		if lessPosting(p[len(p)-1], p[m]) {
+			p[len(p)-1], p[m] = p[m], p[len(p)-1]
+		}
+		p[0], p[m] = p[m], p[0]
+		pivot := p[0]
+		i, j := 1, len(p)-1
+		for {
+			for i <= j && lessPosting(p[i], pivot) {
+				i++
+			}
+			for i <= j && lessPosting(pivot, p[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			p[i], p[j] = p[j], p[i]
+			i++
+			j--
+		}
+		p[0], p[j] = p[j], p[0]
+		// recurse into the smaller side, loop on the larger
+		if j < len(p)-j {
+			sortBucket(p[:j])
+			p = p[j+1:]
+		} else {
+			sortBucket(p[j+1:])
+			p = p[:j]
 		}
 	}
-	done := make(chan struct{})
-	go func() { slices.SortFunc(p[:mid], cmpPosting); close(done) }()
-	slices.SortFunc(p[mid:], cmpPosting)
-	<-done
+	for i := 1; i < len(p); i++ {
+		for k := i; k > 0 && lessPosting(p[k], p[k-1]); k-- {
+			p[k], p[k-1] = p[k-1], p[k]
+		}
+	}
 }
 
-// link fills the per-record block lists (CSR) for blocks of size 2..maxBlock.
+func lessPosting(a, b posting) bool { return a.h < b.h || a.h == b.h && a.rec < b.rec }
+
+// largeBlocks returns the postings of the blocks of post that hold splitAt
+// postings or more. A block of exactly splitAt is still compared whole;
+// its sub-blocks are there for a record added later, which makes it larger
+// (add keeps the same rule for the blocks it grows).
+func (bi *blockIndex) largeBlocks(post []posting) []posting {
+	var large []posting
+	for lo := 0; lo < len(post); {
+		hi := blockEnd(post, lo)
+		if hi-lo >= bi.splitAt && keyKind(post[lo].h) != keySplit {
+			large = append(large, post[lo:hi]...)
+		}
+		lo = hi
+	}
+	return large
+}
+
+// splitPostings returns, sorted, the sub-block postings of each of post.
+func splitPostings(post []posting, ps []prep, workers int) []posting {
+	return bucketed(len(post), false, workers, func(i int, dst []posting, keys []uint64) ([]posting, []uint64) {
+		q := post[i]
+		keys = splitKeys(keys[:0], q.h, &ps[q.rec])
+		for _, k := range keys {
+			dst = append(dst, posting{k, q.rec, q.tag})
+		}
+		return dst, keys
+	})
+}
+
+// link fills the per-record block lists (CSR) for blocks of size
+// 2..maxBlock: for each record, where its postings are in those blocks,
+// but for the last posting of a block, which has no later record to meet.
 func (bi *blockIndex) link(n int) {
 	counts := make([]int32, n+1)
 	bi.eachBlock(func(lo, hi int) {
-		for _, q := range bi.post[lo:hi] {
+		for _, q := range bi.post[lo : hi-1] {
 			counts[q.rec+1]++
 		}
 	})
@@ -229,38 +384,53 @@ func (bi *blockIndex) link(n int) {
 	bi.recBlock = make([]int32, counts[n])
 	fill := slices.Clone(counts[:n])
 	bi.eachBlock(func(lo, hi int) {
-		for _, q := range bi.post[lo:hi] {
-			bi.recBlock[fill[q.rec]] = int32(lo)
-			fill[q.rec]++
+		for x := lo; x < hi-1; x++ {
+			r := bi.post[x].rec
+			bi.recBlock[fill[r]] = int32(x)
+			fill[r]++
 		}
 	})
 }
 
-// eachBlock calls fn for each block of comparable size, counting the
-// oversized ones once.
+// later returns the postings after x in its block: the records numbered
+// above x's that share its key.
+func (bi *blockIndex) later(x int32) []posting {
+	h := bi.post[x].h
+	hi := int(x) + 1
+	for hi < len(bi.post) && bi.post[hi].h == h {
+		hi++
+	}
+	return bi.post[x+1 : hi]
+}
+
+// eachBlock calls fn for each block of comparable size, counting the split
+// and the oversized ones once.
 func (bi *blockIndex) eachBlock(fn func(lo, hi int)) {
-	bi.oversized, bi.overRecs = 0, 0
+	bi.split, bi.oversized, bi.overRecs = 0, 0, 0
 	for lo := 0; lo < len(bi.post); {
 		hi := lo + 1
 		for hi < len(bi.post) && bi.post[hi].h == bi.post[lo].h {
 			hi++
 		}
 		switch size := hi - lo; {
+		case size < 2:
+		case size > bi.splitAt && keyKind(bi.post[lo].h) != keySplit:
+			bi.split++
 		case size > bi.maxBlock:
 			bi.oversized++
 			bi.overRecs += size
-		case size >= 2:
+		default:
 			fn(lo, hi)
 		}
 		lo = hi
 	}
 }
 
-// blockEnd returns the end of the block starting at lo.
-func (bi *blockIndex) blockEnd(lo int) int {
-	h := bi.post[lo].h
+// blockEnd returns the end of the block of post starting at lo.
+func blockEnd(post []posting, lo int) int {
+	h := post[lo].h
 	hi := lo + 1
-	for hi < len(bi.post) && bi.post[hi].h == h {
+	for hi < len(post) && post[hi].h == h {
 		hi++
 	}
 	return hi
@@ -330,19 +500,46 @@ func lookupIn(post []posting, h uint64) []posting {
 // it holds an eighth as many. Both merge in place: a new slice for every
 // batch (20 MB for the delta of a million records) kept the garbage
 // collector busy beside the pushes.
+//
+// ps is every indexed record, those added from n0 on. A block that reaches
+// splitAt is split as the full run splits it: the sub-block postings of
+// all its members when it has just reached it, of the added ones when it
+// had before.
 func (bi *blockIndex) add(ps []prep, n0 int32, opt Options) {
-	np := collectPostings(ps, opt)
-	for i := range np {
-		np[i].rec += n0
-	}
-	sortPostings(np, opt.Workers)
+	np := collectPostings(ps[n0:], n0, false, opt)
 	bi.delta = mergeInto(bi.delta, np)
+	if sp := bi.splitGrown(np, ps, opt.Workers); len(sp) > 0 {
+		bi.delta = mergeInto(bi.delta, sp)
+	}
 	if len(bi.delta) > len(bi.post)/8 {
 		bi.post = mergeInto(bi.post, bi.delta)
 		bi.delta = bi.delta[:0]
 		bi.dir = newDirectory(bi.post)
 	}
 	bi.ddir = newDirectory(bi.delta)
+}
+
+// splitGrown returns, sorted, the sub-block postings the blocks of the added
+// postings np need (np is in the delta already, its directory not yet).
+func (bi *blockIndex) splitGrown(np []posting, ps []prep, workers int) []posting {
+	var grown []posting // members whose sub-block postings are missing
+	for lo := 0; lo < len(np); {
+		hi := blockEnd(np, lo)
+		main, delta := bi.dir.lookup(bi.post, np[lo].h), lookupIn(bi.delta, np[lo].h)
+		switch size := len(main) + len(delta); {
+		case size < bi.splitAt:
+		case size-(hi-lo) < bi.splitAt:
+			grown = append(grown, main...)
+			grown = append(grown, delta...)
+		default:
+			grown = append(grown, np[lo:hi]...)
+		}
+		lo = hi
+	}
+	if len(grown) == 0 {
+		return nil
+	}
+	return splitPostings(grown, ps, workers)
 }
 
 // mergeInto merges sorted b into sorted a, from the back, in a's array when

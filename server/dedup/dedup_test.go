@@ -3,6 +3,7 @@ package dedup
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -241,9 +242,10 @@ func TestDirectory_FindsEveryKey(t *testing.T) {
 			ResidenceAddress: fmt.Sprint("湖南省长沙市", i, "号")}
 		ps = append(ps, prepare(&r, true))
 	}
-	post := collectPostings(ps, DefaultOptions())
-	sortPostings(post, 1)
-	d := newDirectory(post)
+	opt := DefaultOptions()
+	opt.SplitBlock = 2 // every block of two or more split, so sub-block keys are there too
+	bi := buildBlocks(ps, opt)
+	post, d := bi.post, bi.dir
 	if d.bits == 0 {
 		t.Fatalf("%d postings make a directory of kinds only", len(post))
 	}
@@ -266,5 +268,51 @@ func TestKeptUnchanged_ShortcutIsExact(t *testing.T) {
 		if keptUnchanged(r) != keptUnchangedSlow(r) {
 			t.Fatalf("keptUnchanged(%U) = %v, the tables say %v", r, keptUnchanged(r), keptUnchangedSlow(r))
 		}
+	}
+}
+
+// sortBucket sorts as slices.SortFunc does, keys of every kind, with runs
+// of equal keys.
+func TestSortBucket_AsSortFunc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 17, 1000, 100000} {
+		p := make([]posting, n)
+		for i := range p {
+			h := rng.Uint64N(uint64(n/3+1)) * 0x9e3779b97f4a7c15 // repeats: blocks
+			p[i] = posting{h&(1<<keyKindShift-1) | uint64(kinds[rng.IntN(len(kinds))])<<keyKindShift, rng.Int32N(1 << 20), tag(i)}
+		}
+		want := slices.Clone(p)
+		slices.SortFunc(want, cmpPosting)
+		sortBucket(p)
+		for i := range p {
+			if cmpPosting(p[i], want[i]) != 0 {
+				t.Fatalf("%d postings: posting %d is %+v, want %+v", n, i, p[i], want[i])
+			}
+		}
+	}
+}
+
+// collectPostings writes every record's keys, numbered from n0, in the
+// order (key, record), across chunks of records and on two cores.
+func TestCollectPostings_Sorted(t *testing.T) {
+	var ps []prep
+	for i := range 3*rangeChunk + 100 {
+		r := Record{Name: fmt.Sprint("王", []string{"伟", "芳", "秀英"}[i%3]), Gender: "F",
+			BirthDate: fmt.Sprintf("19%02d-%02d-%02d", 40+i%60, 1+i%12, 1+i%28), Phone: fmt.Sprint(13800000000 + i%5000),
+			HouseholdAddress: fmt.Sprint("北京市东城区人民路", i%700, "号")}
+		ps = append(ps, prepare(&r, true))
+	}
+	var want []posting
+	for i := range ps {
+		for _, k := range recordKeys(nil, &ps[i], true) {
+			want = append(want, posting{k, 7 + int32(i), tagOf(&ps[i])})
+		}
+	}
+	slices.SortFunc(want, cmpPosting)
+	opt := DefaultOptions()
+	opt.Workers = 2
+	got := collectPostings(ps, 7, false, opt)
+	if !slices.Equal(got, want) {
+		t.Fatalf("collectPostings: %d postings, not the %d sorted ones", len(got), len(want))
 	}
 }

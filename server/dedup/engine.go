@@ -50,8 +50,9 @@ type Cluster struct {
 type Stats struct {
 	Records           int
 	Postings          int // (key, record) pairs
-	OversizedBlocks   int // blocks skipped because larger than MaxBlock
-	OversizedPostings int // postings in those blocks
+	SplitBlocks       int // blocks larger than SplitBlock, compared by their sub-blocks
+	OversizedBlocks   int // sub-blocks skipped because larger than MaxBlock
+	OversizedPostings int // postings in those sub-blocks
 	Comparisons       int // candidate pairs scored
 	AutoLinks         int
 	ReviewLinks       int
@@ -115,11 +116,13 @@ func newIndex(recs []Record, opt Options) (*Index, error) {
 	}
 	ix := &Index{opt: opt, recs: recs, pos: pos}
 	ix.ps = prepareAll(recs, opt)
-	ix.fr = countFreqs(ix.ps)
+	ix.fr = countFreqsParallel(ix.ps)
 	ix.st = make([]recStat, len(ix.ps))
-	for i := range ix.ps {
-		ix.st[i] = ix.fr.stat(&ix.ps[i])
-	}
+	parallelRange(len(ix.ps), opt.Workers, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ix.st[i] = ix.fr.stat(&ix.ps[i])
+		}
+	})
 	ix.bi = buildBlocks(ix.ps, opt)
 	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
 	return ix, nil
@@ -182,13 +185,9 @@ func (ix *Index) scoreAll() ([]pairLink, int) {
 func (ix *Index) scoreRecord(i int32, seen []int32, out []pairLink, cnt int) ([]pairLink, int) {
 	bi := ix.bi
 	t := tagOf(&ix.ps[i])
-	for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
-		hi := bi.blockEnd(int(lo))
-		for _, q := range bi.post[lo:hi] {
+	for _, x := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
+		for _, q := range bi.later(x) {
 			j := q.rec
-			if j <= i {
-				continue
-			}
 			if seen[j] == i {
 				continue
 			}
@@ -383,8 +382,8 @@ func (ix *Index) resultNodes(c *clusterer, links []pairLink, ns *nodeSet, extra 
 	}
 	n := 0
 	members, inside, review := groups(c, links, nodes)
-	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), OversizedBlocks: ix.bi.oversized,
-		OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
+	res := &Result{Stats: Stats{Records: n, Postings: len(ix.bi.post), SplitBlocks: ix.bi.split,
+		OversizedBlocks: ix.bi.oversized, OversizedPostings: ix.bi.overRecs, Weights: ix.w}}
 	for _, l := range links {
 		if l.dec == Auto {
 			res.Stats.AutoLinks++

@@ -132,8 +132,9 @@ func ratio(a, b int) float64 {
 
 // Print writes the report as a table.
 func (r Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d records, %d true pairs, %d comparisons, %d oversized blocks, %s\n",
-		r.Dataset, r.Records, r.TruePairs, r.Stats.Comparisons, r.Stats.OversizedBlocks, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s: %d records, %d true pairs, %d comparisons, %d split blocks, %d oversized blocks, %s\n",
+		r.Dataset, r.Records, r.TruePairs, r.Stats.Comparisons, r.Stats.SplitBlocks, r.Stats.OversizedBlocks,
+		r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  %-11s %8s %9s %7s %7s %7s %9s %8s %7s\n", "method", "pairs", "precision", "recall", "F1", "auto", "auto-prec", "review", "share")
 	for _, m := range []Metrics{r.Engine, r.ExactID, r.NameBirth} {
 		fmt.Fprintf(w, "  %-11s %8d %9.4f %7.4f %7.4f %7d %9.4f %8d %6.2f%%\n", m.Method, m.Pairs, m.Precision, m.Recall,

@@ -37,12 +37,13 @@ func (ix *Index) match(batch []Record) (*Result, *nodeSet, error) {
 			masked[p] = true
 		}
 	}
-	links, compared, skipped := ix.matchIndex(ns, masked)
+	links, compared, split, skipped := ix.matchIndex(ns, masked)
 	intra, c2 := ix.matchBatch(ns)
 	links = append(links, intra...)
 	res := ix.clusterBatch(ns, links, masked)
 	res.Stats.Records = len(batch)
 	res.Stats.Comparisons = compared + c2
+	res.Stats.SplitBlocks = split
 	res.Stats.OversizedBlocks = skipped
 	res.Stats.Elapsed = time.Since(start)
 	return res, ns, nil
@@ -62,27 +63,24 @@ func (ix *Index) batchStats(bps []prep) []recStat {
 }
 
 // matchIndex scores each batch record against the indexed records sharing
-// a key with it.
-func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLink, compared, skipped int) {
+// a key with it; in a block the record would make larger than SplitBlock,
+// against those sharing a sub-block (the index holds the sub-blocks of
+// every block that large, as the full run does).
+func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLink, compared, split, skipped int) {
 	n := int32(len(ix.ps))
+	splitAt := ix.opt.splitAt()
 	var mu sync.Mutex
 	parallelRange(len(ns.bps), ix.opt.Workers, func(lo, hi int) {
-		var keys []uint64
+		var keys, subs []uint64
 		var out []pairLink
-		cnt, sk := 0, 0
+		cnt, spl, sk := 0, 0, 0
 		seen := map[int32]struct{}{}
 		for k := lo; k < hi; k++ {
 			clear(seen)
 			p := &ns.bps[k]
 			t := tagOf(p)
-			keys = appendKeys(keys[:0], p, ix.opt.IDChecksum)
-			for _, h := range keys {
-				main, delta := ix.bi.lookup(h)
-				if len(main)+len(delta)+1 > ix.opt.MaxBlock {
-					sk++
-					continue
-				}
-				for _, q := range concatPostings(main, delta) {
+			score := func(block []posting) {
+				for _, q := range block {
 					if _, dup := seen[q.rec]; dup || masked[q.rec] || ix.isDead(q.rec) {
 						continue
 					}
@@ -97,14 +95,33 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 					}
 				}
 			}
+			keys = appendKeys(keys[:0], p, ix.opt.IDChecksum)
+			for _, h := range keys {
+				main, delta := ix.bi.lookup(h)
+				if len(main)+len(delta)+1 <= splitAt {
+					score(concatPostings(main, delta))
+					continue
+				}
+				spl++
+				subs = splitKeys(subs[:0], h, p)
+				for _, s := range subs {
+					main, delta := ix.bi.lookup(s)
+					if len(main)+len(delta)+1 > ix.opt.MaxBlock {
+						sk++
+						continue
+					}
+					score(concatPostings(main, delta))
+				}
+			}
 		}
 		mu.Lock()
 		links = append(links, out...)
 		compared += cnt
+		split += spl
 		skipped += sk
 		mu.Unlock()
 	})
-	return links, compared, skipped
+	return links, compared, split, skipped
 }
 
 // matchBatch scores the batch records among themselves.
@@ -117,10 +134,10 @@ func (ix *Index) matchBatch(ns *nodeSet) ([]pairLink, int) {
 	for i := int32(0); i < int32(len(ns.bps)); i++ {
 		clear(seen)
 		t := tagOf(&ns.bps[i])
-		for _, lo := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
-			for _, q := range bi.post[lo:bi.blockEnd(int(lo))] {
+		for _, x := range bi.recBlock[bi.recStart[i]:bi.recStart[i+1]] {
+			for _, q := range bi.later(x) {
 				j := q.rec
-				if _, dup := seen[j]; dup || j <= i {
+				if _, dup := seen[j]; dup {
 					continue
 				}
 				seen[j] = struct{}{}
@@ -241,7 +258,7 @@ func (ix *Index) absorb(ns *nodeSet, res *Result) {
 		ix.dead = append(ix.dead, make([]bool, len(ns.bps))...)
 	}
 	ix.prior = math.Log2(ix.opt.DupRate / math.Max(1, float64(ix.Len())))
-	ix.bi.add(ns.bps, n0, ix.opt)
+	ix.bi.add(ix.ps, n0, ix.opt)
 	ix.adoptClusters(res.Clusters)
 }
 

@@ -45,11 +45,14 @@ func parallelRange(n, workers int, fn func(lo, hi int)) {
 	parallelRangeW(n, workers, func(_, lo, hi int) { fn(lo, hi) })
 }
 
+// rangeChunk is the size of the chunks parallelRange hands out; each starts
+// at a multiple of it.
+const rangeChunk = 4096
+
 // parallelRangeW is parallelRange telling fn which worker (0..workers-1)
 // runs it.
 func parallelRangeW(n, workers int, fn func(w, lo, hi int)) {
 	workers = max(1, workers)
-	const chunk = 4096
 	var next int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -60,12 +63,12 @@ func parallelRangeW(n, workers int, fn func(w, lo, hi int)) {
 			for {
 				mu.Lock()
 				lo := int(next)
-				next += chunk
+				next += rangeChunk
 				mu.Unlock()
 				if lo >= n {
 					return
 				}
-				fn(w, lo, min(n, lo+chunk))
+				fn(w, lo, min(n, lo+rangeChunk))
 			}
 		}(w)
 	}

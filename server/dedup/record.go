@@ -34,8 +34,14 @@ type Options struct {
 	// never link; with false (e.g. FEBRL's soc_sec_id) IDs are compared as
 	// plain strings.
 	IDChecksum bool
-	// MaxBlock is the largest block whose pairs are compared; larger blocks
-	// are skipped and counted in Stats.
+	// SplitBlock is the largest block compared whole. A larger one is split
+	// by a further field (the birth date, the name, the address down to the
+	// town: those its key does not hold already), and each sub-block is
+	// compared on its own, so that blocks stay the same size as the roll
+	// grows. 0 (or more than MaxBlock) means MaxBlock.
+	SplitBlock int
+	// MaxBlock is the largest sub-block whose pairs are compared; larger
+	// ones are skipped and counted in Stats.
 	MaxBlock int
 	// AutoBits and ReviewBits are thresholds on the posterior log2-odds of a
 	// pair (Evidence.Posterior).
@@ -59,6 +65,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		IDChecksum: true,
+		SplitBlock: 50,
 		MaxBlock:   300,
 		AutoBits:   6,
 		ReviewBits: -2,
@@ -68,6 +75,15 @@ func DefaultOptions() Options {
 		Samples:    200000,
 		Seed:       1,
 	}
+}
+
+// splitAt is the size from which a block is split: SplitBlock, and never
+// more than MaxBlock (no larger block is compared whole).
+func (o Options) splitAt() int {
+	if o.SplitBlock > 0 {
+		return min(o.SplitBlock, o.MaxBlock)
+	}
+	return o.MaxBlock
 }
 
 // Field identifies a compared field.

@@ -94,10 +94,27 @@ func (tr *trainer) sampleRandom(ps []prep, opt Options) {
 		return
 	}
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x9e3779b97f4a7c15))
+	pairs := make([][2]int32, 0, opt.Samples)
 	for k := 0; k < opt.Samples; k++ {
 		i, j := rng.IntN(len(ps)), rng.IntN(len(ps))
 		if i != j {
-			tr.random.add(compare(&ps[i], &ps[j], opt.IDChecksum))
+			pairs = append(pairs, [2]int32{int32(i), int32(j)})
+		}
+	}
+	// The pairs are drawn in order and compared on every core; counts add
+	// up to the same whatever the order.
+	workers := max(1, opt.Workers)
+	part := make([]counts, workers)
+	parallelRangeW(len(pairs), workers, func(w, lo, hi int) {
+		for _, p := range pairs[lo:hi] {
+			part[w].add(compare(&ps[p[0]], &ps[p[1]], opt.IDChecksum))
+		}
+	})
+	for w := range part {
+		for f := range part[w] {
+			for l := range part[w][f] {
+				tr.random[f][l] += part[w][f][l]
+			}
 		}
 	}
 }
@@ -108,7 +125,7 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 	n := float64(len(ps))
 	bi.eachBlock(func(lo, hi int) {
 		kind := keyKind(bi.post[lo].h)
-		if kind != keyID && kind != keyNameYear && kind != keyPhone && kind != keyBirthSur {
+		if tr.full(kind, opt.Samples) {
 			return
 		}
 		for x := lo; x < hi; x++ {
@@ -118,6 +135,22 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 			}
 		}
 	})
+}
+
+// full reports whether the blocks of a kind have nothing more to give: it
+// is not sampled, or its samples are all taken.
+func (tr *trainer) full(kind byte, samples int) bool {
+	switch kind {
+	case keyID:
+		return tr.nPos >= samples
+	case keyPhone:
+		return tr.nHouse >= samples
+	case keyBirthSur:
+		return tr.nSib >= samples
+	case keyNameYear:
+		return tr.nNeg >= samples && tr.nAnchor >= samples
+	}
+	return true
 }
 
 func (tr *trainer) observe(kind byte, a, b *prep, sa recStat, n float64, opt Options) {
@@ -199,6 +232,35 @@ func countFreqs(ps []prep) *freqs {
 	for i := range ps {
 		fr.add(&ps[i])
 	}
+	return fr
+}
+
+// countFreqsParallel is countFreqs for a full run: the names are counted
+// on one goroutine, the pinyin and the dates on another, and the maps are
+// made for a quarter of the records as distinct values, so that they do
+// not grow by rehashing one entry at a time.
+func countFreqsParallel(ps []prep) *freqs {
+	fr := &freqs{name: make(map[string]int32, len(ps)/4), py: make(map[string]int32, len(ps)/4),
+		birth: make(map[int32]int32, min(len(ps), 1<<15)), n: len(ps)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range ps {
+			if p := &ps[i]; p.name != "" {
+				fr.name[p.name]++
+			}
+		}
+	}()
+	for i := range ps {
+		p := &ps[i]
+		if p.py != "" {
+			fr.py[p.py]++
+		}
+		if p.birth != 0 {
+			fr.birth[p.birth]++
+		}
+	}
+	<-done
 	return fr
 }
 
