@@ -12,7 +12,7 @@ import (
 // jsonStream reads a JSON document as it arrives, a value at a time: a
 // page's object key by key, its array of records element by element, each
 // element whole as raw bytes for its own decoder. It checks the structure
-// it walks (brackets that nest, strings that end, commas and colons where
+// it walks (brackets that balance, strings that end, commas and colons where
 // they belong); what a value holds is checked by whoever decodes it.
 // encoding/json's Decoder did the same with a full syntax check of every
 // byte, and took a quarter of a bootstrap's time on the device.
