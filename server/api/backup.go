@@ -22,7 +22,7 @@ const (
 	HeaderSeq        = "Dengji-Seq"
 )
 
-// HeaderServerTiming on push and pull answers says how long the server
+// HeaderServerTiming on push and sync answers says how long the server
 // worked on the request once its body had arrived (Server-Timing,
 // "app;dur=" in milliseconds): what a device's round trip took beyond it
 // was the link's, and the device compresses as hard as the link gives it

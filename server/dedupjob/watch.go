@@ -13,12 +13,12 @@ const DefaultWatchEvery = 500 * time.Millisecond
 
 // watchDuty bounds the share of the time Watch spends matching: after a
 // pass that took d it waits at least (1/watchDuty - 1)·d. Each pass costs
-// the pushes beside it more than its CPU (a write transaction, a read of
-// the feed, the index's postings merged once more, a burst of garbage to
-// collect over a heap the size of the index), whatever its batch: at a
-// million indexed, a pass every 500 ms cut pushes by a quarter to a third;
-// paced, passes come less often while registrations pour in, their
-// batches grow, and pushes lose a few percent (BenchmarkContinuous).
+// the pushes beside it more than its CPU (a write transaction for its
+// cases, a read of the feed, the index's postings merged once more),
+// whatever its batch: at a million indexed, a pass every 500 ms held pushes
+// to 0.63–0.75 of their rate with matching off; paced, passes come less
+// often while registrations pour in, their batches grow, and pushes kept
+// 0.80–0.82 on a quiet machine (BenchmarkContinuous).
 const watchDuty = 0.5
 
 // watchMaxWait bounds that wait, in intervals: after the first pass, which
