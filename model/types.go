@@ -126,20 +126,26 @@ func PlainString(raw json.RawMessage) (string, bool) { return plainString(raw) }
 // plainString reads a JSON string without escapes, the common case, without
 // the decoder's reflection.
 func plainString(raw json.RawMessage) (string, bool) {
+	body, ok := PlainBytes(raw)
+	return string(body), ok
+}
+
+// PlainBytes is PlainString's contents, sliced from raw.
+func PlainBytes(raw []byte) ([]byte, bool) {
 	n := len(raw)
 	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	body := raw[1 : n-1]
 	for _, c := range body {
 		if c == '\\' || c == '"' || c < 0x20 {
-			return "", false
+			return nil, false
 		}
 	}
 	if !utf8.Valid(body) {
-		return "", false
+		return nil, false
 	}
-	return string(body), true
+	return body, true
 }
 
 func quote(s string) json.RawMessage {

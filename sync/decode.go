@@ -166,9 +166,8 @@ func (p *parser) string() (string, bool) {
 }
 
 // name is a map key, allocated once per parser.
-func (p *parser) name() (string, bool) {
-	k, ok := p.str()
-	if p.members++; !ok || p.members > maxPushMembers || !p.byte(':') {
+func (p *parser) name(k []byte) (string, bool) {
+	if p.members++; p.members > maxPushMembers {
 		return "", false
 	}
 	if p.keys == nil {
@@ -206,9 +205,20 @@ func (p *parser) uint(quoted bool) (uint64, bool) {
 }
 
 // raw consumes any JSON value and returns it, capped so that appending to it
-// cannot write into body. The scan only finds where the value ends;
-// validJSON then checks all of it.
+// cannot write into body. skip only finds where the value ends; validJSON
+// then checks all of it.
 func (p *parser) raw() (json.RawMessage, bool) {
+	v := p.skip()
+	if len(v) == 0 || !validJSON(v) {
+		return nil, false
+	}
+	p.ws()
+	return v, true
+}
+
+// skip moves past the JSON value at p.i, not the white space after it, and
+// returns it, capped, unchecked: it finds where a valid value ends.
+func (p *parser) skip() []byte {
 	start, depth := p.i, 0
 scan:
 	for p.i < len(p.b) {
@@ -236,12 +246,7 @@ scan:
 		}
 		p.i++
 	}
-	v := p.b[start:p.i:p.i]
-	if len(v) == 0 || !validJSON(v) {
-		return nil, false
-	}
-	p.ws()
-	return v, true
+	return p.b[start:p.i:p.i]
 }
 
 // skipString moves past the string starting at p.i, escapes and all.
@@ -260,6 +265,15 @@ func (p *parser) skipString() {
 
 // object consumes {"name": value, ...}, calling value for each member.
 func (p *parser) object(value func(name string) bool) bool {
+	return p.each(func(k []byte) bool {
+		name, ok := p.name(k)
+		return ok && value(name)
+	})
+}
+
+// each is object with each member's name as it is in the body, not
+// allocated (nor counted against maxPushMembers).
+func (p *parser) each(value func(name []byte) bool) bool {
 	if !p.byte('{') {
 		return false
 	}
@@ -267,8 +281,8 @@ func (p *parser) object(value func(name string) bool) bool {
 		return true
 	}
 	for {
-		k, ok := p.name()
-		if !ok || !value(k) {
+		k, ok := p.str()
+		if !ok || !p.byte(':') || !value(k) {
 			return false
 		}
 		if !p.byte(',') {
@@ -364,6 +378,49 @@ func ParseRecord(data []byte, r *Record) bool {
 	}
 	*r = rec
 	return true
+}
+
+// ScanRecordValues reads of a stored record in the shape Record's encoder
+// writes its ID, type, district and sequence, and into vals the raw JSON
+// value of each field named in names (nil for a field it lacks), all sliced
+// from data, not copied; ok is false for anything outside that shape, and
+// the caller decodes data the long way. What it does not return it skips
+// without checking it, and a value it returns is checked by the caller:
+// the bulk read of a scan that needs a few values of millions of records
+// (the duplicate check), where decoding whole records cost most of it.
+func ScanRecordValues(data []byte, names []string, vals [][]byte) (id, typ, district []byte, seq uint64, ok bool) {
+	clear(vals)
+	p := parser{b: data}
+	p.ws()
+	ok = p.each(func(k []byte) (ok bool) {
+		switch string(k) {
+		case "id":
+			id, ok = p.str()
+		case "type":
+			typ, ok = p.str()
+		case "district":
+			district, ok = p.str()
+		case "seq":
+			seq, ok = p.uint(false)
+		case "fields":
+			ok = p.each(func(name []byte) bool {
+				i := slices.IndexFunc(names, func(n string) bool { return n == string(name) })
+				return p.each(func(k []byte) bool {
+					v := p.skip()
+					if string(k) == "v" && i >= 0 {
+						vals[i] = v
+					}
+					p.ws()
+					return len(v) > 0
+				})
+			})
+		default:
+			ok = len(p.skip()) > 0
+			p.ws()
+		}
+		return ok
+	})
+	return id, typ, district, seq, ok && p.i == len(p.b)
 }
 
 var (

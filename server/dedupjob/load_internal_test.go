@@ -18,17 +18,8 @@ import (
 // leaves out (deleted, removed, another type), naming a registration left
 // out by its ID and district (an incremental run's dead).
 func TestDecodeRegistration_AsTheLongWay(t *testing.T) {
-	recs, _ := gen.Generate(gen.DefaultConfig(2000, 7))
 	var stored [][]byte
-	for i, g := range recs {
-		reg := model.Registration{Name: g.Name, Gender: g.Gender, BirthDate: g.BirthDate, IDNumber: g.IDNumber,
-			HouseholdAddress: g.HouseholdAddress, ResidenceAddress: g.ResidenceAddress, Phone: g.Phone, Ref: g.Ref,
-			VoterGroup: "3组"}
-		r := dsync.Record{ID: g.ID, Type: model.TypeRegistration, District: g.District, Seq: uint64(i + 1),
-			Fields: map[string]dsync.Field{}, Writers: map[string]dsync.Writer{"c1": {Device: "d", HLC: 5}}}
-		for k, v := range reg.Fields() {
-			r.Fields[k] = dsync.Field{Value: v, Version: "c1"}
-		}
+	for i, r := range generatedRecords(2000) {
 		switch i % 50 {
 		case 1:
 			r.Fields[dsync.FieldDeleted] = dsync.Field{Value: json.RawMessage(`true`), Version: "c1"}
@@ -74,5 +65,41 @@ func TestDecodeRegistration_AsTheLongWay(t *testing.T) {
 	}
 	if _, _, _, err := decodeRegistration([]byte(`{"id":`)); err == nil {
 		t.Fatal("a record no decoder reads must be an error")
+	}
+}
+
+// generatedRecords stores a generated roll of n as the server would.
+func generatedRecords(n int) []dsync.Record {
+	recs, _ := gen.Generate(gen.DefaultConfig(n, 7))
+	out := make([]dsync.Record, len(recs))
+	for i, g := range recs {
+		reg := model.Registration{Name: g.Name, Gender: g.Gender, BirthDate: g.BirthDate, IDNumber: g.IDNumber,
+			HouseholdAddress: g.HouseholdAddress, ResidenceAddress: g.ResidenceAddress, Phone: g.Phone, Ref: g.Ref,
+			VoterGroup: "3组"}
+		r := dsync.Record{ID: g.ID, Type: model.TypeRegistration, District: g.District, Seq: uint64(i + 1),
+			Fields: map[string]dsync.Field{}, Writers: map[string]dsync.Writer{"c1": {Device: "d", HLC: 5}}}
+		for k, v := range reg.Fields() {
+			r.Fields[k] = dsync.Field{Value: v, Version: "c1"}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// BenchmarkDecodeRegistration reads stored registrations as a full run's
+// load does.
+func BenchmarkDecodeRegistration(b *testing.B) {
+	var stored [][]byte
+	size := 0
+	for _, r := range generatedRecords(5000) {
+		stored = append(stored, r.AppendJSON(nil))
+		size += len(stored[len(stored)-1])
+	}
+	b.SetBytes(int64(size / len(stored)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, _, ok, err := decodeRegistration(stored[i%len(stored)]); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
 	}
 }
