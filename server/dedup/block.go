@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 )
 
-// Blocking keys are 64-bit FNV-1a hashes with the key kind in the top byte,
-// so that all keys of one kind sort together. A hash collision only costs a
+// Blocking keys are 64-bit hashes with the key kind in the top byte, so
+// that all keys of one kind sort together. A hash collision only costs a
 // comparison: scoring reads the fields themselves.
 const (
 	keyID        = 'i' // normalized ID, and each checksum repair of it
@@ -23,8 +23,8 @@ const (
 	keySplit     = 's' // a key whose block is too large + a further field (splitKeys)
 	addrPrefix   = 6   // runes of address used in keyNameAddr
 	splitPrefix  = 12  // runes of address used to split a block (the town, in most addresses)
-	fnvOffset    = 14695981039346656037
-	fnvPrime     = 1099511628211
+	hashSeed     = 0x9e3779b97f4a7c15
+	hashMul      = 0x517cc1b727220a95
 	keyKindShift = 56
 )
 
@@ -40,15 +40,44 @@ var kindRank = func() (r [256]uint8) {
 }()
 
 func hashKey(kind byte, parts ...string) uint64 {
-	h := uint64(fnvOffset)
+	h := uint64(hashSeed)
 	for i, s := range parts {
 		if i > 0 {
-			h = (h ^ 0xff) * fnvPrime
+			h = mixWord(h, 0xff)
 		}
-		for j := 0; j < len(s); j++ {
-			h = (h ^ uint64(s[j])) * fnvPrime
-		}
+		h = hashString(h, s)
 	}
+	return finish(h, kind)
+}
+
+// mixWord, hashString and finish hash eight bytes at a step (the word
+// step of rustc's FxHash), then mix every bit into the top ones (MurmurHash3's
+// finalizer), which choose a key's bucket. Hashing a key a byte at a time
+// (FNV-1a) was a tenth of a province's run: split keys hash addresses.
+func mixWord(h, w uint64) uint64 { return (bits.RotateLeft64(h, 5) ^ w) * hashMul }
+
+func hashString(h uint64, s string) uint64 {
+	h = mixWord(h, uint64(len(s)))
+	for ; len(s) >= 8; s = s[8:] {
+		h = mixWord(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+	}
+	if len(s) > 0 {
+		var w uint64
+		for i := range len(s) {
+			w |= uint64(s[i]) << (8 * i)
+		}
+		h = mixWord(h, w)
+	}
+	return h
+}
+
+func finish(h uint64, kind byte) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h&(1<<keyKindShift-1) | uint64(kind)<<keyKindShift
 }
 
@@ -110,41 +139,48 @@ func appendBirthKeys(dst []uint64, p *prep, birth int32) []uint64 {
 // block meets again in a sub-block when it agrees on one of these; a pair
 // that agrees on none had only a common name and a city (or a birth date
 // and a surname) between them.
-func splitKeys(dst []uint64, base uint64, p *prep) []uint64 {
+func splitKeys(dst []uint64, base uint64, p *prep, sh splitHashes) []uint64 {
 	kind := keyKind(base)
 	if kind != keyBirthSur && kind != keyBirthGiv && kind != keyIDPrefix {
 		if p.birth != 0 {
-			dst = append(dst, splitKey(base, 'd', uint64(p.birth), ""))
+			dst = append(dst, splitKey(base, 'd', uint64(p.birth)))
 		}
 		if p.lunar != 0 && p.lunar != p.birth {
-			dst = append(dst, splitKey(base, 'd', uint64(p.lunar), ""))
+			dst = append(dst, splitKey(base, 'd', uint64(p.lunar)))
 		}
 	}
-	if kind != keyNameYear && kind != keyNameAddr {
-		if nm := cmp.Or(p.py, p.name); nm != "" {
-			dst = append(dst, splitKey(base, 'n', 0, nm))
-		}
+	if kind != keyNameYear && kind != keyNameAddr && sh.name != 0 {
+		dst = append(dst, splitKey(base, 'n', sh.name))
 	}
-	hh := runePrefix(p.hh, splitPrefix)
-	if hh != "" {
-		dst = append(dst, splitKey(base, 'h', 0, hh))
+	if sh.hh != 0 {
+		dst = append(dst, splitKey(base, 'h', sh.hh))
 	}
-	if res := runePrefix(p.res, splitPrefix); res != "" && res != hh {
-		dst = append(dst, splitKey(base, 'h', 0, res))
+	if sh.res != 0 && sh.res != sh.hh {
+		dst = append(dst, splitKey(base, 'h', sh.res))
 	}
 	return dst
 }
 
-// splitKey hashes on from base's hash: field f, number x and string v.
-func splitKey(base uint64, f byte, x uint64, v string) uint64 {
-	h := (base ^ uint64(f)) * fnvPrime
-	for ; x != 0; x >>= 8 {
-		h = (h ^ x&0xff) * fnvPrime
+// splitKey hashes on from base's hash: field f and x, a number or the hash
+// of a string (splitHashes).
+func splitKey(base uint64, f byte, x uint64) uint64 {
+	return finish(mixWord(mixWord(base, uint64(f)), x), keySplit)
+}
+
+// splitHashes are the hashes of a record's strings that split blocks (0
+// for a blank one), hashed once a run: a record in many large blocks hashed
+// them again for each, twice, a tenth of a province's run. They are kept
+// only while the blocks are built (a full run's, 24 bytes a record).
+type splitHashes struct{ name, hh, res uint64 }
+
+func newSplitHashes(p *prep) splitHashes {
+	h := func(s string) uint64 {
+		if s == "" {
+			return 0
+		}
+		return hashString(hashSeed, s) | 1
 	}
-	for i := 0; i < len(v); i++ {
-		h = (h ^ uint64(v[i])) * fnvPrime
-	}
-	return h&(1<<keyKindShift-1) | uint64(keySplit)<<keyKindShift
+	return splitHashes{name: h(cmp.Or(p.py, p.name)), hh: h(runePrefix(p.hh, splitPrefix)), res: h(runePrefix(p.res, splitPrefix))}
 }
 
 func runePrefix(s string, n int) string {
@@ -195,7 +231,14 @@ type blockIndex struct {
 func buildBlocks(ps []prep, opt Options) *blockIndex {
 	post := collectPostings(ps, 0, true, opt)
 	bi := &blockIndex{post: post, maxBlock: opt.MaxBlock, splitAt: opt.splitAt()}
-	if sp := splitPostings(bi.largeBlocks(bi.post), ps, opt.Workers); len(sp) > 0 {
+	if large := bi.largeBlocks(bi.post); len(large) > 0 {
+		sh := make([]splitHashes, len(ps))
+		parallelRange(len(ps), opt.Workers, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sh[i] = newSplitHashes(&ps[i])
+			}
+		})
+		sp := splitPostings(large, ps, sh, opt.Workers)
 		bi.post = mergeInto(bi.post, sp) // after all others (keySplit sorts last): into the room left
 	}
 	bi.dir = newDirectory(bi.post)
@@ -355,11 +398,18 @@ func (bi *blockIndex) largeBlocks(post []posting) []posting {
 	return large
 }
 
-// splitPostings returns, sorted, the sub-block postings of each of post.
-func splitPostings(post []posting, ps []prep, workers int) []posting {
+// splitPostings returns, sorted, the sub-block postings of each of post;
+// sh holds the records' split hashes (nil: hash them for each posting).
+func splitPostings(post []posting, ps []prep, sh []splitHashes, workers int) []posting {
 	return bucketed(len(post), false, workers, func(i int, dst []posting, keys []uint64) ([]posting, []uint64) {
 		q := post[i]
-		keys = splitKeys(keys[:0], q.h, &ps[q.rec])
+		var h splitHashes
+		if sh != nil {
+			h = sh[q.rec]
+		} else {
+			h = newSplitHashes(&ps[q.rec])
+		}
+		keys = splitKeys(keys[:0], q.h, &ps[q.rec], h)
 		for _, k := range keys {
 			dst = append(dst, posting{k, q.rec, q.tag})
 		}
@@ -539,7 +589,7 @@ func (bi *blockIndex) splitGrown(np []posting, ps []prep, workers int) []posting
 	if len(grown) == 0 {
 		return nil
 	}
-	return splitPostings(grown, ps, workers)
+	return splitPostings(grown, ps, nil, workers)
 }
 
 // mergeInto merges sorted b into sorted a, from the back, in a's array when

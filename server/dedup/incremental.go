@@ -78,7 +78,7 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 		for k := lo; k < hi; k++ {
 			clear(seen)
 			p := &ns.bps[k]
-			t := tagOf(p)
+			t, sh := tagOf(p), newSplitHashes(p)
 			score := func(block []posting) {
 				for _, q := range block {
 					if _, dup := seen[q.rec]; dup || masked[q.rec] || ix.isDead(q.rec) {
@@ -103,7 +103,7 @@ func (ix *Index) matchIndex(ns *nodeSet, masked map[int32]bool) (links []pairLin
 					continue
 				}
 				spl++
-				subs = splitKeys(subs[:0], h, p)
+				subs = splitKeys(subs[:0], h, p, sh)
 				for _, s := range subs {
 					main, delta := ix.bi.lookup(s)
 					if len(main)+len(delta)+1 > ix.opt.MaxBlock {

@@ -14,7 +14,8 @@ import (
 )
 
 // TestRunCost (DEDUP_RUN_COST=n; DEDUP_SPLIT=s to set SplitBlock,
-// DEDUP_CPUPROFILE=file for a profile of the run alone) generates a roll of
+// DEDUP_CPUPROFILE=file for a profile of the run alone, DEDUP_MEMPROFILE=file
+// for the heap the run leaves, its index included) generates a roll of
 // n (seed 1), then measures one full run of it: the CPU the process spent
 // in it (getrusage), its wall time and the peak resident set during it
 // (the roll, which the process holds, included), and the quality.
@@ -41,11 +42,23 @@ func TestRunCost(t *testing.T) {
 	runtime.GC()
 	resetHWM := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	cpu0, start := cpuSeconds(), time.Now()
-	res, _, err := dedup.Run(recs, opt)
+	res, ix, err := dedup.Run(recs, opt)
 	wall, cpu := time.Since(start), cpuSeconds()-cpu0
 	pprof.StopCPUProfile()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if f := os.Getenv("DEDUP_MEMPROFILE"); f != "" {
+		w, err := os.Create(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		if err := pprof.WriteHeapProfile(w); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		runtime.KeepAlive(ix)
 	}
 	rss := 0.0
 	if resetHWM {

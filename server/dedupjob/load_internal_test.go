@@ -2,6 +2,7 @@ package dedupjob
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -100,6 +101,29 @@ func BenchmarkDecodeRegistration(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		if _, _, ok, err := decodeRegistration(stored[i%len(stored)]); !ok || err != nil {
 			b.Fatal(ok, err)
+		}
+	}
+}
+
+// sortedByID gives every record once, whole, in ID order, however many
+// parts it sorts on.
+func TestSortedByID(t *testing.T) {
+	for _, n := range []int{0, 1, 9999, 50001} {
+		recs := make([]dedup.Record, n)
+		at := make([]*dedup.Record, n)
+		for i := range recs {
+			k := i * 7919 % n // a permutation: 7919 is a prime dividing no n
+			recs[i] = dedup.Record{ID: fmt.Sprintf("r%08d", k), Name: fmt.Sprint(k)}
+			at[i] = &recs[i]
+		}
+		got := sortedByID(at)
+		if len(got) != n {
+			t.Fatalf("%d records: got %d", n, len(got))
+		}
+		for i, r := range got {
+			if r.ID != fmt.Sprintf("r%08d", i) || r.Name != fmt.Sprint(i) {
+				t.Fatalf("%d records: at %d got %+v", n, i, r)
+			}
 		}
 	}
 }

@@ -111,9 +111,9 @@ type SyncTx interface {
 	// as stored, in whatever order reads fastest (bbolt: ID order;
 	// PostgreSQL: the table's, in one sequential scan), until fn returns
 	// an error. A backend may also pass records of other types (the caller
-	// decodes and filters); data stays valid until the transaction ends,
+	// decodes and filters); id and data are valid during the call only,
 	// and fn must not use the transaction. DecodeAll and Scan use it.
-	ScanRecords(typ string, fn func(id string, data []byte) error) error
+	ScanRecords(typ string, fn func(id, data []byte) error) error
 	// Ref resolves an external reference (an import's ref column) to a
 	// record ID; PutRef sets it.
 	Ref(key string) (string, error)

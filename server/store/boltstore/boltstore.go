@@ -289,8 +289,8 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 
 // ScanRecords passes every record in ID order, whatever its type: bbolt
 // keeps no type apart from the record.
-func (t *tx) ScanRecords(_ string, fn func(id string, data []byte) error) error {
-	return t.b(bucketRecords).ForEach(func(k, v []byte) error { return fn(string(k), v) })
+func (t *tx) ScanRecords(_ string, fn func(id, data []byte) error) error {
+	return t.b(bucketRecords).ForEach(fn)
 }
 
 func (t *tx) Ref(key string) (string, error) {

@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -250,7 +249,7 @@ func (t *tx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
 // ScanRecords reads the records of a type in one query, a sequential
 // scan streamed as PostgreSQL produces it: the fastest way to read them
 // all (no page of an index walk nor a sort).
-func (t *tx) ScanRecords(typ string, fn func(id string, data []byte) error) error {
+func (t *tx) ScanRecords(typ string, fn func(id, data []byte) error) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -260,8 +259,8 @@ func (t *tx) ScanRecords(typ string, fn func(id string, data []byte) error) erro
 	}
 	defer rows.Close()
 	for rows.Next() {
-		raw := rows.RawValues() // reused by the next row: copied
-		if err := fn(string(raw[0]), bytes.Clone(raw[1])); err != nil {
+		raw := rows.RawValues() // reused by the next row
+		if err := fn(raw[0], raw[1]); err != nil {
 			return err
 		}
 	}
