@@ -21,12 +21,12 @@ type prep struct {
 	id      string // normalized ID (upgraded from 15 digits)
 	repairs []string
 	phone   string
-	hh, res string      // normalized addresses
-	birth   int32       // YYYYMMDD, 0 if unknown
-	lunar   int32       // YYYYMMDD of the solar date if birth is read as lunar, 0 if none
-	idValid bool        // id passed the checksum (IDChecksum only)
-	legacy  bool        // id was given as 15 digits
-	gender  byte        // 'M', 'F' or 0
+	hh, res string // normalized addresses
+	birth   int32  // YYYYMMDD, 0 if unknown
+	lunar   int32  // YYYYMMDD of the solar date if birth is read as lunar, 0 if none
+	idValid bool   // id passed the checksum (IDChecksum only)
+	legacy  bool   // id was given as 15 digits
+	gender  byte   // 'M', 'F' or 0
 }
 
 // prepareAll normalises records with the given number of workers.
