@@ -7,6 +7,7 @@ package idcard
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,7 +88,9 @@ func Compose(region, birth string, seq int) string {
 
 // CheckDigit returns the MOD 11-2 check character for the first 17 digits
 // of an ID number; ok is false unless first17 is exactly 17 ASCII digits.
-func CheckDigit(first17 string) (c byte, ok bool) {
+func CheckDigit(first17 string) (c byte, ok bool) { return checkDigit(first17) }
+
+func checkDigit[T string | []byte](first17 T) (c byte, ok bool) {
 	if len(first17) != 17 {
 		return 0, false
 	}
@@ -194,13 +197,16 @@ func candidatesAt(s string, now time.Time) []string {
 	if c, _ := CheckDigit(n[:17]); c == n[17] {
 		return nil
 	}
-	seen := map[string]bool{}
+	// Of the variants, those with a valid check character are few (one
+	// digit at each place gives it): only they become strings.
+	var out []string
 	try := func(b []byte) {
-		c := string(b)
-		if seen[c] || c == n {
+		if c, _ := checkDigit(b[:17]); c != b[17] {
 			return
 		}
-		seen[c] = true
+		if c := string(b); c != n && !slices.Contains(out, c) && plausible(c, now) {
+			out = append(out, c)
+		}
 	}
 	b := []byte(n)
 	for i := 0; i < 18; i++ {
@@ -222,12 +228,6 @@ func candidatesAt(s string, now time.Time) []string {
 		b[i], b[i+1] = b[i+1], b[i]
 		try(b)
 		b[i], b[i+1] = b[i+1], b[i]
-	}
-	var out []string
-	for c := range seen {
-		if plausible(c, now) {
-			out = append(out, c)
-		}
 	}
 	sort.Strings(out)
 	return out

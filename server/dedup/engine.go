@@ -117,7 +117,7 @@ func newIndex(recs []Record, opt Options) (*Index, error) {
 	ix := &Index{opt: opt, recs: recs, pos: pos}
 	ix.ps = prepareAll(recs, opt)
 	ix.fr = countFreqsParallel(ix.ps)
-	ix.st = make([]recStat, len(ix.ps))
+	ix.st = make([]recStat, len(ix.ps), withRoom(len(ix.ps)))
 	parallelRange(len(ix.ps), opt.Workers, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ix.st[i] = ix.fr.stat(&ix.ps[i])
@@ -471,7 +471,7 @@ func (ns *nodeSet) link(l pairLink) Link {
 
 // keepClusters records the full run's auto clusters for incremental runs.
 func (ix *Index) keepClusters(res *Result) {
-	ix.cluster = make([]int32, len(ix.ps))
+	ix.cluster = make([]int32, len(ix.ps), withRoom(len(ix.ps)))
 	for i := range ix.cluster {
 		ix.cluster[i] = -1
 	}

@@ -23,7 +23,7 @@ func Rebuild(recs []Record, w *Weights, clusters [][]string, opt Options) (*Inde
 	}
 	ix.w = w
 	ix.bi.recStart, ix.bi.recBlock = nil, nil // only a full run walks blocks per record
-	ix.cluster = make([]int32, len(ix.ps))
+	ix.cluster = make([]int32, len(ix.ps), withRoom(len(ix.ps)))
 	for i := range ix.cluster {
 		ix.cluster[i] = -1
 	}

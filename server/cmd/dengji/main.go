@@ -48,6 +48,7 @@ var stdout io.Writer = os.Stdout
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	limitMemory()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "dengji:", explain(err))
 		if errors.Is(err, errUsage) {
