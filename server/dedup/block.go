@@ -239,7 +239,10 @@ func buildBlocks(ps []prep, opt Options) *blockIndex {
 			}
 		})
 		sp := splitPostings(large, ps, sh, opt.Workers)
-		bi.post = mergeInto(bi.post, sp) // after all others (keySplit sorts last): into the room left
+		// keySplit sorts last: the sub-blocks follow every other block, into
+		// the room left (a merge walked every posting on one core: 10 s at
+		// ten million records).
+		bi.post = append(bi.post, sp...)
 	}
 	bi.dir = newDirectory(bi.post)
 	bi.link(len(ps))
