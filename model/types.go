@@ -118,11 +118,6 @@ func stringValue(raw json.RawMessage) (string, bool) {
 	return s, code == ""
 }
 
-// PlainString reads a JSON string with nothing to unescape, the common
-// case, without a decoder; ok is false for anything else (decode that the
-// long way).
-func PlainString(raw json.RawMessage) (string, bool) { return plainString(raw) }
-
 // plainString reads a JSON string without escapes, the common case, without
 // the decoder's reflection.
 func plainString(raw json.RawMessage) (string, bool) {
@@ -130,7 +125,9 @@ func plainString(raw json.RawMessage) (string, bool) {
 	return string(body), ok
 }
 
-// PlainBytes is PlainString's contents, sliced from raw.
+// PlainBytes reads a JSON string with nothing to unescape, the common case,
+// without a decoder, and returns its contents sliced from raw; ok is false
+// for anything else (decode that the long way).
 func PlainBytes(raw []byte) ([]byte, bool) {
 	n := len(raw)
 	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
