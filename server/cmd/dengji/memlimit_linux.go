@@ -24,9 +24,16 @@ func limitMemory() {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
+	if total, ok := memoryBudget(); ok {
+		debug.SetMemoryLimit(int64(float64(total) * memoryShare))
+	}
+}
+
+// memoryBudget is the machine's memory, or its cgroup's limit if lower.
+func memoryBudget() (uint64, bool) {
 	var si syscall.Sysinfo_t
 	if syscall.Sysinfo(&si) != nil {
-		return
+		return 0, false
 	}
 	total := uint64(si.Totalram) * uint64(si.Unit)
 	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
@@ -34,5 +41,5 @@ func limitMemory() {
 			total = n // "max" when unlimited does not parse
 		}
 	}
-	debug.SetMemoryLimit(int64(float64(total) * memoryShare))
+	return total, true
 }

@@ -16,14 +16,16 @@ func TestLimitMemory(t *testing.T) {
 	if err := syscall.Sysinfo(&si); err != nil {
 		t.Fatal(err)
 	}
-	total := float64(uint64(si.Totalram) * uint64(si.Unit))
+	budget, ok := memoryBudget()
+	if total := uint64(si.Totalram) * uint64(si.Unit); !ok || budget == 0 || budget > total {
+		t.Fatalf("budget %d (%v), want between 1 and the machine's %d", budget, ok, total)
+	}
 
 	t.Setenv("GOMEMLIMIT", "")
 	debug.SetMemoryLimit(math.MaxInt64)
 	limitMemory()
-	got := float64(debug.SetMemoryLimit(-1))
-	if got <= 0 || got > total*memoryShare*1.0001 {
-		t.Fatalf("limit %.0f, want at most %.0f (%.1f of %.0f)", got, total*memoryShare, memoryShare, total)
+	if got, want := debug.SetMemoryLimit(-1), int64(float64(budget)*memoryShare); got != want {
+		t.Fatalf("limit %d, want %d (%.1f of %d)", got, want, memoryShare, budget)
 	}
 
 	t.Setenv("GOMEMLIMIT", "1GiB")
