@@ -298,7 +298,7 @@ var fieldLabels = map[string][2]string{
 	"addition_reason": {"增加原因", "Addition reason"}, "removal_reason": {"减少原因", "Removal reason"},
 	"removal_detail": {"减少说明", "Removal detail"}, "category": {"四种人", "Category"},
 	"category_note": {"四种人说明", "Category note"}, dsync.FieldDeleted: {"已删除", "Deleted"},
-	"district": {"选区", "District"}, "address": {"地址", "Address"},
+	"district": {"选区", "District"}, "address": {"地址", "Address"}, "county": {"所在县", "County"},
 	// Levels of a duplicate check's field comparison (dedup.FieldEvidence).
 	"missing": {"缺失", "missing"}, "conflict": {"矛盾", "conflict"}, "disagree": {"不一致", "disagree"},
 	"close": {"相近", "close"}, "lunar": {"农历", "lunar"}, "pinyin": {"同音", "same sound"},

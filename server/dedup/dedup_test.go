@@ -216,6 +216,58 @@ func TestWeights_FiniteWhenAFieldIsNeverPresent(t *testing.T) {
 	}
 }
 
+// The county is compared by the district code's first six digits, and
+// weighs only where the addresses disagree (or one is missing); weights kept
+// by a version that did not compare it give it no weight rather than NaN.
+func TestCounty_Evidence(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want Level
+	}{
+		{"411522208216", "411522103206", LevelExact},
+		{"411522208216", "4115221", LevelExact}, // a work unit numbered after the county
+		{"411522208216", "411525103206", LevelClose},
+		{"411522208216", "130633200229", LevelDisagree},
+		{"411522208216", "", LevelMissing},
+		{"411522208216", "41152", LevelMissing},
+		{"4115x2208216", "411522103206", LevelMissing},
+	} {
+		ra, rb := Record{District: c.a}, Record{District: c.b}
+		pa, pb := prepare(&ra, true), prepare(&rb, true)
+		if got := compare(&pa, &pb, true)[FieldCounty]; got != c.want {
+			t.Errorf("%q and %q: %s, want %s", c.a, c.b, got, c.want)
+		}
+	}
+
+	var w Weights
+	for f := range numFields {
+		for l := range numLevels {
+			w.M[f][l], w.U[f][l], w.CondU[f][l], w.SibU[f][l] = 0.5, 0.1, 0.1, 0.1
+		}
+	}
+	w.U[FieldCounty][LevelExact] = 0.05
+	st := recStat{name: 1, py: 1, birth: 1}
+	var lv levels
+	lv[FieldCounty], lv[FieldAddress] = LevelExact, LevelDisagree
+	if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got != math.Log2(0.5/0.05) {
+		t.Errorf("same county, addresses disagree: weight %v, want log2(m/u)", got)
+	}
+	for _, addr := range []Level{LevelExact, LevelClose} {
+		lv[FieldAddress] = addr
+		if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got != 0 {
+			t.Errorf("same county, address %s: weight %v, want 0 (the address says it)", addr, got)
+		}
+	}
+	lv[FieldAddress] = LevelMissing
+	if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got <= 0 {
+		t.Errorf("same county, address missing: weight %v, want > 0", got)
+	}
+	w.M[FieldCounty] = [numLevels]float64{} // weights from before the field
+	if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got != 0 {
+		t.Errorf("weights without the county: weight %v, want 0", got)
+	}
+}
+
 func TestDecode_MatchesUTF8(t *testing.T) {
 	for _, s := range []string{"zhangwei", "北京市东城区", "a张b", "𠀀x", "é", "\xe5\x8c", "\xff"} {
 		var buf [maxJaroLen]rune

@@ -24,6 +24,7 @@ type prep struct {
 	hh, res string // normalized addresses
 	birth   int32  // YYYYMMDD, 0 if unknown
 	lunar   int32  // YYYYMMDD of the solar date if birth is read as lunar, 0 if none
+	county  int32  // the district code's first six digits (FieldCounty), 0 if it has none
 	idValid bool   // id passed the checksum (IDChecksum only)
 	legacy  bool   // id was given as 15 digits
 	gender  byte   // 'M', 'F' or 0
@@ -100,10 +101,27 @@ func prepare(r *Record, checksum bool) prep {
 	p.phone = NormalizePhone(r.Phone)
 	p.hh = NormalizeAddress(r.HouseholdAddress)
 	p.res = NormalizeAddress(r.ResidenceAddress)
+	p.county = countyOf(r.District)
 	if p.res == p.hh {
 		p.res = "" // one address, compared once
 	}
 	return p
+}
+
+// countyOf is the county code a district code begins with (its first six
+// digits), 0 if it does not begin with six digits.
+func countyOf(district string) int32 {
+	if len(district) < 6 {
+		return 0
+	}
+	var c int32
+	for _, b := range []byte(district[:6]) {
+		if b < '0' || b > '9' {
+			return 0
+		}
+		c = c*10 + int32(b-'0')
+	}
+	return c
 }
 
 // latinSurname splits a Latin name "given surname" at its last word.

@@ -7,7 +7,7 @@ import "runtime"
 type Record struct {
 	ID               string // unique record id
 	Ref              string // caller's reference (e.g. registration id); not compared
-	District         string // 选区; not compared (duplicates live in other districts)
+	District         string // 选区; compared by its county (its first six digits), see FieldCounty
 	Name             string
 	Gender           string // "M", "F" or ""
 	BirthDate        string // "YYYY-MM-DD" (also "YYYYMMDD") or ""
@@ -97,10 +97,19 @@ const (
 	FieldGender
 	FieldPhone
 	FieldAddress
+	// FieldCounty compares the counties of the two districts (the codes'
+	// first six digits; the first four are the city): a second
+	// registration is mostly made in the county or the city of the first
+	// (moved, or working nearby), while strangers who share a name and a
+	// birth date are spread over the whole roll, so at a province's scale
+	// it tells them apart where a county's roll cannot. It counts only
+	// where the addresses do not agree already: an agreeing address is in
+	// the same county, and says so.
+	FieldCounty
 	numFields
 )
 
-var fieldNames = [numFields]string{"name", "birth_date", "id_number", "gender", "phone", "address"}
+var fieldNames = [numFields]string{"name", "birth_date", "id_number", "gender", "phone", "address", "county"}
 
 // String returns the field's name as used in evidence.
 func (f Field) String() string { return fieldNames[f] }

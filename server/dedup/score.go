@@ -31,6 +31,7 @@ func compareCheap(a, b *prep, checksum bool) (levels, pending) {
 	l[FieldBirth] = compareBirth(a, b)
 	l[FieldGender] = compareGender(a.gender, b.gender)
 	l[FieldPhone] = comparePhone(a.phone, b.phone)
+	l[FieldCounty] = compareCounty(a.county, b.county)
 	l[FieldName], open = compareName(a, b)
 	p.mark(FieldName, open)
 	l[FieldID], open = compareID(a, b, checksum)
@@ -60,6 +61,25 @@ func settle(l *levels, p pending, a, b *prep) {
 		l[FieldAddress] = LevelClose
 	}
 }
+
+// compareCounty compares the counties of two districts: exact in the same
+// county, close in the same city.
+func compareCounty(a, b int32) Level {
+	switch {
+	case a == 0 || b == 0:
+		return LevelMissing
+	case a == b:
+		return LevelExact
+	case a/100 == b/100:
+		return LevelClose
+	}
+	return LevelDisagree
+}
+
+// countyCounts reports whether the county is evidence at levels l: not
+// where the addresses agree (they are in one county, and the county would
+// say it twice).
+func countyCounts(l *levels) bool { return l[FieldAddress] < LevelClose }
 
 // closeName is the Jaro-Winkler similarity from which names are "close".
 const closeName = 0.92

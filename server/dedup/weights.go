@@ -42,6 +42,7 @@ var priorM = [numFields][numLevels]float64{
 	FieldGender:  {LevelExact: .98, LevelDisagree: .02},
 	FieldPhone:   {LevelExact: .50, LevelClose: .05, LevelDisagree: .45},
 	FieldAddress: {LevelExact: .50, LevelClose: .15, LevelDisagree: .35},
+	FieldCounty:  {LevelExact: .60, LevelClose: .30, LevelDisagree: .10},
 }
 
 const priorStrength = 20
@@ -51,7 +52,9 @@ type counts [numFields][numLevels]float64
 
 func (c *counts) add(l levels) {
 	for f, lv := range l {
-		c[f][lv]++
+		if Field(f) != FieldCounty || countyCounts(&l) {
+			c[f][lv]++
+		}
 	}
 }
 
@@ -301,7 +304,9 @@ func (fr *freqs) stat(p *prep) recStat {
 func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) float64 {
 	lv := l[f]
 	switch {
-	case lv == LevelMissing:
+	case lv == LevelMissing, f == FieldCounty && !countyCounts(&l):
+		return 0
+	case w.M[f][lv] == 0: // weights estimated before the field was compared
 		return 0
 	case lv == LevelConflict:
 		return conflictWeight
@@ -314,7 +319,7 @@ func (w *Weights) fieldWeight(f Field, l levels, sa, sb recStat, n float64) floa
 		u = float64(max(sa.py, sb.py)) / n
 	case f == FieldBirth && lv == LevelExact:
 		u = float64(max(sa.birth, sb.birth)) / n
-	case (f == FieldGender || f == FieldPhone || f == FieldAddress) && nameBirthAgree(l):
+	case (f == FieldGender || f == FieldPhone || f == FieldAddress || f == FieldCounty) && nameBirthAgree(l):
 		u = math.Max(u, w.CondU[f][lv])
 	case f != FieldBirth && f != FieldID && birthOnly(l):
 		u = math.Max(u, w.SibU[f][lv])
