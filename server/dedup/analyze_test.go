@@ -34,6 +34,7 @@ func TestAnalyze(t *testing.T) {
 		missed(recs, truth, res, ix)
 	}
 	rep.Print(os.Stdout)
+	fmt.Printf("estimated duplicates per record %.4f (valid-ID pairs)\n", ix.Weights().DupRate)
 	ent := map[string]string{}
 	byID := map[string]dedup.Record{}
 	for i, r := range recs {

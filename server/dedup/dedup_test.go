@@ -268,6 +268,47 @@ func TestCounty_Evidence(t *testing.T) {
 	}
 }
 
+// The duplicates per record are estimated from the pairs sharing a valid ID
+// number, scaled to every record; without enough valid IDs the run takes
+// Options.DupRate.
+func TestDupRate_FromSharedIDs(t *testing.T) {
+	var recs []Record
+	for i := range 2000 {
+		id17 := fmt.Sprintf("110101%04d0101%03d", 1940+i/1000, i%1000)
+		recs = append(recs, Record{ID: fmt.Sprint("r", i), Name: fmt.Sprint("路人", i), Gender: "M",
+			BirthDate: id17[6:10] + "-01-01", IDNumber: id17 + string(checkDigit(id17))})
+	}
+	for i := range 100 { // 100 registered twice
+		r := recs[i*7]
+		r.ID = fmt.Sprint("d", i)
+		recs = append(recs, r)
+	}
+	for i := range 400 { // and 400 without an ID number
+		recs = append(recs, Record{ID: fmt.Sprint("n", i), Name: fmt.Sprint("无证", i), BirthDate: "1970-01-01"})
+	}
+	_, ix, err := Run(recs, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2,100 valid IDs, 100 pairs: 2*100/2100 duplicates with a valid ID
+	// each, times 2500/2100 for those without.
+	if got, want := ix.Weights().DupRate, 2*100*2500/(2100.0*2100); math.Abs(got-want) > 1e-12 {
+		t.Errorf("estimated duplicates per record %v, want %v", got, want)
+	}
+	if want := math.Log2(ix.Weights().DupRate / 2500); ix.prior != want {
+		t.Errorf("prior %v, want %v", ix.prior, want)
+	}
+
+	opt := DefaultOptions()
+	opt.IDChecksum = false
+	if _, ix, err = Run(recs, opt); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Weights().DupRate != 0 || ix.prior != math.Log2(opt.DupRate/2500) {
+		t.Errorf("IDs not checked: rate %v, prior %v; want 0 and Options.DupRate's", ix.Weights().DupRate, ix.prior)
+	}
+}
+
 func TestDecode_MatchesUTF8(t *testing.T) {
 	for _, s := range []string{"zhangwei", "北京市东城区", "a张b", "𠀀x", "é", "\xe5\x8c", "\xff"} {
 		var buf [maxJaroLen]rune

@@ -22,7 +22,8 @@ type Evidence struct {
 	Fields []FieldEvidence `json:"fields"`
 	// Total is the sum of field weights (log2 likelihood ratio).
 	Total float64 `json:"total"`
-	// Posterior adds the prior log2-odds log2(DupRate/N).
+	// Posterior adds the prior log2-odds log2(DupRate/N), with the rate
+	// the weights estimated (Weights.DupRate).
 	Posterior float64 `json:"posterior"`
 	// Coincidences is the expected number of records in the data sharing
 	// this name and birth date by chance (count(name)*count(date)/N).
@@ -94,6 +95,7 @@ func Run(recs []Record, opt Options) (*Result, *Index, error) {
 		return nil, nil, err
 	}
 	ix.w = estimate(ix.ps, ix.st, ix.bi, opt)
+	ix.setPrior()
 	links, compared := ix.scoreAll()
 	ix.bi.recStart, ix.bi.recBlock = nil, nil // only the full run walks blocks per record
 	c := newClusterer(len(recs), opt.MaxCluster)
@@ -124,7 +126,6 @@ func newIndex(recs []Record, opt Options) (*Index, error) {
 		}
 	})
 	ix.bi = buildBlocks(ix.ps, opt)
-	ix.prior = math.Log2(opt.DupRate / math.Max(1, float64(len(recs))))
 	return ix, nil
 }
 
@@ -489,6 +490,17 @@ func (ix *Index) adoptClusters(clusters []Cluster) {
 
 // Weights returns the weights estimated by the full run.
 func (ix *Index) Weights() *Weights { return ix.w }
+
+// setPrior sets the prior log2-odds that two indexed records are one
+// person: the duplicates a record has on average (as the weights estimated
+// it, or Options.DupRate) among the others.
+func (ix *Index) setPrior() {
+	rate := ix.opt.DupRate
+	if ix.w != nil && ix.w.DupRate > 0 {
+		rate = ix.w.DupRate
+	}
+	ix.prior = math.Log2(rate / math.Max(1, float64(ix.Len())))
+}
 
 // Len returns the number of indexed records (replaced ones not counted).
 func (ix *Index) Len() int { return len(ix.ps) - ix.ndead }

@@ -2,7 +2,6 @@ package dedup
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -257,7 +256,7 @@ func (ix *Index) absorb(ns *nodeSet, res *Result) {
 	if ix.dead != nil {
 		ix.dead = append(ix.dead, make([]bool, len(ns.bps))...)
 	}
-	ix.prior = math.Log2(ix.opt.DupRate / math.Max(1, float64(ix.Len())))
+	ix.setPrior()
 	ix.bi.add(ix.ps, n0, ix.opt)
 	ix.adoptClusters(res.Clusters)
 }

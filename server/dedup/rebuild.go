@@ -2,7 +2,6 @@ package dedup
 
 import (
 	"fmt"
-	"math"
 )
 
 // Rebuild makes the index a full run would have left, without running one:
@@ -22,6 +21,7 @@ func Rebuild(recs []Record, w *Weights, clusters [][]string, opt Options) (*Inde
 		return nil, err
 	}
 	ix.w = w
+	ix.setPrior()
 	ix.bi.recStart, ix.bi.recBlock = nil, nil // only a full run walks blocks per record
 	ix.cluster = make([]int32, len(ix.ps), withRoom(len(ix.ps)))
 	for i := range ix.cluster {
@@ -63,7 +63,7 @@ func (ix *Index) Remove(ids []string) {
 			delete(ix.pos, id)
 		}
 	}
-	ix.prior = math.Log2(ix.opt.DupRate / math.Max(1, float64(ix.Len())))
+	ix.setPrior()
 }
 
 // Has reports whether a record is indexed.

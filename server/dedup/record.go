@@ -46,8 +46,9 @@ type Options struct {
 	// AutoBits and ReviewBits are thresholds on the posterior log2-odds of a
 	// pair (Evidence.Posterior).
 	AutoBits, ReviewBits float64
-	// DupRate is the prior expected number of duplicates per record, used to
-	// turn the match weight into posterior odds.
+	// DupRate is the expected number of duplicates per record, used to turn
+	// the match weight into posterior odds where the data cannot tell it
+	// (see Weights.DupRate).
 	DupRate float64
 	// MaxCluster caps the size of an automatic cluster; a link that would
 	// exceed it is kept for review instead.

@@ -27,6 +27,11 @@ type Weights struct {
 	// with different valid IDs (negatives), random pairs.
 	Positives, Anchors, Negatives, Random int
 	Siblings                              int
+	// DupRate is the number of duplicates a record has on average, as the
+	// valid ID numbers tell it: pairs sharing one, scaled to every record
+	// (0 where too few records hold one, or IDs are not checked; the run
+	// then takes Options.DupRate).
+	DupRate float64
 }
 
 // conflictWeight is the weight shown for two different valid IDs; such a
@@ -82,14 +87,26 @@ type trainer struct {
 	house                         [numLevels]float64
 	nPos, nAnchor, nNeg           int
 	nHouse, nSib                  int
+	// validIDs counts the records with a valid ID number, sharedIDs the
+	// pairs of them that share one (every pair, not a sample).
+	validIDs, sharedIDs int
 }
 
 // estimate computes Weights from the prepared records and their blocks.
 func estimate(ps []prep, st []recStat, bi *blockIndex, opt Options) *Weights {
 	var tr trainer
+	if opt.IDChecksum {
+		for i := range ps {
+			if ps[i].idValid {
+				tr.validIDs++
+			}
+		}
+	}
 	tr.sampleRandom(ps, opt)
 	tr.sampleBlocks(ps, st, bi, opt)
-	return tr.weights(opt)
+	w := tr.weights(opt)
+	w.DupRate = tr.dupRate(len(ps))
+	return w
 }
 
 func (tr *trainer) sampleRandom(ps []prep, opt Options) {
@@ -128,6 +145,9 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 	n := float64(len(ps))
 	bi.eachBlock(func(lo, hi int) {
 		kind := keyKind(bi.post[lo].h)
+		if kind == keyID && opt.IDChecksum {
+			tr.sharedIDs += sharedIDs(ps, bi.post[lo:hi])
+		}
 		if tr.full(kind, opt.Samples) {
 			return
 		}
@@ -138,6 +158,39 @@ func (tr *trainer) sampleBlocks(ps []prep, st []recStat, bi *blockIndex, opt Opt
 			}
 		}
 	})
+}
+
+// sharedIDs counts the pairs of a block's records that hold the same valid
+// ID number.
+func sharedIDs(ps []prep, block []posting) int {
+	n := 0
+	for x := range block {
+		a := &ps[block[x].rec]
+		if !a.idValid {
+			continue
+		}
+		for y := x + 1; y < len(block); y++ {
+			if b := &ps[block[y].rec]; b.idValid && a.id == b.id {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// minValidIDs is the fewest records with a valid ID number from which the
+// duplicate rate is estimated rather than taken from Options.
+const minValidIDs = 1000
+
+// dupRate estimates the duplicates per record from the valid ID numbers: a
+// record holding one has 2·shared/valid duplicates that hold one too, and
+// as many more, in proportion, that do not (n/valid of them in all).
+func (tr *trainer) dupRate(n int) float64 {
+	if tr.validIDs < minValidIDs || tr.sharedIDs == 0 {
+		return 0
+	}
+	v := float64(tr.validIDs)
+	return min(1, 2*float64(tr.sharedIDs)*float64(n)/(v*v))
 }
 
 // full reports whether the blocks of a kind have nothing more to give: it
