@@ -44,7 +44,12 @@ type Options struct {
 	// ones are skipped and counted in Stats.
 	MaxBlock int
 	// AutoBits and ReviewBits are thresholds on the posterior log2-odds of a
-	// pair (Evidence.Posterior).
+	// pair (Evidence.Posterior). A review costs a coordinator a minute, a
+	// missed duplicate a voter registered twice, so review goes down to
+	// odds of 1:8 (-3): on ten million generated records the band from -3
+	// to -2 held about as many true pairs as false ones (recall 0.9799 to
+	// 0.9811, precision 0.9978 to 0.9967, the queue 0.35% to 0.36% of
+	// records).
 	AutoBits, ReviewBits float64
 	// DupRate is the expected number of duplicates per record, used to turn
 	// the match weight into posterior odds where the data cannot tell it
@@ -69,7 +74,7 @@ func DefaultOptions() Options {
 		SplitBlock: 50,
 		MaxBlock:   300,
 		AutoBits:   6,
-		ReviewBits: -2,
+		ReviewBits: -3,
 		DupRate:    0.05,
 		MaxCluster: 6,
 		Workers:    runtime.GOMAXPROCS(0),
