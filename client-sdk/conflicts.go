@@ -27,9 +27,9 @@ const conflictSweep = 24 * time.Hour
 // conflictSweep) and keeps the coordinators' decisions, so the app can show
 // the registrar how each of their contested edits ended. The decided values
 // themselves arrive with the pull, as record changes.
-func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport) error {
+func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport, all bool) error {
 	now := d.opts.Now()
-	ask, open, cursor, sweep, err := d.conflictsToAsk(now)
+	ask, open, cursor, sweep, err := d.conflictsToAsk(now, all)
 	if err != nil || open == 0 {
 		return err
 	}
@@ -52,16 +52,28 @@ func (d *Device) refreshConflicts(ctx context.Context, rep *SyncReport) error {
 	return d.conflictsAsked(cursor, sweep, now)
 }
 
+// RecheckConflicts asks the server now about every conflict open on this
+// device, as the daily sweep does: a decision that kept the record as it
+// was changes nothing a sync pulls, so without it such a decision reaches
+// the device within a day (conflictSweep). An app offers it where the
+// registrar looks at their conflicts. It returns how many it learnt were
+// decided.
+func (d *Device) RecheckConflicts(ctx context.Context) (int, error) {
+	var rep SyncReport
+	err := d.refreshConflicts(ctx, &rep, true)
+	return rep.Resolved, err
+}
+
 // conflictsToAsk lists the open conflicts to ask about: all of them if a
-// sweep is due, else those whose record the device holds at a sequence
+// sweep is due or all is set, else those whose record the device holds at a sequence
 // above the pull cursor of the last ask. It returns how many are open, and
 // the pull cursor now.
-func (d *Device) conflictsToAsk(now time.Time) (ids []string, open int, cursor uint64, sweep bool, err error) {
+func (d *Device) conflictsToAsk(now time.Time, all bool) (ids []string, open int, cursor uint64, sweep bool, err error) {
 	err = d.db.View(func(tx *bbolt.Tx) error {
 		cursor = getU64Tx(tx, keyCursor)
 		asked := getU64Tx(tx, keyConflictsCursor)
 		swept := time.UnixMilli(int64(getU64Tx(tx, keyConflictsSwept)))
-		sweep = now.Sub(swept) >= conflictSweep || now.Before(swept)
+		sweep = all || now.Sub(swept) >= conflictSweep || now.Before(swept)
 		cs, err := listJSONTx[dsync.Conflict](tx, bucketConflicts)
 		if err != nil {
 			return err

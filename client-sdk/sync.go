@@ -81,7 +81,7 @@ func (d *Device) syncSteps(ctx context.Context, rep *SyncReport) error {
 		err = d.pulledAll()
 	}
 	if err == nil {
-		err = d.refreshConflicts(ctx, rep)
+		err = d.refreshConflicts(ctx, rep, false)
 	}
 	switch {
 	case err != nil:

@@ -187,6 +187,45 @@ func TestSync_KeptDecisionAtSweep(t *testing.T) {
 	}
 }
 
+// RecheckConflicts brings a kept decision at once, without waiting for the
+// sweep, and the next sync does not sweep again before the day is out.
+func TestRecheckConflicts_BringsAKeptDecision(t *testing.T) {
+	srv := newFakeServer(t)
+	a := newSynced(t, srv, Options{})
+	b := newSynced(t, srv, Options{})
+	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
+	check(t, b.Update(id, jsonFields(map[string]string{"name": "章三"})))
+	mustSync(t, a)
+	mustSync(t, b)
+	cs := must[[]dsync.Conflict](t)(b.Conflicts())
+	if len(cs) != 1 {
+		t.Fatalf("conflicts = %+v", cs)
+	}
+	decided := cs[0]
+	decided.Status = dsync.ConflictResolved
+	decided.Resolution = &dsync.Resolution{Choice: "kept", By: "coordinator"}
+	srv.mu.Lock()
+	srv.decided[decided.ID] = decided
+	srv.mu.Unlock()
+	if rep := mustSync(t, b); rep.Resolved != 0 {
+		t.Fatalf("learned a decision with nothing changed, before the sweep: %+v", rep)
+	}
+	if n, err := b.RecheckConflicts(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RecheckConflicts = %d, %v; want the kept decision", n, err)
+	}
+	cs = must[[]dsync.Conflict](t)(b.Conflicts())
+	if cs[0].Status != dsync.ConflictResolved || cs[0].Resolution.Choice != "kept" {
+		t.Fatalf("the decision is not on the device: %+v", cs[0])
+	}
+	asked := srv.count("/v1/conflicts/status")
+	if n, err := b.RecheckConflicts(context.Background()); err != nil || n != 0 || srv.count("/v1/conflicts/status") != asked {
+		t.Fatalf("nothing open: RecheckConflicts = %d, %v, %d requests (was %d)", n, err, srv.count("/v1/conflicts/status"), asked)
+	}
+}
+
 // A server that keeps refusing the device's counters, without naming its
 // mark: the SDK renumbers a few times, then gives up with every change
 // still in the outbox, none moved to the rejected list.

@@ -225,6 +225,15 @@ func (m *Device) Conflicts() ([]byte, error) {
 	return json.Marshal(cs)
 }
 
+// RecheckConflicts asks the server now about every conflict open on this
+// device (a decision that kept the record as it was otherwise arrives
+// within a day) and returns how many were decided; call it off the UI
+// thread.
+func (m *Device) RecheckConflicts() (int, error) {
+	n, err := m.d.RecheckConflicts(context.Background())
+	return n, wrap(err)
+}
+
 // Rejected returns the changes the server refused, as a JSON array of
 // {"change":…,"result":…}.
 func (m *Device) Rejected() ([]byte, error) {
