@@ -13,7 +13,6 @@ import (
 	"github.com/dengji/dengji/server/accounts"
 	"github.com/dengji/dengji/server/console"
 	"github.com/dengji/dengji/server/store"
-	dsync "github.com/dengji/dengji/sync"
 )
 
 // A form posted without its CSRF token, or with another session's, is
@@ -259,7 +258,7 @@ type slowTx struct {
 	release chan struct{}
 }
 
-func (t slowTx) ForEachRecord(typ string, fn func(*dsync.Record) error) error {
+func (t slowTx) ScanRecords(typ string, fn func(id, data []byte) error) error {
 	<-t.release
-	return t.Tx.ForEachRecord(typ, fn)
+	return t.Tx.ScanRecords(typ, fn)
 }

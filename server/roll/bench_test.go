@@ -116,3 +116,40 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkTallyFirstCount is a starting server's first count of every
+// record for the console's overview, over ROLL_BENCH_TALLY rows (default
+// 200,000) imported into a fresh bbolt store:
+//
+//	ROLL_BENCH_TALLY=1000000 go test ./server/roll -run '^$' -bench TallyFirstCount -benchtime 1x
+func BenchmarkTallyFirstCount(b *testing.B) {
+	n, _ := strconv.Atoi(os.Getenv("ROLL_BENCH_TALLY"))
+	if n == 0 {
+		n = 200_000
+	}
+	st := openStore(b)
+	withDistricts(b, st)
+	if rep, err := roll.ImportRegistrations(context.Background(), st, genCSV(n), roll.Options{}); err != nil || rep.Imported != n {
+		b.Fatalf("imported %d of %d: %v", rep.Imported, n, err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		tally := roll.NewTally()
+		t0, cpu0 := time.Now(), cpuTime()
+		if err := tally.Refresh(context.Background(), st); err != nil {
+			b.Fatal(err)
+		}
+		el := time.Since(t0)
+		got := 0
+		for _, u := range tally.Stats(nil).Units {
+			if u.Level == roll.LevelTotal {
+				got = u.Registered
+			}
+		}
+		if got != n {
+			b.Fatalf("counted %d registered, want %d", got, n)
+		}
+		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+		b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
+	}
+}

@@ -69,22 +69,54 @@ func (c *Counts) Add(o *Counts) {
 // addRecord counts rec, and reports whether it is a registration whose
 // identity is not verified (removed or not).
 func (c *Counts) addRecord(rec *dsync.Record) (unverified bool) {
+	j := judge(rec)
+	return c.count(&j)
+}
+
+// judged is what the figures need of one record: read from it by judge
+// (the costly part, decoding and validating its fields), counted by count,
+// so that a count of every record can judge them on every core.
+type judged struct {
+	id, district, day string // day: a registration's firstWritten
+	deleted           bool
+	reg               *model.Registration // a readable registration, else nil
+	unverified        bool                // reg's identity is not verified
+	contact           *model.MigrantContact
+}
+
+func judge(rec *dsync.Record) judged {
+	j := judged{id: rec.ID, district: rec.District, deleted: rec.Deleted()}
+	if j.deleted {
+		return j // counted nowhere
+	}
 	switch rec.Type {
 	case model.TypeRegistration:
-		r, err := model.RegistrationFromFields(rec.Values())
-		if err == nil {
-			unverified = model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification()
-			c.addRegistration(&r, unverified)
+		j.day = firstWritten(rec)
+		if r, err := model.RegistrationFromFields(rec.Values()); err == nil {
+			j.reg = &r
+			j.unverified = model.ValidateSeq(rec.Type, rec.District, rec.All(), model.Rules{}).NeedsVerification()
 		}
 	case model.TypeMigrantContact:
-		m, err := model.MigrantContactFromFields(rec.Values())
-		if err == nil {
-			c.Contacts++
-			bump(c.ContactOutcomes, m.Outcome)
-			bump(c.ContactEvidence, m.Evidence)
+		if m, err := model.MigrantContactFromFields(rec.Values()); err == nil {
+			j.contact = &m
 		}
 	}
-	return unverified
+	return j
+}
+
+// count counts a judged record, and reports whether it is a registration
+// whose identity is not verified (removed or not).
+func (c *Counts) count(j *judged) (unverified bool) {
+	switch {
+	case j.reg != nil:
+		c.addRegistration(j.reg, j.unverified)
+		return j.unverified
+	case j.contact != nil:
+		c.Contacts++
+		bump(c.ContactOutcomes, j.contact.Outcome)
+		bump(c.ContactEvidence, j.contact.Evidence)
+	}
+	return false
 }
 
 func (c *Counts) addRegistration(r *model.Registration, unverified bool) {
