@@ -86,8 +86,7 @@ func (t *Tally) readDistricts(tx store.Tx) error {
 // countAll counts every record. Records are decoded and judged (read and
 // validated, the costly part) on every core by store.Scan, and counted one
 // batch at a time: on one goroutine, a province's ten million took a
-// starting server 135 s of a core, and slowed a duplicate check started
-// beside it by half.
+// starting server 135 s of a core.
 func (t *Tally) countAll(tx store.Tx) error {
 	per := map[string]*districtTally{}
 	var mu sync.Mutex
