@@ -153,14 +153,14 @@ func TestSync_Conflict(t *testing.T) {
 	}
 }
 
-// A decision that keeps the record as it is changes nothing the device
-// pulls: the daily sweep of every open conflict brings it.
-func TestSync_KeptDecisionAtSweep(t *testing.T) {
+// keptDecision makes a conflict on device b (with opts) and has a
+// coordinator decide it by keeping the record as it is: nothing b pulls
+// changes.
+func keptDecision(t *testing.T, opts Options) (*fakeServer, *Device) {
+	t.Helper()
 	srv := newFakeServer(t)
 	a := newSynced(t, srv, Options{})
-	var now atomic.Int64
-	now.Store(time.Now().UnixMilli())
-	b := newSynced(t, srv, Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	b := newSynced(t, srv, opts)
 	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
 	mustSync(t, a)
 	mustSync(t, b)
@@ -181,6 +181,15 @@ func TestSync_KeptDecisionAtSweep(t *testing.T) {
 	if rep := mustSync(t, b); rep.Resolved != 0 {
 		t.Fatalf("learned a decision with nothing changed, before the sweep: %+v", rep)
 	}
+	return srv, b
+}
+
+// A decision that keeps the record as it is changes nothing the device
+// pulls: the daily sweep of every open conflict brings it.
+func TestSync_KeptDecisionAtSweep(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixMilli())
+	_, b := keptDecision(t, Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
 	now.Add((conflictSweep + time.Minute).Milliseconds())
 	if rep := mustSync(t, b); rep.Resolved != 1 {
 		t.Fatalf("the sweep did not bring the decision: %+v", rep)
@@ -188,35 +197,13 @@ func TestSync_KeptDecisionAtSweep(t *testing.T) {
 }
 
 // RecheckConflicts brings a kept decision at once, without waiting for the
-// sweep, and the next sync does not sweep again before the day is out.
+// sweep, and asks nothing when no conflict is open.
 func TestRecheckConflicts_BringsAKeptDecision(t *testing.T) {
-	srv := newFakeServer(t)
-	a := newSynced(t, srv, Options{})
-	b := newSynced(t, srv, Options{})
-	id := must[string](t)(a.Create("registration", "110101001001", jsonFields(map[string]string{"name": "张三"})))
-	mustSync(t, a)
-	mustSync(t, b)
-	check(t, a.Update(id, jsonFields(map[string]string{"name": "张叁"})))
-	check(t, b.Update(id, jsonFields(map[string]string{"name": "章三"})))
-	mustSync(t, a)
-	mustSync(t, b)
-	cs := must[[]dsync.Conflict](t)(b.Conflicts())
-	if len(cs) != 1 {
-		t.Fatalf("conflicts = %+v", cs)
-	}
-	decided := cs[0]
-	decided.Status = dsync.ConflictResolved
-	decided.Resolution = &dsync.Resolution{Choice: "kept", By: "coordinator"}
-	srv.mu.Lock()
-	srv.decided[decided.ID] = decided
-	srv.mu.Unlock()
-	if rep := mustSync(t, b); rep.Resolved != 0 {
-		t.Fatalf("learned a decision with nothing changed, before the sweep: %+v", rep)
-	}
+	srv, b := keptDecision(t, Options{})
 	if n, err := b.RecheckConflicts(context.Background()); err != nil || n != 1 {
 		t.Fatalf("RecheckConflicts = %d, %v; want the kept decision", n, err)
 	}
-	cs = must[[]dsync.Conflict](t)(b.Conflicts())
+	cs := must[[]dsync.Conflict](t)(b.Conflicts())
 	if cs[0].Status != dsync.ConflictResolved || cs[0].Resolution.Choice != "kept" {
 		t.Fatalf("the decision is not on the device: %+v", cs[0])
 	}
