@@ -262,6 +262,18 @@ func TestCounty_Evidence(t *testing.T) {
 	if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got <= 0 {
 		t.Errorf("same county, address missing: weight %v, want > 0", got)
 	}
+	// Training counts the county as scoring weighs it: not where the
+	// addresses agree.
+	var c counts
+	lv[FieldAddress] = LevelExact
+	c.add(lv)
+	lv[FieldAddress] = LevelDisagree
+	c.add(lv)
+	if c[FieldCounty][LevelExact] != 1 || c[FieldAddress][LevelExact] != 1 {
+		t.Errorf("counts of county %v, address %v: want the county counted once, where the addresses disagree",
+			c[FieldCounty], c[FieldAddress])
+	}
+	lv[FieldAddress] = LevelMissing
 	w.M[FieldCounty] = [numLevels]float64{} // weights from before the field
 	if got := w.fieldWeight(FieldCounty, lv, st, st, 100); got != 0 {
 		t.Errorf("weights without the county: weight %v, want 0", got)

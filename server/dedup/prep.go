@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,20 +109,14 @@ func prepare(r *Record, checksum bool) prep {
 	return p
 }
 
-// countyOf is the county code a district code begins with (its first six
-// digits), 0 if it does not begin with six digits.
+// countyOf is the county code a district code begins with
+// (model.CountyOf) as a number, 0 if it does not begin with six digits.
 func countyOf(district string) int32 {
-	if len(district) < 6 {
+	c, err := strconv.ParseUint(model.CountyOf(district), 10, 31)
+	if err != nil {
 		return 0
 	}
-	var c int32
-	for _, b := range []byte(district[:6]) {
-		if b < '0' || b > '9' {
-			return 0
-		}
-		c = c*10 + int32(b-'0')
-	}
-	return c
+	return int32(c)
 }
 
 // latinSurname splits a Latin name "given surname" at its last word.
